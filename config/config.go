@@ -1,0 +1,189 @@
+package config
+
+import (
+	"path/filepath"
+	"time"
+)
+
+// Config is the whole configuration of one immp process. The doc tag of
+// each field is printed above its key by Example, and is the reference in
+// the README.
+type Config struct {
+	Hostname      string   `toml:"hostname" doc:"Name this server announces in SMTP greetings and Received headers.\nEmpty: the machine's host name."`
+	DataDir       string   `toml:"data_dir" doc:"Directory holding immp.db (SQLite) and mail/<domain>/<local>/Maildir.\nRequired. A relative path is taken from the working directory."`
+	Domains       []string `toml:"domains" doc:"Mail domains this server is the final destination for. At least one."`
+	ShutdownGrace Duration `toml:"shutdown_grace" doc:"On SIGTERM/SIGINT, how long in-flight SMTP transactions and IMAP/IMMP\ncommands may take to finish before connections are closed."`
+
+	SMTP       SMTP       `toml:"smtp" doc:"Receiver-SMTP (RFC 5321): mail from other servers, for local domains only."`
+	Submission Submission `toml:"submission" doc:"Message submission (RFC 6409): authenticated users sending mail.\nShares [smtp]'s limits."`
+	IMAP       IMAP       `toml:"imap" doc:"IMAP4rev2/IMAP4rev1 (RFC 9051, RFC 3501) over the same mailboxes."`
+	IMMP       IMMP       `toml:"immp" doc:"IMMP (draft-sabarish-immp-00): subinbox management and the spam guard."`
+	HTTP       HTTP       `toml:"http" doc:"Operations endpoint: /healthz, /readyz and Prometheus /metrics.\nKeep it on loopback or a private network."`
+	TLS        TLS        `toml:"tls" doc:"Certificate for STARTTLS and the implicit-TLS listeners (tls_listen)."`
+	Accounts   Accounts   `toml:"accounts" doc:"Accounts are managed with \"immp user add|del|passwd|list\"."`
+	Delivery   Delivery   `toml:"delivery" doc:"How recipient addresses map to subinboxes."`
+	Auth       Auth       `toml:"auth" doc:"Authentication policy shared by submission, IMAP and IMMP."`
+	Log        Log        `toml:"log" doc:"Logging (log/slog) to standard error."`
+}
+
+// SMTP is the [smtp] section.
+type SMTP struct {
+	Listen          string   `toml:"listen" doc:"Address to accept mail on, host:port. Empty: off."`
+	MaxMessageBytes Size     `toml:"max_message_bytes" doc:"Largest message accepted (SIZE extension), e.g. \"25MiB\"."`
+	MaxRecipients   int      `toml:"max_recipients" doc:"Most recipients in one transaction (RFC 5321 says at least 100)."`
+	ReadTimeout     Duration `toml:"read_timeout" doc:"How long a client may stay silent before it is disconnected."`
+	MaxConnsPerIP   int      `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited."`
+}
+
+// Submission is the [submission] section.
+type Submission struct {
+	Listen string `toml:"listen" doc:"Address for authenticated submission (STARTTLS when [tls] is set). Empty: off."`
+}
+
+// IMAP is the [imap] section.
+type IMAP struct {
+	Listen    string `toml:"listen" doc:"Cleartext IMAP (STARTTLS when [tls] is set), host:port. Empty: off."`
+	TLSListen string `toml:"tls_listen" doc:"Implicit-TLS IMAP (IMAPS), host:port; needs [tls]. Empty: off."`
+}
+
+// IMMP is the [immp] section.
+type IMMP struct {
+	Listen          string   `toml:"listen" doc:"Cleartext IMMP (STARTTLS when [tls] is set), host:port. Port 323 is the draft's. Empty: off."`
+	TLSListen       string   `toml:"tls_listen" doc:"Implicit-TLS IMMP, host:port; needs [tls]. The draft names no port for it. Empty: off."`
+	TrustedNetworks []string `toml:"trusted_networks" doc:"Networks (CIDR) whose clients may ask VERIFYSUBINBOX and\nVERIFYINSPAMGUARDAGENT without logging in (typically your MX relays)."`
+	IdleTimeout     Duration `toml:"idle_timeout" doc:"Autologout after this long without a command; at least 30m (draft 5.4)."`
+}
+
+// HTTP is the [http] section.
+type HTTP struct {
+	Listen string `toml:"listen" doc:"Address of the operations endpoint, host:port. Empty: off\n(then \"immp healthcheck\" has nothing to ask)."`
+}
+
+// TLS is the [tls] section.
+type TLS struct {
+	Cert       string `toml:"cert" doc:"PEM certificate chain file."`
+	Key        string `toml:"key" doc:"PEM private key file."`
+	SelfSigned bool   `toml:"self_signed" doc:"Without cert and key: generate a self-signed certificate for hostname into\ndata_dir/tls on first start and use it. For test beds and first steps;\nclients will warn about it."`
+}
+
+// Accounts is the [accounts] section.
+type Accounts struct {
+	AutoCreate bool `toml:"auto_create" doc:"Test-bed mode: create an unknown account on its first login (with that\npassword) or on the first mail to it. Never turn this on for a server\nreachable from the Internet."`
+}
+
+// Delivery is the [delivery] section.
+type Delivery struct {
+	PlusSubinbox bool `toml:"plus_subinbox" doc:"Also map local+sub@domain to the subinbox sub, as sub/local@domain is,\nfor web forms that refuse \"/\" in addresses."`
+}
+
+// Auth is the [auth] section.
+type Auth struct {
+	AllowInsecure bool `toml:"allow_insecure" doc:"Allow passwords over cleartext connections from non-loopback clients.\nOff: they must use TLS (STARTTLS or a tls_listen port) first."`
+}
+
+// Log is the [log] section.
+type Log struct {
+	Format string `toml:"format" doc:"\"text\" or \"json\"."`
+	Level  string `toml:"level" doc:"\"debug\", \"info\", \"warn\" or \"error\"."`
+}
+
+// Built-in defaults shared by both modes.
+const (
+	DefaultMaxMessageBytes = Size(25 << 20)
+	DefaultMaxRecipients   = 100
+	DefaultReadTimeout     = Duration(5 * time.Minute)
+	DefaultMaxConnsPerIP   = 50
+	DefaultIdleTimeout     = Duration(30 * time.Minute)
+	MinIdleTimeout         = Duration(30 * time.Minute) // draft 5.4
+	DefaultShutdownGrace   = Duration(30 * time.Second)
+)
+
+// Ports of the built-in test-bed profile (Default).
+const (
+	DefaultSMTPListen       = "127.0.0.1:3025"
+	DefaultSubmissionListen = "127.0.0.1:3587"
+	DefaultIMAPListen       = "127.0.0.1:3143"
+	DefaultIMAPSListen      = "127.0.0.1:3993"
+	DefaultIMMPListen       = "127.0.0.1:3323"
+	DefaultIMMPSListen      = "127.0.0.1:3324"
+	DefaultHTTPListen       = "127.0.0.1:3880"
+)
+
+// base is what a file starts from: every limit at its default, every
+// listener off, nothing created implicitly.
+func base() Config {
+	return Config{
+		ShutdownGrace: DefaultShutdownGrace,
+		SMTP: SMTP{
+			MaxMessageBytes: DefaultMaxMessageBytes,
+			MaxRecipients:   DefaultMaxRecipients,
+			ReadTimeout:     DefaultReadTimeout,
+			MaxConnsPerIP:   DefaultMaxConnsPerIP,
+		},
+		IMMP: IMMP{
+			TrustedNetworks: []string{"127.0.0.0/8", "::1/128"},
+			IdleTimeout:     DefaultIdleTimeout,
+		},
+		Delivery: Delivery{PlusSubinbox: true},
+		Log:      Log{Format: "text", Level: "info"},
+	}
+}
+
+// Default is the built-in test-bed profile used when serve runs without a
+// config file: loopback only, GreenMail-style ports, ./immp-data, domain
+// localhost, accounts auto-created, a self-signed certificate.
+func Default() Config {
+	c := base()
+	c.Hostname = "localhost"
+	c.DataDir = "immp-data"
+	c.Domains = []string{"localhost"}
+	c.SMTP.Listen = DefaultSMTPListen
+	c.Submission.Listen = DefaultSubmissionListen
+	c.IMAP.Listen = DefaultIMAPListen
+	c.IMAP.TLSListen = DefaultIMAPSListen
+	c.IMMP.Listen = DefaultIMMPListen
+	c.IMMP.TLSListen = DefaultIMMPSListen
+	c.HTTP.Listen = DefaultHTTPListen
+	c.TLS.SelfSigned = true
+	c.Accounts.AutoCreate = true
+	return c
+}
+
+// SelfSignedPaths are where a self-signed certificate and key live under
+// the data directory.
+func (c *Config) SelfSignedPaths() (cert, key string) {
+	dir := filepath.Join(c.DataDir, "tls")
+	return filepath.Join(dir, "selfsigned.crt"), filepath.Join(dir, "selfsigned.key")
+}
+
+// TLSEnabled reports whether a certificate is configured (files or
+// self-signed).
+func (c *Config) TLSEnabled() bool {
+	return c.TLS.SelfSigned || (c.TLS.Cert != "" && c.TLS.Key != "")
+}
+
+// Listener is one configured listener.
+type Listener struct {
+	Key  string // the config key, e.g. "imap.tls_listen"
+	Addr string // host:port
+}
+
+// Listeners returns the listeners that are on, in a fixed order.
+func (c *Config) Listeners() []Listener {
+	all := []Listener{
+		{"smtp.listen", c.SMTP.Listen},
+		{"submission.listen", c.Submission.Listen},
+		{"imap.listen", c.IMAP.Listen},
+		{"imap.tls_listen", c.IMAP.TLSListen},
+		{"immp.listen", c.IMMP.Listen},
+		{"immp.tls_listen", c.IMMP.TLSListen},
+		{"http.listen", c.HTTP.Listen},
+	}
+	var on []Listener
+	for _, l := range all {
+		if l.Addr != "" {
+			on = append(on, l)
+		}
+	}
+	return on
+}

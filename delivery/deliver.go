@@ -1,0 +1,162 @@
+package delivery
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"immp/internal/metrics"
+	"immp/maildir"
+)
+
+// Envelope is one transaction: who sent it, to whom, and what the trace
+// header records about the client (RFC 5321 4.4).
+type Envelope struct {
+	ID         string      // transaction id, also in the Received header
+	Sender     string      // reverse-path; "" is the null sender <>
+	Recipients []Recipient // accepted at RCPT time, in order
+	ClientIP   string      // the client's address, without port
+	ClientHost string      // its verified name, if known
+	Helo       string      // the HELO/EHLO argument
+	TLS        string      // e.g. "TLSv1.3 with cipher TLS_AES_128_GCM_SHA256"; "" without TLS
+	AuthUser   string      // the authenticated account; "" if none
+	UTF8       bool        // SMTPUTF8 transaction (RFC 6531 4.3 protocol names)
+	Time       time.Time   // when the data ended; zero: now
+}
+
+// Result is where one recipient's copy was filed.
+type Result struct {
+	Recipient Recipient
+	Folder    string // absolute name: "INBOX", "INBOX/work/office"
+	Kind      string // metrics.FolderInbox, FolderSubinbox or FolderFallback
+	UID       uint32
+}
+
+// bodyReader remembers the client side's read error, so that a failure
+// reading the message is told apart from a failure writing it.
+type bodyReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
+// Deliver writes body once, with trace headers prepended, and commits it
+// to every recipient's folder in one durable transaction. It returns only
+// after the commit returned; on any error nothing was delivered to anyone.
+// Errors are *Error: ReasonBody (reading body failed; Err is the reader's
+// error), ReasonStorageFull or ReasonStorage.
+func (d *Deliverer) Deliver(ctx context.Context, env Envelope, body io.Reader) ([]Result, error) {
+	if len(env.Recipients) == 0 {
+		return nil, fail(ReasonBadAddress, errors.New("no recipients"))
+	}
+	if env.Time.IsZero() {
+		env.Time = time.Now()
+	}
+	var txn Txn
+	mtx, err := d.opts.Store.BeginDelivery(ctx)
+	if err != nil {
+		return nil, storageErr(err)
+	}
+	txn = mtx
+	if d.opts.WrapTxn != nil {
+		txn = d.opts.WrapTxn(txn)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			txn.Abort()
+		}
+	}()
+
+	w := bufio.NewWriterSize(txn, 64<<10)
+	if _, err := w.WriteString(traceHeaders(d.opts.Hostname, env)); err != nil {
+		return nil, storageErr(err)
+	}
+	br := &bodyReader{r: body}
+	if _, err := w.ReadFrom(br); err != nil {
+		if br.err != nil {
+			return nil, fail(ReasonBody, br.err)
+		}
+		return nil, storageErr(err)
+	}
+	if err := w.Flush(); err != nil {
+		return nil, storageErr(err)
+	}
+
+	start := time.Now()
+	// Resolve each subinbox now, after the data: it may have been deleted
+	// or REPLACEd while the message was in flight (draft 2.2.2).
+	results := make([]Result, len(env.Recipients))
+	type copyKey struct {
+		acct   int64
+		folder string
+	}
+	index := make(map[copyKey]int) // copy -> position in Commit's result
+	var order []copyKey
+	for i, r := range env.Recipients {
+		folder, kind, err := d.resolve(ctx, r)
+		if err != nil {
+			return nil, storageErr(err)
+		}
+		results[i] = Result{Recipient: r, Folder: folder, Kind: kind}
+		k := copyKey{r.Account.ID, folder}
+		if _, dup := index[k]; dup {
+			continue // one copy per folder, however many addresses name it
+		}
+		index[k] = len(order)
+		order = append(order, k)
+		if err := txn.AddRecipient(r.Account, folder); err != nil {
+			return nil, storageErr(err)
+		}
+	}
+	delivered, err := txn.Commit(ctx)
+	if err != nil {
+		return nil, storageErr(err)
+	}
+	committed = true
+	d.opts.Metrics.DeliveryLatency(time.Since(start))
+	for i := range results {
+		k := copyKey{results[i].Recipient.Account.ID, results[i].Folder}
+		if j := index[k]; j < len(delivered) && len(delivered) == len(order) {
+			results[i].UID = delivered[j].UID
+		}
+	}
+	counted := make(map[copyKey]bool)
+	for _, r := range results {
+		k := copyKey{r.Recipient.Account.ID, r.Folder}
+		if !counted[k] {
+			counted[k] = true
+			d.opts.Metrics.Delivered(r.Kind)
+		}
+	}
+	return results, nil
+}
+
+// resolve returns the folder a recipient's copy goes to now.
+func (d *Deliverer) resolve(ctx context.Context, r Recipient) (folder, kind string, err error) {
+	if r.Subinbox == "" {
+		return "INBOX", metrics.FolderInbox, nil
+	}
+	name, err := d.opts.Store.ResolveSubinbox(ctx, r.Account, r.Subinbox)
+	switch {
+	case err == nil:
+		return name, metrics.FolderSubinbox, nil
+	case errors.Is(err, maildir.ErrNonexistent), errors.Is(err, maildir.ErrInvalidName), errors.Is(err, maildir.ErrNotSubinbox):
+		d.log.Info("subinbox gone, filing into INBOX", "account", r.Account.Address, "subinbox", r.Subinbox)
+		return "INBOX", metrics.FolderFallback, nil
+	default:
+		return "", "", fmt.Errorf("resolve subinbox %q: %w", r.Subinbox, err)
+	}
+}

@@ -1,0 +1,28 @@
+// Package delivery is the durable delivery orchestration the Receiver-SMTP
+// (and submission) uses: it decides, per recipient at RCPT time, whether a
+// message may be accepted, and after the data files one written copy into
+// every accepted recipient's folder through the mailbox layer's delivery
+// transaction.
+//
+// RCPT time (draft 2.2.2, profile 9): the address is mapped to an account
+// and a subinbox (package address); a domain that is not local is a relay
+// attempt and is refused (never an open relay); an unknown account is
+// refused; the sender is checked against the recipient's spam guard in
+// process. Each outcome is a *Error carrying a Reason; the protocol package
+// translates reasons to its wire codes in one place.
+//
+// After the data: each recipient's subinbox is looked up again (REPLACE
+// aliases included), since it may have been deleted or replaced while the
+// message was in flight; if it no longer exists the copy goes to INBOX
+// (draft 2.2.2: nothing is dropped). Return-Path, Received (RFC 5321 4.4)
+// and, for a single-account transaction, Delivered-To are prepended; the
+// message is written once and committed to every recipient in one
+// transaction (the layer hard-links the copies), and Deliver returns only
+// after that commit made every copy durable (profile 9). Any storage
+// failure aborts the transaction: nothing is half delivered, and the caller
+// answers with a temporary failure so the client retries.
+//
+// Why Delivered-To and "for" only with one account: all recipients share
+// one written file (hard links), so a header naming one recipient would be
+// seen by the others and disclose Bcc recipients to each other.
+package delivery

@@ -1,0 +1,297 @@
+package imap
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"immp/internal/metrics"
+	"immp/internal/throttle"
+	"immp/maildir"
+)
+
+// ErrServerClosed is returned by Serve and ServeTLS after Shutdown.
+var ErrServerClosed = errors.New("imap: server closed")
+
+// DefaultAppendLimit is the APPENDLIMIT advertised when Options.AppendLimit
+// is zero (RFC 7889).
+const DefaultAppendLimit = 50 << 20
+
+// Options configure a Server.
+type Options struct {
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
+	// Store is the mailbox layer; required.
+	Store *maildir.Store
+	// TLSConfig enables STARTTLS on Serve and is required by ServeTLS.
+	TLSConfig *tls.Config
+	// AllowInsecureAuth permits LOGIN/AUTHENTICATE without TLS from any
+	// address; without it only loopback clients may authenticate in
+	// cleartext.
+	AllowInsecureAuth bool
+	// Throttle slows down repeated login failures; nil never delays.
+	Throttle *throttle.Limiter
+	// AppendLimit is the largest message APPEND accepts, in octets
+	// (DefaultAppendLimit when zero).
+	AppendLimit uint32
+	// CacheEntries bounds the parsed ENVELOPE/BODYSTRUCTURE cache
+	// (default 20000 messages; negative disables it).
+	CacheEntries int
+}
+
+// Server is an IMAP server over one mailbox layer.
+type Server struct {
+	opts   Options
+	log    *slog.Logger
+	reg    *registry
+	cache  *parseCache
+	caps   imap.CapSet
+	cancel context.CancelFunc
+	ctx    context.Context // cancelled when the server closes for good
+
+	// Two imapserver instances, because imapserver decides "may
+	// authenticate in cleartext" per server, and here it depends on the
+	// client's address: plain serves connections that may (loopback, TLS,
+	// or AllowInsecureAuth), strict those that must STARTTLS first.
+	plain, strict       *imapserver.Server
+	plainLn, strictLn   *chanListener
+	innerDone           sync.WaitGroup
+	mu                  sync.Mutex
+	listeners           map[net.Listener]struct{}
+	conns               map[*session]struct{}
+	closing             bool
+	active              atomic.Int64 // commands in progress
+	nextID              atomic.Uint64
+	serveWG             sync.WaitGroup
+	shutdownOnce        sync.Once
+	plainErr, strictErr error
+}
+
+// New checks opts and builds a Server; it does not listen yet.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil {
+		return nil, errors.New("imap: Options.Store is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.AppendLimit == 0 {
+		opts.AppendLimit = DefaultAppendLimit
+	}
+	if opts.CacheEntries == 0 {
+		opts.CacheEntries = 20000
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		opts:      opts,
+		log:       opts.Logger.With("protocol", "imap"),
+		cache:     newParseCache(opts.CacheEntries),
+		ctx:       ctx,
+		cancel:    cancel,
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[*session]struct{}),
+		caps: imap.CapSet{
+			imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {},
+			imap.CapNamespace: {}, imap.CapUIDPlus: {}, imap.CapESearch: {},
+			imap.CapSearchRes: {}, imap.CapListExtended: {}, imap.CapListStatus: {},
+			imap.CapMove: {}, imap.CapStatusSize: {}, imap.CapChildren: {},
+			imap.CapSpecialUse: {}, imap.CapLiteralPlus: {},
+		},
+	}
+	s.reg = newRegistry(opts.Store, s.log, time.Now())
+	logger := slogPrintf{s.log}
+	s.plain = imapserver.New(&imapserver.Options{
+		NewSession: s.newSession, Caps: s.caps, Logger: logger,
+		TLSConfig: opts.TLSConfig, InsecureAuth: true,
+	})
+	s.strict = imapserver.New(&imapserver.Options{
+		NewSession: s.newSession, Caps: s.caps, Logger: logger,
+		TLSConfig: opts.TLSConfig, InsecureAuth: false,
+	})
+	s.plainLn = newChanListener()
+	s.strictLn = newChanListener()
+	s.innerDone.Add(2)
+	go func() { defer s.innerDone.Done(); s.plainErr = s.plain.Serve(s.plainLn) }()
+	go func() { defer s.innerDone.Done(); s.strictErr = s.strict.Serve(s.strictLn) }()
+	return s, nil
+}
+
+// Serve accepts cleartext connections on ln (STARTTLS offered when
+// Options.TLSConfig is set) until Shutdown; then it returns ErrServerClosed.
+func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, false) }
+
+// ServeTLS accepts implicit-TLS connections on ln (RFC 8314).
+func (s *Server) ServeTLS(ln net.Listener) error {
+	if s.opts.TLSConfig == nil {
+		return errors.New("imap: ServeTLS needs Options.TLSConfig")
+	}
+	return s.serve(ln, true)
+}
+
+func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.serveWG.Add(1)
+	s.mu.Unlock()
+	defer s.serveWG.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+	}()
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			s.mu.Unlock()
+			if closing {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return fmt.Errorf("imap: accept: %w", err)
+		}
+		delay = 0
+		c = &countedConn{Conn: c, closed: s.opts.Metrics.ConnOpened("imap")}
+		mayAuth := implicitTLS || s.opts.AllowInsecureAuth || isLoopback(c.RemoteAddr())
+		if implicitTLS {
+			c = tls.Server(c, s.opts.TLSConfig)
+		}
+		target := s.strictLn
+		if mayAuth {
+			target = s.plainLn
+		}
+		if !target.deliver(c) {
+			c.Close()
+			return ErrServerClosed
+		}
+	}
+}
+
+// Shutdown stops accepting connections, lets commands in progress finish
+// until ctx is done, says BYE to every client and closes the connections.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	s.mu.Unlock()
+	s.serveWG.Wait()
+
+	var err error
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for s.active.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-tick.C:
+			continue
+		}
+		break
+	}
+	s.shutdownOnce.Do(func() {
+		s.mu.Lock()
+		sessions := make([]*session, 0, len(s.conns))
+		for sess := range s.conns {
+			sessions = append(sessions, sess)
+		}
+		s.mu.Unlock()
+		for _, sess := range sessions {
+			sess.conn.Bye("Server shutting down")
+		}
+		s.plainLn.Close()
+		s.strictLn.Close()
+		s.plain.Close()
+		s.strict.Close()
+		s.innerDone.Wait()
+		s.cancel()
+		s.reg.closeAll()
+	})
+	return err
+}
+
+func isLoopback(a net.Addr) bool {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.IsLoopback()
+	}
+	if _, ok := a.(*net.UnixAddr); ok {
+		return true
+	}
+	return false
+}
+
+// countedConn reports its close to the connection gauge once.
+type countedConn struct {
+	net.Conn
+	once   sync.Once
+	closed func()
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(c.closed)
+	return c.Conn.Close()
+}
+
+// chanListener hands accepted connections to an imapserver.Server.
+type chanListener struct {
+	ch   chan net.Conn
+	done chan struct{}
+	once sync.Once
+}
+
+func newChanListener() *chanListener {
+	return &chanListener{ch: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *chanListener) deliver(c net.Conn) bool {
+	select {
+	case l.ch <- c:
+		return true
+	case <-l.done:
+		return false
+	}
+}
+
+func (l *chanListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *chanListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *chanListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
+
+// slogPrintf adapts slog to imapserver's Printf logger.
+type slogPrintf struct{ l *slog.Logger }
+
+func (p slogPrintf) Printf(format string, args ...any) {
+	p.l.Warn("imapserver", "msg", fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,36 @@
+// Package immp is the IMMP server (draft-sabarish-immp-00, as fixed by the
+// project's IMMP profile): subinbox management and spam guard management
+// for logged-in users, and the two VERIFY queries a Receiver-SMTP asks.
+//
+// The codec lives in immp/wire; this package holds the connection loop,
+// the four states (draft 3), the command handlers (one file per family)
+// and the one place where errors become wire replies (errors.go). Every
+// subinbox and spam guard operation is the mailbox layer's (maildir), so
+// IMMP and IMAP see one set of folders and rules (draft 5.6); verdicts
+// come from the spam guard (immp/guard).
+//
+// # Connection rules
+//
+//   - Greeting "* OK [CAPABILITY ...] IMMP server ready" (profile 1).
+//   - Commands are executed one after the other and answered in order;
+//     replies are flushed when no further command is already buffered,
+//     so a pipelining client gets its answers in few segments (draft 5.5).
+//   - A command with no activity for IdleTimeout (at least 30 minutes,
+//     draft 5.4) ends the session with "* BYE".
+//   - Over-long lines and literals are answered BAD [LIMIT] and skipped
+//     (see immp/wire); the third such command, or 20 BAD commands in a
+//     row, ends the session with "* BYE".
+//   - LOGIN and AUTHENTICATE PLAIN are refused with NO [PRIVACYREQUIRED]
+//     (and LOGINDISABLED is advertised) on a cleartext connection from a
+//     non-loopback peer unless AllowInsecureAuth (profile 1).
+//   - Login failures all read "NO [AUTHENTICATIONFAILED] Invalid
+//     credentials" and, per remote address, are slowed down by the
+//     throttle.Limiter before the credentials are checked (draft 7).
+//   - VERIFYINSPAMGUARDAGENT and VERIFYSUBINBOX are valid in every state,
+//     tagged or not, and served only to peers in TrustedNetworks (default
+//     loopback) or to a logged-in user asking about their own account;
+//     anyone else gets NO [NOPERM] (profile 8).
+//   - Shutdown stops accepting, lets commands in progress finish, says
+//     "* BYE" to idle sessions and closes them; when its context ends first
+//     it closes what is left.
+package immp

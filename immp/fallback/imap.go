@@ -1,0 +1,234 @@
+package fallback
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"immp/maildir"
+)
+
+// ErrNeedsIMMP is returned for operations that IMAP cannot express.
+var ErrNeedsIMMP = errors.New("needs the IMMP server")
+
+// IMAP is subinbox management over plain IMAP (draft 5.6): CREATE, DELETE,
+// RENAME and LIST on absolute INBOX/... names. It has the method set of
+// client.SubinboxManager.
+type IMAP struct {
+	c *imapclient.Client
+}
+
+// DialIMAP connects to an IMAP server and logs in. With tlsConfig nil the
+// connection stays in cleartext (the server allows that from loopback
+// only); with implicitTLS it speaks TLS from the first octet, otherwise it
+// upgrades with STARTTLS.
+func DialIMAP(ctx context.Context, addr, user, password string, tlsConfig *tls.Config, implicitTLS bool) (*IMAP, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	var c *imapclient.Client
+	opts := &imapclient.Options{TLSConfig: tlsConfig}
+	switch {
+	case tlsConfig != nil && implicitTLS:
+		c = imapclient.New(tls.Client(conn, tlsConfig), opts)
+	case tlsConfig != nil:
+		c, err = imapclient.NewStartTLS(conn, opts)
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("IMAP STARTTLS: %w", err)
+		}
+	default:
+		c = imapclient.New(conn, opts)
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	if err := c.Login(user, password).Wait(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("IMAP LOGIN: %w", err)
+	}
+	return &IMAP{c: c}, nil
+}
+
+// absolute turns a subinbox name in either form into its IMAP name;
+// INBOX itself is refused where root says so.
+func absolute(name string, allowRoot bool) (string, error) {
+	comps, err := maildir.ParseSubinbox(name)
+	if err != nil {
+		return "", err
+	}
+	if len(comps) == 0 && !allowRoot {
+		return "", fmt.Errorf("%q: %w", name, maildir.ErrInbox)
+	}
+	return maildir.AbsoluteName(comps), nil
+}
+
+// run waits for a command, giving up when ctx ends.
+func (m *IMAP) run(ctx context.Context, what string, cmd interface{ Wait() error }) error {
+	stop := context.AfterFunc(ctx, func() { m.c.Close() })
+	defer stop()
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("IMAP %s: %w", what, err)
+	}
+	return nil
+}
+
+// Create makes a subinbox (IMAP CREATE INBOX/...).
+func (m *IMAP) Create(ctx context.Context, name string) error {
+	abs, err := absolute(name, false)
+	if err != nil {
+		return err
+	}
+	return m.run(ctx, "CREATE "+abs, m.c.Create(abs, nil))
+}
+
+// Delete removes a subinbox (IMAP DELETE INBOX/...).
+func (m *IMAP) Delete(ctx context.Context, name string) error {
+	abs, err := absolute(name, false)
+	if err != nil {
+		return err
+	}
+	return m.run(ctx, "DELETE "+abs, m.c.Delete(abs))
+}
+
+// Rename renames a subinbox; renaming INBOX moves its messages into the
+// new subinbox, as IMMP RENAME does (draft 6.3.3, RFC 9051 6.3.6).
+func (m *IMAP) Rename(ctx context.Context, oldName, newName string) error {
+	o, err := absolute(oldName, true)
+	if err != nil {
+		return err
+	}
+	n, err := absolute(newName, false)
+	if err != nil {
+		return err
+	}
+	return m.run(ctx, "RENAME "+o+" "+n, m.c.Rename(o, n, nil))
+}
+
+// Move gives subinbox leaf (its last component) a new parent: one RENAME
+// from from/leaf to to/leaf; "" or INBOX is the root (profile 6).
+func (m *IMAP) Move(ctx context.Context, leaf, from, to string) error {
+	if leaf == "" || strings.Contains(leaf, "/") {
+		return fmt.Errorf("%w: MOVE takes the subinbox's last component, got %q", maildir.ErrInvalidName, leaf)
+	}
+	fc, err := maildir.ParseSubinbox(from)
+	if err != nil {
+		return err
+	}
+	tc, err := maildir.ParseSubinbox(to)
+	if err != nil {
+		return err
+	}
+	o := maildir.AbsoluteName(append(slices.Clone(fc), leaf))
+	n := maildir.AbsoluteName(append(slices.Clone(tc), leaf))
+	if _, err := maildir.ParseSubinbox(o); err != nil {
+		return err
+	}
+	return m.run(ctx, "RENAME "+o+" "+n, m.c.Rename(o, n, nil))
+}
+
+// Replace is refused: its point is that mail addressed to the old
+// subinbox is filed into the new one from then on (draft 6.3.4), and IMAP
+// has no way to say that. Moving the messages and deleting the old folder
+// would silently turn the old address's mail to INBOX, so nothing is done.
+func (m *IMAP) Replace(ctx context.Context, oldName, newName string) error {
+	return fmt.Errorf("REPLACE %s %s: %w: over IMAP the old subinbox's address could not be redirected to the new one; start the IMMP listener and retry", oldName, newName, ErrNeedsIMMP)
+}
+
+// List returns subinboxes matching reference and pattern with the IMMP
+// LIST rules (profile 6): an absolute reference (or an empty one with a
+// pattern starting with INBOX) matches and answers in absolute form;
+// otherwise names are in address form and the reference is the parent.
+// INBOX itself is not a subinbox and is never listed.
+func (m *IMAP) List(ctx context.Context, reference, pattern string) ([]string, error) {
+	cmd := m.c.List("", "INBOX/*", nil)
+	stop := context.AfterFunc(ctx, func() { m.c.Close() })
+	defer stop()
+	boxes, err := cmd.Collect()
+	if err != nil {
+		return nil, fmt.Errorf("IMAP LIST: %w", err)
+	}
+	var all [][]string // root first, INBOX excluded
+	for _, b := range boxes {
+		if !maildir.IsSubinbox(b.Mailbox) || strings.EqualFold(b.Mailbox, "INBOX") {
+			continue
+		}
+		comps, err := maildir.ParseSubinbox(b.Mailbox)
+		if err != nil {
+			continue
+		}
+		all = append(all, comps)
+	}
+	return listMatch(all, reference, pattern)
+}
+
+func isAbsolute(s string) bool {
+	return len(s) >= 5 && strings.EqualFold(s[:5], "INBOX") && (len(s) == 5 || s[5] == '/')
+}
+
+// listMatch applies profile 6's LIST rules to subinboxes given root first.
+func listMatch(all [][]string, reference, pattern string) ([]string, error) {
+	var out []string
+	if isAbsolute(reference) || (reference == "" && isAbsolute(pattern)) {
+		// Absolute: plain IMAP matching of reference+pattern, echoing the
+		// reference's spelling of INBOX (draft's example).
+		refPrefix := ""
+		if reference != "" {
+			refPrefix = reference
+			if !strings.HasSuffix(refPrefix, "/") {
+				refPrefix += "/"
+			}
+		}
+		full := refPrefix + pattern
+		spelled := full[:5]
+		full = "INBOX" + full[5:]
+		for _, c := range all {
+			name := maildir.AbsoluteName(c)
+			if imapserver.MatchList(name, '/', "", full) {
+				out = append(out, spelled+name[5:])
+			}
+		}
+		return out, nil
+	}
+	parent, err := maildir.ParseSubinbox(reference)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range all {
+		if len(c) <= len(parent) || !equalFoldPrefix(c, parent) {
+			continue
+		}
+		rel := maildir.AddressName(c[len(parent):])
+		if imapserver.MatchList(rel, '/', "", pattern) {
+			out = append(out, maildir.AddressName(c))
+		}
+	}
+	return out, nil
+}
+
+// equalFoldPrefix: lookup of subinbox names is case-insensitive (profile 5).
+func equalFoldPrefix(c, prefix []string) bool {
+	for i, p := range prefix {
+		if !strings.EqualFold(c[i], p) {
+			return false
+		}
+	}
+	return true
+}
+
+// Close logs out.
+func (m *IMAP) Close() error {
+	m.c.Logout().Wait()
+	return m.c.Close()
+}
+
+var _ = imap.CapIMAP4rev1

@@ -1,0 +1,232 @@
+package immp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"immp/delivery/address"
+	"immp/immp/guard"
+	"immp/immp/wire"
+	"immp/internal/metrics"
+	"immp/internal/throttle"
+	"immp/maildir"
+)
+
+// MinIdleTimeout is the shortest autologout timer allowed (draft 5.4).
+const MinIdleTimeout = 30 * time.Minute
+
+// ErrServerClosed is returned by Serve and ServeTLS after Shutdown.
+var ErrServerClosed = errors.New("immp: server closed")
+
+// Options configure a Server.
+type Options struct {
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
+
+	Store  *maildir.Store  // required
+	Guard  *guard.Guard    // required: the spam guard verdicts
+	Mapper address.Mapper  // local domains: bare LOGIN names, VERIFY addresses
+
+	// TLSConfig enables STARTTLS on Serve and is required by ServeTLS.
+	TLSConfig *tls.Config
+	// TrustedNetworks may use the VERIFY commands without logging in
+	// (profile 8). nil means loopback (127.0.0.0/8 and ::1).
+	TrustedNetworks []netip.Prefix
+	// AllowInsecureAuth allows LOGIN and AUTHENTICATE PLAIN over cleartext
+	// from non-loopback peers (profile 1).
+	AllowInsecureAuth bool
+	// IdleTimeout is the autologout timer; 0 means 30 minutes, and less
+	// than 30 minutes is an error (draft 5.4).
+	IdleTimeout time.Duration
+	// Throttle slows down repeated login failures; nil means none.
+	Throttle *throttle.Limiter
+	// Limits of the codec; zero fields take the profile's values.
+	Limits wire.Limits
+}
+
+// Server is an IMMP server. It holds no global state: several may run in
+// one process.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	trusted []netip.Prefix
+	idle    time.Duration
+
+	ctx    context.Context // cancelled when Shutdown gives up waiting
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	closing   atomic.Bool
+	wg        sync.WaitGroup
+	nextID    atomic.Uint64
+}
+
+// New checks opts and returns a Server.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil {
+		return nil, errors.New("immp: Options.Store is required")
+	}
+	if opts.Guard == nil {
+		return nil, errors.New("immp: Options.Guard is required")
+	}
+	idle := opts.IdleTimeout
+	if idle == 0 {
+		idle = MinIdleTimeout
+	}
+	if idle < MinIdleTimeout {
+		return nil, fmt.Errorf("immp: idle timeout %v is below the minimum of %v (draft 5.4)", idle, MinIdleTimeout)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	trusted := opts.TrustedNetworks
+	if trusted == nil {
+		trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{
+		opts:      opts,
+		log:       log.With("protocol", "immp"),
+		trusted:   trusted,
+		idle:      idle,
+		ctx:       ctx,
+		cancel:    cancel,
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[*conn]struct{}),
+	}, nil
+}
+
+// Serve accepts cleartext connections on ln (STARTTLS offered when a TLS
+// config is set) until Shutdown, then returns ErrServerClosed.
+func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, false) }
+
+// ServeTLS accepts implicit-TLS connections on ln.
+func (s *Server) ServeTLS(ln net.Listener) error {
+	if s.opts.TLSConfig == nil {
+		return errors.New("immp: ServeTLS needs Options.TLSConfig")
+	}
+	return s.serve(ln, true)
+}
+
+func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+	}()
+	s.log.Info("listening", "addr", ln.Addr().String(), "tls", implicitTLS)
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.closing.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn("accept failed; retrying", "err", err, "in", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		if !s.track(nc) {
+			nc.Close()
+			return ErrServerClosed
+		}
+		go s.handle(nc, implicitTLS)
+	}
+}
+
+// track registers a new connection's goroutine unless shutting down.
+func (s *Server) track(nc net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing.Load() {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
+// Shutdown stops the listeners, lets commands in progress finish and
+// closes idle sessions with "* BYE". If ctx ends first, the remaining
+// connections are closed and ctx's error is returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing.Store(true)
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.interruptIfIdle()
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		s.cancel()
+		return nil
+	case <-ctx.Done():
+		s.cancel()
+		s.mu.Lock()
+		for c := range s.conns {
+			c.raw.Close()
+		}
+		s.mu.Unlock()
+		<-done
+		return ctx.Err()
+	}
+}
+
+func (s *Server) addConn(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing.Load() {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Server) removeConn(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// isTrusted reports whether ip lies in the trusted networks (profile 8).
+func (s *Server) isTrusted(ip netip.Addr) bool {
+	for _, p := range s.trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,12 @@
+// Package integration runs the built immp binary, as a user would, against
+// real clients that nobody in this project wrote: swaks, Postfix, Python's
+// imaplib, curl, mbsync and Dovecot.
+//
+// TestMain builds cmd/immp once into a temporary directory; each test starts
+// its own server process on free loopback ports with a data directory of its
+// own, so tests run in parallel and leave nothing behind.
+//
+// A test that needs a tool which is not installed is skipped, except when
+// the environment says CI=true: there a missing tool is a failure, so that a
+// green CI run means every client was really exercised.
+package integration

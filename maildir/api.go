@@ -1,0 +1,166 @@
+package maildir
+
+// This file is the contract between the mailbox layer and the protocol
+// packages (smtp, imap, immp, delivery). Bodies live in the other files.
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Errors returned by the mailbox layer. Protocol packages translate them to
+// the wire (RFC 5530 response codes, SMTP reply codes) in one place each;
+// they are always wrapped, so callers test them with errors.Is.
+var (
+	ErrNoSuchAccount  = errors.New("no such account")
+	ErrAccountExists  = errors.New("account already exists")
+	ErrAuthFailed     = errors.New("authentication failed")
+	ErrNonexistent    = errors.New("no such folder")         // NONEXISTENT
+	ErrAlreadyExists  = errors.New("folder already exists")  // ALREADYEXISTS
+	ErrHasChildren    = errors.New("folder has children")    // INUSE
+	ErrInbox          = errors.New("not permitted on INBOX") // CANNOT
+	ErrInvalidName    = errors.New("invalid folder name")    // CANNOT / BAD
+	ErrNoSuchMessage  = errors.New("no such message")
+	ErrNotSubinbox    = errors.New("not a subinbox")            // CANNOT
+	ErrInsideItself   = errors.New("target lies inside source") // CANNOT
+	ErrReadOnly       = errors.New("folder is read-only")
+	ErrNoSuchAgent    = errors.New("no such spam guard agent")
+	ErrAgentExists    = errors.New("spam guard agent already exists")
+	ErrNoSuchEntry    = errors.New("no such spam entry")
+	ErrEntryExists    = errors.New("spam entry already exists")
+	ErrInvalidAddress = errors.New("invalid account address")
+)
+
+// Account is one mail account. Address is the canonical, lower-cased
+// "local@domain" form.
+type Account struct {
+	ID      int64
+	Address string
+	Created time.Time
+}
+
+// Message is what the layer knows of one message without reading it.
+type Message struct {
+	UID          uint32
+	Flags        []string // system flags (\Seen \Answered \Flagged \Deleted \Draft) and keywords, sorted
+	Size         int64
+	InternalDate time.Time
+}
+
+// FlagOp says how StoreFlags changes flags (RFC 9051 6.4.6).
+type FlagOp int
+
+const (
+	FlagsSet FlagOp = iota
+	FlagsAdd
+	FlagsRemove
+)
+
+// FolderInfo describes one folder of an account, as listed.
+type FolderInfo struct {
+	Name       string // absolute IMAP name: "INBOX", "INBOX/work/office", "Sent"
+	SpecialUse string // "\\Sent", "\\Drafts", "\\Trash", "\\Junk", "\\Archive" or ""
+	Subscribed bool
+}
+
+// Status is a folder's counters (RFC 9051 6.3.11).
+type Status struct {
+	Messages    uint32
+	Unseen      uint32
+	UIDNext     uint32
+	UIDValidity uint32
+	Size        int64
+}
+
+// EventKind tells what changed.
+type EventKind int
+
+const (
+	EventNew           EventKind = iota // a message was added (UID, Flags set)
+	EventFlags                          // a message's flags changed (UID, Flags set)
+	EventExpunge                        // a message was removed (UID set)
+	EventFolderRenamed                  // the folder was renamed (NewName set)
+	EventFolderDeleted                  // the folder was deleted
+)
+
+// Event is one change to one folder, delivered to subscribers in the order
+// the changes were made.
+type Event struct {
+	Kind    EventKind
+	Account int64
+	Folder  string // absolute name at the time of the change
+	UID     uint32
+	Flags   []string
+	NewName string
+}
+
+// Delivered says where one recipient's copy was filed.
+type Delivered struct {
+	Account Account
+	Folder  string
+	UID     uint32
+}
+
+// The methods below are implemented in the other files of this package.
+var (
+	_ interface {
+		// Accounts (accounts.go).
+		AddAccount(ctx context.Context, address, password string) (Account, error)
+		DeleteAccount(ctx context.Context, address string) error
+		SetPassword(ctx context.Context, address, password string) error
+		Authenticate(ctx context.Context, address, password string) (Account, error)
+		Account(ctx context.Context, address string) (Account, error)
+		Accounts(ctx context.Context) ([]Account, error)
+
+		// Folders and subinboxes (folders.go), names in either form where
+		// a subinbox is meant, absolute IMAP names otherwise.
+		CreateFolder(ctx context.Context, acct Account, name string) error
+		DeleteFolder(ctx context.Context, acct Account, name string) error
+		RenameFolder(ctx context.Context, acct Account, oldName, newName string) error
+		ReplaceSubinbox(ctx context.Context, acct Account, oldName, newName string) error
+		MoveSubinbox(ctx context.Context, acct Account, leaf, from, to string) error
+		Folders(ctx context.Context, acct Account) ([]FolderInfo, error)
+		ResolveSubinbox(ctx context.Context, acct Account, name string) (string, error)
+		SetSubscribed(ctx context.Context, acct Account, name string, on bool) error
+
+		// Spam guard storage (agents.go); the matching logic and the fast
+		// verdict index live in package guard. Names and entries compare
+		// case-insensitively; lists come back sorted.
+		Agents(ctx context.Context, acct Account) ([]string, error)
+		AddAgent(ctx context.Context, acct Account, name string) error
+		DeleteAgent(ctx context.Context, acct Account, name string) error
+		Entries(ctx context.Context, acct Account, agent string) ([]string, error)
+		AllEntries(ctx context.Context, acct Account) ([]string, error)
+		AddEntry(ctx context.Context, acct Account, agent, entry string) error
+		DeleteEntry(ctx context.Context, acct Account, agent, entry string) error
+		// GuardVersion changes whenever any account's agents or entries,
+		// or the set of accounts, change (in this process or another).
+		GuardVersion(ctx context.Context) (int64, error)
+
+		// Messages (folder.go) and durable delivery (delivery.go).
+		OpenFolder(ctx context.Context, acct Account, name string) (*Folder, error)
+		BeginDelivery(ctx context.Context) (*Delivery, error)
+		Subscribe(acct Account, folder string, fn func(Event)) (cancel func())
+	} = (*Store)(nil)
+
+	_ interface {
+		Name() string
+		Status(ctx context.Context) (Status, error)
+		Messages(ctx context.Context) ([]Message, error)
+		OpenMessage(ctx context.Context, uid uint32) (io.ReadCloser, error)
+		Append(ctx context.Context, r io.Reader, flags []string, date time.Time) (uint32, error)
+		StoreFlags(ctx context.Context, uids []uint32, op FlagOp, flags []string) ([]Message, error)
+		Expunge(ctx context.Context, uids []uint32) ([]uint32, error)
+		Copy(ctx context.Context, uids []uint32, dest string) (src, dst []uint32, err error)
+		Move(ctx context.Context, uids []uint32, dest string) (src, dst []uint32, err error)
+	} = (*Folder)(nil)
+
+	_ interface {
+		io.Writer
+		AddRecipient(acct Account, folder string) error
+		Commit(ctx context.Context) ([]Delivered, error)
+		Abort() error
+	} = (*Delivery)(nil)
+)

@@ -1,0 +1,367 @@
+package maildir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"time"
+)
+
+// Group commit. Every way a message enters a folder (delivery, APPEND,
+// COPY, MOVE, a file another program dropped into new/) ends here, and
+// the folder's state is only changed from here. Requests queue per folder;
+// one goroutine per folder at a time takes everything queued, places the
+// files (hard link, rename or copy), fsyncs new/ and cur/ once for all of
+// them, gives them UIDs, appends them to dovecot-uidlist and fsyncs it
+// once, publishes EventNew, and only then wakes the callers. One fsync of
+// a directory thus covers every link made before it started; folders do
+// not wait for each other; nothing global is held across an fsync.
+
+type pending struct {
+	rec      *msgRec // base, info, inNew, sizes, mtime in; uid out
+	existing bool    // the file is already in place; it only needs a UID
+	src      string  // file to place
+	rename   bool    // rename src instead of linking it
+	copyOK   bool    // copy when a hard link is impossible
+	placed   string  // where it was placed (for undo)
+	err      error
+	done     chan struct{}
+}
+
+// commit places and numbers ps, waiting until they are durable.
+func (mb *mailbox) commit(ctx context.Context, ps []*pending) error {
+	for _, p := range ps {
+		p.done = make(chan struct{})
+	}
+	mb.qmu.Lock()
+	mb.queue = append(mb.queue, ps...)
+	if !mb.leading {
+		mb.leading = true
+		go mb.lead()
+	}
+	mb.qmu.Unlock()
+	var errs []error
+	for _, p := range ps {
+		<-p.done // not ctx: once queued, the outcome must be known
+		if p.err != nil {
+			errs = append(errs, p.err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// assign gives UIDs to files found in place (refresh).
+func (mb *mailbox) assign(ctx context.Context, ps []*pending) error {
+	return mb.commit(ctx, ps)
+}
+
+func (mb *mailbox) lead() {
+	for {
+		mb.qmu.Lock()
+		batch := mb.queue
+		mb.queue = nil
+		if len(batch) == 0 {
+			mb.leading = false
+			mb.qmu.Unlock()
+			return
+		}
+		mb.qmu.Unlock()
+		mb.runBatch(batch)
+		for _, p := range batch {
+			close(p.done)
+		}
+	}
+}
+
+func (mb *mailbox) runBatch(batch []*pending) {
+	ctx := context.Background()
+	s := mb.s
+	mb.ulMu.Lock()
+	defer mb.ulMu.Unlock()
+
+	mb.mu.Lock()
+	dir, deleted := mb.dir, mb.deleted
+	mb.mu.Unlock()
+	if deleted {
+		for _, p := range batch {
+			p.err = fmt.Errorf("%w: folder was deleted", ErrNonexistent)
+		}
+		return
+	}
+	preNew := statID(filepath.Join(dir, "new"))
+	preCur := statID(filepath.Join(dir, "cur"))
+
+	// 1. Place the files.
+	var usedNew, usedCur bool
+	for _, p := range batch {
+		if p.existing {
+			continue
+		}
+		if err := mb.place(dir, p); err != nil {
+			p.err = err
+			continue
+		}
+		if p.rec.inNew {
+			usedNew = true
+		} else {
+			usedCur = true
+		}
+	}
+	fail := func(err error) {
+		for _, p := range batch {
+			if p.err == nil {
+				p.err = err
+				if p.placed != "" {
+					mb.unplace(p)
+				}
+			}
+		}
+	}
+	// 2. One fsync per directory for the whole batch.
+	if usedNew {
+		if err := s.fsyncDir(filepath.Join(dir, "new")); err != nil {
+			fail(err)
+			return
+		}
+	}
+	if usedCur {
+		if err := s.fsyncDir(filepath.Join(dir, "cur")); err != nil {
+			fail(err)
+			return
+		}
+	}
+	var live []*pending
+	for _, p := range batch {
+		if p.err == nil {
+			live = append(live, p)
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	// 3. UIDs, under Dovecot's dot lock.
+	lock, err := dotlock(ctx, filepath.Join(dir, uidlistName))
+	if err != nil {
+		fail(err)
+		return
+	}
+	unlock := func() { lock.Close(); os.Remove(lock.Name()) }
+	mb.mu.Lock()
+	if err := mb.loadUIDListLocked(ctx); err != nil {
+		mb.mu.Unlock()
+		unlock()
+		fail(err)
+		return
+	}
+	next := mb.nextUID
+	var recs []ulRec
+	for _, p := range live {
+		if r, ok := mb.ulRecs[p.rec.base]; ok { // numbered meanwhile (another process)
+			p.rec.uid = r.uid
+			continue
+		}
+		p.rec.uid = next
+		recs = append(recs, ulRec{uid: next, base: p.rec.base})
+		next++
+	}
+	ulID := mb.ulID
+	mb.mu.Unlock()
+	newID, err := mb.appendUIDList(dir, ulID, recs)
+	if err != nil {
+		unlock()
+		mb.mu.Lock()
+		mb.ulLoaded = false // re-read before the next use
+		mb.mu.Unlock()
+		fail(err)
+		return
+	}
+	unlock()
+
+	// 4. Publish.
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	if len(recs) > 0 {
+		mb.nextUID = next
+		for _, r := range recs {
+			mb.ulRecs[r.base] = r
+		}
+		mb.ulID = newID
+	}
+	if mb.loaded {
+		var evs []Event
+		for _, p := range live {
+			if mb.byBase[p.rec.base] != nil {
+				continue
+			}
+			mb.byBase[p.rec.base] = p.rec
+			mb.byUID[p.rec.uid] = p.rec
+			if n := len(mb.msgs); n > 0 && mb.msgs[n-1].uid > p.rec.uid {
+				mb.msgs = append(mb.msgs, p.rec)
+				sort.Slice(mb.msgs, func(i, j int) bool { return mb.msgs[i].uid < mb.msgs[j].uid })
+			} else {
+				mb.msgs = append(mb.msgs, p.rec)
+			}
+			evs = append(evs, Event{Kind: EventNew, UID: p.rec.uid, Flags: mb.flagsOf(p.rec)})
+		}
+		// Our own links changed the directories; if nothing else had
+		// changed them since they were read, what we hold is still all.
+		if usedNew && preNew == mb.newID {
+			mb.newID = statID(filepath.Join(dir, "new"))
+		}
+		if usedCur && preCur == mb.curID {
+			mb.curID = statID(filepath.Join(dir, "cur"))
+		}
+		mb.publishLocked(evs)
+	}
+}
+
+// place links (or renames, or copies) p.src to its name in dir.
+func (mb *mailbox) place(dir string, p *pending) error {
+	s := mb.s
+	sub := "cur"
+	if p.rec.inNew {
+		sub = "new"
+	}
+	for attempt := 0; ; attempt++ {
+		dst := filepath.Join(dir, sub, p.rec.filename())
+		var err error
+		if p.rename {
+			// rename(2) would replace an existing name silently: link
+			// first, then drop the source.
+			if err = os.Link(p.src, dst); err == nil {
+				os.Remove(p.src)
+			} else if isNoLink(err) {
+				err = os.Rename(p.src, dst)
+			}
+		} else {
+			err = os.Link(p.src, dst)
+			if err != nil && isNoLink(err) && p.copyOK {
+				err = mb.copyInto(dir, p.src, dst)
+			}
+		}
+		if err == nil {
+			p.placed = dst
+			return nil
+		}
+		if errors.Is(err, os.ErrExist) && attempt < 3 {
+			p.rec.base = s.newBaseName(time.Now(), p.rec.psize, p.rec.vsize)
+			continue
+		}
+		return fmt.Errorf("maildir: place message in %s: %w", mb.name, err)
+	}
+}
+
+func isNoLink(err error) bool {
+	return errors.Is(err, syscall.EXDEV) || errors.Is(err, syscall.EPERM) ||
+		errors.Is(err, syscall.EMLINK) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.ENOSYS)
+}
+
+// copyInto copies src into the folder's tmp/ (fsynced) and links it to dst.
+func (mb *mailbox) copyInto(dir, src, dst string) error {
+	tmp := filepath.Join(dir, "tmp", filepath.Base(dst))
+	if err := mb.s.copyFile(src, tmp); err != nil {
+		return err
+	}
+	err := os.Link(tmp, dst)
+	os.Remove(tmp)
+	return err
+}
+
+// unplace undoes place (a failed commit leaves nothing behind).
+func (mb *mailbox) unplace(p *pending) {
+	if p.rename {
+		if err := os.Rename(p.placed, p.src); err != nil {
+			os.Remove(p.placed)
+		}
+	} else {
+		os.Remove(p.placed)
+	}
+	p.placed = ""
+}
+
+// appendUIDList appends records to dir's list (dot lock held by the
+// caller) and fsyncs it. If the file is not the one last read (rewritten
+// by someone) the caller re-read it under the lock already, so ulID is
+// current. A torn tail (an append that never completed) is cut first; a
+// failed append is cut back, so the list never holds half a line.
+func (mb *mailbox) appendUIDList(dir string, ulID fileID, recs []ulRec) (fileID, error) {
+	if len(recs) == 0 {
+		return ulID, nil
+	}
+	path := filepath.Join(dir, uidlistName)
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fileID{}, fmt.Errorf("maildir: append uidlist: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fileID{}, fmt.Errorf("maildir: append uidlist: %w", err)
+	}
+	size := st.Size()
+	if tail, ok := tornTail(path, size); ok {
+		if err := f.Truncate(tail); err != nil {
+			return fileID{}, fmt.Errorf("maildir: repair uidlist: %w", err)
+		}
+		size = tail
+	}
+	var b []byte
+	for _, r := range recs {
+		b = appendRecord(b, r)
+	}
+	if _, err := f.WriteAt(b, size); err != nil {
+		f.Truncate(size)
+		return fileID{}, fmt.Errorf("maildir: append uidlist: %w", err)
+	}
+	if !mb.s.opts.NoSync {
+		if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+			f.Truncate(size)
+			return fileID{}, fmt.Errorf("maildir: sync uidlist: %w", err)
+		}
+	}
+	st, err = f.Stat()
+	if err != nil {
+		return fileID{}, fmt.Errorf("maildir: append uidlist: %w", err)
+	}
+	return idOf(st), nil
+}
+
+// tornTail reports where a file whose last line lacks its newline should
+// be cut (just after the last newline).
+func tornTail(path string, size int64) (int64, bool) {
+	if size == 0 {
+		return 0, false
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	chunk := int64(4096)
+	end := size
+	last := make([]byte, 1)
+	if _, err := f.ReadAt(last, size-1); err != nil || last[0] == '\n' {
+		return 0, false
+	}
+	for end > 0 {
+		start := end - chunk
+		if start < 0 {
+			start = 0
+		}
+		buf := make([]byte, end-start)
+		if _, err := f.ReadAt(buf, start); err != nil {
+			return 0, false
+		}
+		for i := len(buf) - 1; i >= 0; i-- {
+			if buf[i] == '\n' {
+				return start + int64(i) + 1, true
+			}
+		}
+		end = start
+	}
+	return 0, false // no complete line at all: leave it to the reader
+}

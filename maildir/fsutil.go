@@ -1,0 +1,165 @@
+package maildir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// fsyncDir makes a directory's entries durable.
+func (s *Store) fsyncDir(dir string) error {
+	if s.opts.NoSync {
+		return nil
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("maildir: open dir for sync: %w", err)
+	}
+	err = d.Sync()
+	cerr := d.Close()
+	if err != nil {
+		return fmt.Errorf("maildir: sync dir: %w", err)
+	}
+	return cerr
+}
+
+func (s *Store) fsyncFile(f *os.File) error {
+	if s.opts.NoSync {
+		return nil
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("maildir: sync file: %w", err)
+	}
+	return nil
+}
+
+// makeMaildir creates a Maildir (cur, new, tmp, dovecot-uidlist with a
+// fresh UIDVALIDITY, and for folders the maildirfolder marker) at dir.
+// A folder is built under a temporary name in the account root and
+// renamed into place, so it appears complete or not at all. An existing
+// root Maildir is completed, not replaced.
+func (s *Store) makeMaildir(dir string, folder bool) error {
+	root := dir
+	if folder {
+		root = filepath.Dir(dir)
+	}
+	build := dir
+	if folder {
+		build = filepath.Join(root, fmt.Sprintf("..immp-new.%d.%d", s.pid, s.seq.Add(1)))
+		if err := os.Mkdir(build, 0o700); err != nil {
+			return fmt.Errorf("maildir: create folder: %w", err)
+		}
+		defer os.RemoveAll(build) // only left if the rename failed
+	} else if err := os.MkdirAll(build, 0o700); err != nil {
+		return fmt.Errorf("maildir: create maildir: %w", err)
+	}
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		if err := os.Mkdir(filepath.Join(build, sub), 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("maildir: create %s: %w", sub, err)
+		}
+	}
+	if folder {
+		f, err := os.OpenFile(filepath.Join(build, "maildirfolder"), os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("maildir: create maildirfolder: %w", err)
+		}
+		f.Close()
+	}
+	if _, err := os.Stat(filepath.Join(build, uidlistName)); errors.Is(err, os.ErrNotExist) {
+		uv, err := s.nextUIDValidity(root)
+		if err != nil {
+			return err
+		}
+		ul := &uidlist{uidValidity: uv, nextUID: 1, guid: newGUID()}
+		if err := s.writeUIDListFile(filepath.Join(build, uidlistName), ul); err != nil {
+			return err
+		}
+	}
+	if !s.opts.NoSync {
+		for _, sub := range []string{"cur", "new", "tmp", ""} {
+			if err := syncDir(filepath.Join(build, sub)); err != nil {
+				return err
+			}
+		}
+	}
+	if folder {
+		if err := os.Rename(build, dir); err != nil {
+			if errors.Is(err, os.ErrExist) || errors.Is(err, syscall.ENOTEMPTY) {
+				return fmt.Errorf("%w: directory exists", ErrAlreadyExists)
+			}
+			return fmt.Errorf("maildir: create folder: %w", err)
+		}
+	}
+	return s.fsyncDir(root)
+}
+
+// Dot locks as Dovecot takes them: create "<file>.lock" exclusively; a
+// lock older than staleLock is a leftover of a crash and is broken.
+const staleLock = 2 * time.Minute
+
+func dotlock(ctx context.Context, path string) (*os.File, error) {
+	lock := path + ".lock"
+	delay := time.Millisecond
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("maildir: lock %s: %w", filepath.Base(path), err)
+		}
+		if st, err := os.Stat(lock); err == nil && time.Since(st.ModTime()) > staleLock {
+			os.Remove(lock)
+			continue
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("maildir: lock %s: timed out", filepath.Base(path))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		if delay < 50*time.Millisecond {
+			delay *= 2
+		}
+	}
+}
+
+// copyFile copies src to a new file dst (used when a hard link fails).
+func (s *Store) copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("maildir: copy: %w", err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("maildir: copy: %w", err)
+	}
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = s.fsyncFile(out)
+	}
+	if cerr := out.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("maildir: copy: %w", cerr)
+	}
+	if err != nil {
+		os.Remove(dst)
+		return fmt.Errorf("maildir: copy: %w", err)
+	}
+	if st, err := in.Stat(); err == nil {
+		os.Chtimes(dst, st.ModTime(), st.ModTime())
+	}
+	return nil
+}

@@ -1,0 +1,575 @@
+package maildir
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// mailbox is the in-memory state of one folder of one account, shared by
+// every Folder handle and delivery in the process (one per folder). It is
+// a cache of the disk: dovecot-uidlist (UIDs), the names in new/ and cur/
+// (flags, sizes) and the files' mtimes (INTERNALDATE). It is refreshed by
+// comparing the directories' and the list's stat data, so an unchanged
+// folder costs three stat calls to open, and a changed one a directory
+// read; a message file is read only if its name carries no size.
+//
+// Locks: ulMu serialises writers of dovecot-uidlist in this process (the
+// dot lock serialises them with other processes); mu guards the state.
+// Order: ulMu before mu. No file I/O on message bodies happens under mu.
+type mailbox struct {
+	s    *Store
+	acct Account
+
+	ulMu sync.Mutex
+
+	mu      sync.Mutex
+	name    string // absolute IMAP name (changes on rename)
+	dir     string
+	deleted bool
+
+	ulLoaded    bool
+	uidValidity uint32
+	nextUID     uint32
+	guid        string
+	hdrExtra    []string
+	ulRecs      map[string]ulRec // base -> record, every record in the file
+	ulID        fileID
+
+	loaded bool
+	msgs   []*msgRec // sorted by UID
+	byUID  map[uint32]*msgRec
+	byBase map[string]*msgRec
+	newID  fileID
+	curID  fileID
+	dirty  bool
+	kw     *keywords
+
+	// group commit (commit.go)
+	qmu     sync.Mutex
+	queue   []*pending
+	leading bool
+}
+
+type boxKey struct {
+	acct int64
+	name string
+}
+
+type msgRec struct {
+	uid     uint32
+	base    string
+	info    string // flag letters, sorted
+	hasInfo bool   // the name has ":2,"
+	inNew   bool
+	psize   int64 // file size
+	vsize   int64 // size with CRLF line ends
+	mtime   time.Time
+}
+
+func (m *msgRec) filename() string {
+	if m.hasInfo {
+		return m.base + ":2," + m.info
+	}
+	return m.base
+}
+
+func (m *msgRec) path(dir string) string {
+	sub := "cur"
+	if m.inNew {
+		sub = "new"
+	}
+	return filepath.Join(dir, sub, m.filename())
+}
+
+// fileID is what tells a file or directory changed.
+type fileID struct {
+	ino   uint64
+	size  int64
+	mtime int64
+	ok    bool
+}
+
+func idOf(st os.FileInfo) fileID {
+	if st == nil {
+		return fileID{}
+	}
+	id := fileID{size: st.Size(), mtime: st.ModTime().UnixNano(), ok: true}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		id.ino = sys.Ino
+	}
+	return id
+}
+
+func statID(path string) fileID {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fileID{}
+	}
+	return idOf(st)
+}
+
+// mtimeGrain: a directory changed less than this long before it was
+// looked at may change again with the same mtime; it is read again next
+// time.
+const mtimeGrain = 20 * time.Millisecond
+
+// box returns the shared state of an existing folder (canonical name).
+func (s *Store) box(acct Account, name string) *mailbox {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := boxKey{acct.ID, name}
+	mb := s.boxes[k]
+	if mb == nil {
+		dir := s.AccountDir(acct)
+		if d := encodeFolderDir(name); d != "" {
+			dir = filepath.Join(dir, d)
+		}
+		mb = &mailbox{s: s, acct: acct, name: name, dir: dir}
+		s.boxes[k] = mb
+	}
+	return mb
+}
+
+// renameBoxes re-keys the state of a folder and its children after a
+// rename on disk.
+func (s *Store) renameBoxes(acct Account, oldName, newName string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	root := s.AccountDir(acct)
+	for k, mb := range s.boxes {
+		if k.acct != acct.ID {
+			continue
+		}
+		var nn string
+		switch {
+		case k.name == oldName:
+			nn = newName
+		case len(k.name) > len(oldName) && k.name[:len(oldName)+1] == oldName+Separator:
+			nn = newName + k.name[len(oldName):]
+		default:
+			continue
+		}
+		delete(s.boxes, k)
+		mb.mu.Lock()
+		mb.name = nn
+		mb.dir = filepath.Join(root, encodeFolderDir(nn))
+		mb.mu.Unlock()
+		s.boxes[boxKey{acct.ID, nn}] = mb
+	}
+}
+
+// forgetBox drops the state of a deleted folder.
+func (s *Store) forgetBox(acct Account, name string) {
+	s.mu.Lock()
+	mb := s.boxes[boxKey{acct.ID, name}]
+	delete(s.boxes, boxKey{acct.ID, name})
+	s.mu.Unlock()
+	if mb != nil {
+		mb.mu.Lock()
+		mb.deleted = true
+		mb.mu.Unlock()
+	}
+}
+
+func (s *Store) dropAccountBoxes(acct Account) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, mb := range s.boxes {
+		if k.acct == acct.ID {
+			delete(s.boxes, k)
+			mb.mu.Lock()
+			mb.deleted = true
+			mb.mu.Unlock()
+		}
+	}
+	delete(s.treeMu, acct.ID)
+}
+
+func (mb *mailbox) errDeleted() error {
+	return fmt.Errorf("%w: %s", ErrNonexistent, mb.name)
+}
+
+// loadUIDListLocked (mu held) reads dovecot-uidlist if it changed since it
+// was last read, creating it when missing and starting over (new
+// UIDVALIDITY) when it is corrupt, as Dovecot does.
+func (mb *mailbox) loadUIDListLocked(ctx context.Context) error {
+	path := filepath.Join(mb.dir, uidlistName)
+	id := statID(path)
+	if mb.ulLoaded && id == mb.ulID && id.ok {
+		return nil
+	}
+	ul, st, err := readUIDList(mb.dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			if _, derr := os.Stat(mb.dir); derr != nil {
+				return fmt.Errorf("%w: %s", ErrNonexistent, mb.name)
+			}
+		} else if !errors.Is(err, errUIDList) {
+			return err
+		} else {
+			mb.s.log.Error("dovecot-uidlist unreadable: starting over with a new UIDVALIDITY", "account", mb.acct.Address, "folder", mb.name, "err", err)
+		}
+		uv, err := mb.s.nextUIDValidity(mb.s.AccountDir(mb.acct))
+		if err != nil {
+			return err
+		}
+		ul = &uidlist{uidValidity: uv, nextUID: 1, guid: newGUID()}
+		if err := mb.s.rewriteUIDList(ctx, mb.dir, ul); err != nil {
+			return err
+		}
+		st, _ = os.Stat(path)
+	}
+	if mb.ulLoaded && ul.uidValidity != mb.uidValidity {
+		mb.s.log.Warn("UIDVALIDITY changed on disk", "account", mb.acct.Address, "folder", mb.name)
+		mb.loaded = false
+	}
+	mb.uidValidity, mb.nextUID, mb.guid, mb.hdrExtra = ul.uidValidity, ul.nextUID, ul.guid, ul.hdrExtra
+	mb.ulRecs = make(map[string]ulRec, len(ul.recs))
+	for _, r := range ul.recs {
+		mb.ulRecs[r.base] = r
+	}
+	mb.ulID = idOf(st)
+	mb.ulLoaded = true
+	return nil
+}
+
+type dirEntry struct {
+	name  string
+	inNew bool
+}
+
+func readNames(dir string, inNew bool, out []dirEntry) ([]dirEntry, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return out, err
+	}
+	defer f.Close()
+	for {
+		names, err := f.Readdirnames(4096)
+		for _, n := range names {
+			if n == "" || n[0] == '.' {
+				continue
+			}
+			out = append(out, dirEntry{n, inNew})
+		}
+		if err == io.EOF || len(names) == 0 {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+}
+
+// refresh brings the state up to date with the disk and publishes what
+// changed. Files nobody gave a UID yet get one (appended to the list).
+func (mb *mailbox) refresh(ctx context.Context) error {
+	mb.mu.Lock()
+	unknown, err := mb.scanLocked(ctx)
+	mb.mu.Unlock()
+	if err != nil || len(unknown) == 0 {
+		return err
+	}
+	ps := make([]*pending, len(unknown))
+	for i, m := range unknown {
+		ps[i] = &pending{rec: m, existing: true}
+	}
+	return mb.assign(ctx, ps)
+}
+
+// scanLocked (mu held) re-reads the directories if they changed. It
+// returns files that have no UID yet, with sizes and mtimes filled in.
+func (mb *mailbox) scanLocked(ctx context.Context) ([]*msgRec, error) {
+	if mb.deleted {
+		return nil, mb.errDeleted()
+	}
+	if err := mb.loadUIDListLocked(ctx); err != nil {
+		return nil, err
+	}
+	if err := mb.loadKeywordsLocked(); err != nil {
+		return nil, err
+	}
+	newID := statID(filepath.Join(mb.dir, "new"))
+	curID := statID(filepath.Join(mb.dir, "cur"))
+	if !newID.ok || !curID.ok {
+		if _, err := os.Stat(mb.dir); err != nil {
+			return nil, fmt.Errorf("%w: %s", ErrNonexistent, mb.name)
+		}
+		return nil, fmt.Errorf("maildir: folder %s lacks new/ or cur/", mb.name)
+	}
+	if mb.loaded && !mb.dirty && newID == mb.newID && curID == mb.curID {
+		return nil, nil
+	}
+	now := time.Now().UnixNano()
+	mb.dirty = now-newID.mtime < int64(mtimeGrain) || now-curID.mtime < int64(mtimeGrain)
+
+	var entries []dirEntry
+	var err error
+	// new/ before cur/: a file moving from new/ to cur/ meanwhile is seen
+	// in cur/ at least.
+	if entries, err = readNames(filepath.Join(mb.dir, "new"), true, nil); err != nil {
+		return nil, fmt.Errorf("maildir: read new/: %w", err)
+	}
+	if entries, err = readNames(filepath.Join(mb.dir, "cur"), false, entries); err != nil {
+		return nil, fmt.Errorf("maildir: read cur/: %w", err)
+	}
+	if mb.byBase == nil || !mb.loaded {
+		mb.byBase = make(map[string]*msgRec, len(entries))
+		mb.byUID = make(map[uint32]*msgRec, len(entries))
+		mb.msgs = nil
+	}
+	seen := make(map[string]bool, len(entries))
+	var evs []Event
+	var added, unknown []*msgRec
+	for _, e := range entries {
+		base, info, hasInfo := splitName(e.name)
+		if seen[base] && e.inNew {
+			continue
+		}
+		seen[base] = true
+		info = normInfo(info)
+		if m := mb.byBase[base]; m != nil {
+			if m.inNew != e.inNew || m.info != info || m.hasInfo != hasInfo {
+				changed := m.info != info
+				m.inNew, m.info, m.hasInfo = e.inNew, info, hasInfo
+				if changed && mb.loaded {
+					evs = append(evs, Event{Kind: EventFlags, UID: m.uid, Flags: mb.flagsOf(m)})
+				}
+			}
+			continue
+		}
+		m := &msgRec{base: base, info: info, hasInfo: hasInfo, inNew: e.inNew}
+		m.psize, m.vsize = sizesFromBase(base)
+		if r, ok := mb.ulRecs[base]; ok {
+			m.uid = r.uid
+			added = append(added, m)
+		} else {
+			unknown = append(unknown, m)
+		}
+	}
+	// Gone from disk: expunged by another program (or renamed while we
+	// read; a second look tells).
+	var gone []*msgRec
+	for base, m := range mb.byBase {
+		if !seen[base] {
+			gone = append(gone, m)
+		}
+	}
+	if len(gone) > 0 {
+		// A rename (flag change, new/ to cur/) racing with the reads may
+		// hide a file from both; read the directories once more.
+		again, _ := readNames(filepath.Join(mb.dir, "new"), true, nil)
+		again, _ = readNames(filepath.Join(mb.dir, "cur"), false, again)
+		where := make(map[string]dirEntry, len(again))
+		for _, e := range again {
+			b, _, _ := splitName(e.name)
+			if _, ok := where[b]; !ok || !e.inNew {
+				where[b] = e
+			}
+		}
+		still := gone[:0]
+		for _, m := range gone {
+			if e, ok := where[m.base]; ok {
+				_, info, hasInfo := splitName(e.name)
+				info = normInfo(info)
+				if info != m.info && mb.loaded {
+					m.info = info
+					evs = append(evs, Event{Kind: EventFlags, UID: m.uid, Flags: mb.flagsOf(m)})
+				}
+				m.info, m.hasInfo, m.inNew = info, hasInfo, e.inNew
+				continue
+			}
+			still = append(still, m)
+		}
+		gone = still
+		if len(gone) > 0 {
+			sort.Slice(gone, func(i, j int) bool { return gone[i].uid < gone[j].uid })
+			for _, m := range gone {
+				delete(mb.byBase, m.base)
+				delete(mb.byUID, m.uid)
+				if mb.loaded {
+					evs = append(evs, Event{Kind: EventExpunge, UID: m.uid})
+				}
+			}
+			mb.compactMsgsLocked()
+		}
+	}
+	fillStat(mb.dir, append(added, unknown...))
+	for _, m := range added {
+		if m.vsize < 0 { // vanished while we looked
+			continue
+		}
+		mb.byBase[m.base] = m
+		mb.byUID[m.uid] = m
+	}
+	if len(added) > 0 {
+		mb.msgs = mb.msgs[:0]
+		for _, m := range mb.byUID {
+			mb.msgs = append(mb.msgs, m)
+		}
+		sort.Slice(mb.msgs, func(i, j int) bool { return mb.msgs[i].uid < mb.msgs[j].uid })
+		if mb.loaded {
+			for _, m := range added {
+				if m.vsize >= 0 {
+					evs = append(evs, Event{Kind: EventNew, UID: m.uid, Flags: mb.flagsOf(m)})
+				}
+			}
+		}
+	}
+	mb.newID, mb.curID = newID, curID
+	mb.loaded = true
+	mb.publishLocked(evs)
+	live := unknown[:0]
+	for _, m := range unknown {
+		if m.vsize >= 0 {
+			live = append(live, m)
+		}
+	}
+	sort.Slice(live, func(i, j int) bool { return live[i].base < live[j].base })
+	return live, nil
+}
+
+func (mb *mailbox) compactMsgsLocked() {
+	out := mb.msgs[:0]
+	for _, m := range mb.msgs {
+		if mb.byUID[m.uid] == m {
+			out = append(out, m)
+		}
+	}
+	for i := len(out); i < len(mb.msgs); i++ {
+		mb.msgs[i] = nil
+	}
+	mb.msgs = out
+}
+
+// fillStat stats the files (mtime = INTERNALDATE) and works out sizes that
+// the names do not carry, a few at a time. A file that vanished gets
+// vsize -1.
+func fillStat(dir string, ms []*msgRec) {
+	if len(ms) == 0 {
+		return
+	}
+	workers := 8
+	if len(ms) < 64 {
+		workers = 1
+	}
+	var wg sync.WaitGroup
+	ch := make(chan *msgRec, 256)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for m := range ch {
+				st, err := os.Stat(m.path(dir))
+				if err != nil {
+					m.vsize = -1
+					continue
+				}
+				m.mtime = st.ModTime()
+				if m.psize < 0 {
+					m.psize = st.Size()
+				}
+				if m.vsize < 0 {
+					v, err := crlfSize(m.path(dir))
+					if err != nil {
+						m.vsize = -1
+						continue
+					}
+					m.vsize = v
+				}
+			}
+		}()
+	}
+	for _, m := range ms {
+		ch <- m
+	}
+	close(ch)
+	wg.Wait()
+}
+
+// crlfSize is a file's size with every bare LF counted as CRLF.
+func crlfSize(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 64*1024)
+	var n int64
+	var prev byte
+	for {
+		b, err := r.ReadByte()
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		if b == '\n' && prev != '\r' {
+			n++
+		}
+		n++
+		prev = b
+	}
+}
+
+func (mb *mailbox) loadKeywordsLocked() error {
+	path := filepath.Join(mb.dir, keywordsName)
+	if mb.kw != nil {
+		id := statID(path)
+		if id == idOf(mb.kw.st) {
+			return nil
+		}
+	}
+	kw, err := readKeywords(mb.dir)
+	if err != nil {
+		return err
+	}
+	mb.kw = kw
+	return nil
+}
+
+// flagsOf returns IMAP flags of a message: system flags then keywords,
+// sorted.
+func (mb *mailbox) flagsOf(m *msgRec) []string {
+	fl := []string{}
+	for i := 0; i < len(m.info); i++ {
+		c := m.info[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			if mb.kw != nil {
+				if n := mb.kw.name(c); n != "" {
+					fl = append(fl, n)
+				}
+			}
+		default:
+			for _, f := range systemFlags {
+				if f.letter == c {
+					fl = append(fl, f.flag)
+				}
+			}
+		}
+	}
+	sort.Strings(fl)
+	return fl
+}
+
+func (mb *mailbox) publishLocked(evs []Event) {
+	if len(evs) == 0 {
+		return
+	}
+	for i := range evs {
+		evs[i].Account = mb.acct.ID
+		evs[i].Folder = mb.name
+	}
+	mb.s.events.publish(boxKey{mb.acct.ID, mb.name}, evs...)
+}

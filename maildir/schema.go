@@ -1,0 +1,64 @@
+package maildir
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// schemaVersion is stored in PRAGMA user_version.
+const schemaVersion = 1
+
+// The schema. Names and entries keep the spelling they were given and
+// carry a lower-cased key for case-insensitive uniqueness (profile 7).
+// meta.guard_version is bumped in the same transaction as every change to
+// accounts, agents or entries, so any process sees the change (guard.go).
+const schemaSQL = `
+CREATE TABLE IF NOT EXISTS meta (
+	key   TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('guard_version', 1);
+CREATE TABLE IF NOT EXISTS accounts (
+	id       INTEGER PRIMARY KEY,
+	address  TEXT NOT NULL UNIQUE,
+	password TEXT NOT NULL DEFAULT '',
+	created  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS agents (
+	id         INTEGER PRIMARY KEY,
+	account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	name       TEXT NOT NULL,
+	name_key   TEXT NOT NULL,
+	UNIQUE (account_id, name_key)
+);
+CREATE TABLE IF NOT EXISTS entries (
+	agent_id  INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+	entry     TEXT NOT NULL,
+	entry_key TEXT NOT NULL,
+	PRIMARY KEY (agent_id, entry_key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS aliases (
+	account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	old_key    TEXT NOT NULL,
+	target     TEXT NOT NULL,
+	PRIMARY KEY (account_id, old_key)
+) WITHOUT ROWID;
+`
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	var v int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("maildir: read schema version: %w", err)
+	}
+	if v > schemaVersion {
+		return fmt.Errorf("maildir: database schema %d is newer than this program (%d)", v, schemaVersion)
+	}
+	if _, err := db.ExecContext(ctx, schemaSQL); err != nil {
+		return fmt.Errorf("maildir: create schema: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+		return fmt.Errorf("maildir: set schema version: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,177 @@
+package maildir
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+)
+
+// Options configures a Store.
+type Options struct {
+	// DataDir holds immp.db and mail/ (DESIGN "Storage").
+	DataDir string
+	// Logger receives one line per notable storage event; nil discards.
+	Logger *slog.Logger
+	// AutoCreate turns on the test-bed mode: Authenticate creates an
+	// unknown account with the password given, EnsureAccount creates one
+	// on delivery. Off, nothing is created implicitly.
+	AutoCreate bool
+	// BusyTimeout is SQLite's busy_timeout (another process holding the
+	// write lock, e.g. the CLI while the server runs). Default 5s.
+	BusyTimeout time.Duration
+	// NoSync skips every fsync. Only for tests and benchmarks that measure
+	// something else; never set it in production.
+	NoSync bool
+}
+
+// Store is the mailbox layer: one per data directory per process. All
+// methods are safe for concurrent use.
+type Store struct {
+	opts    Options
+	log     *slog.Logger
+	dataDir string
+	mailDir string
+
+	wdb *sql.DB // the one writer connection (MaxOpenConns 1)
+	rdb *sql.DB // read pool (query_only)
+
+	// guard version cache (guard.go)
+	verMu   sync.Mutex
+	verConn *sql.Conn
+	verDV   int64
+	verVal  int64
+	verOK   bool
+
+	dummyHash string // verified against for unknown accounts (timing)
+
+	mu     sync.Mutex
+	boxes  map[boxKey]*mailbox // shared per-folder state, one per process
+	treeMu map[int64]*sync.Mutex
+	closed bool
+
+	hostname string
+	pid      int
+	seq      atomic.Uint64
+	syncer   *dirSyncer
+	events   *eventHub
+}
+
+// Open opens (creating if needed) the store under opts.DataDir.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("maildir: DataDir is empty")
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = 5 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	dataDir, err := filepath.Abs(opts.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("maildir: data dir: %w", err)
+	}
+	mailDir := filepath.Join(dataDir, "mail")
+	if err := os.MkdirAll(mailDir, 0o700); err != nil {
+		return nil, fmt.Errorf("maildir: create data dir: %w", err)
+	}
+	s := &Store{
+		opts:    opts,
+		log:     log,
+		dataDir: dataDir,
+		mailDir: mailDir,
+		boxes:   make(map[boxKey]*mailbox),
+		treeMu:  make(map[int64]*sync.Mutex),
+		pid:     os.Getpid(),
+	}
+	s.hostname = maildirHostname()
+	s.events = newEventHub()
+	s.syncer = newDirSyncer(opts.NoSync)
+
+	dbPath := filepath.Join(dataDir, "immp.db")
+	ms := opts.BusyTimeout.Milliseconds()
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", ms))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	s.wdb, err = sql.Open("sqlite", "file:"+dbPath+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("maildir: open db: %w", err)
+	}
+	s.wdb.SetMaxOpenConns(1) // one writer connection
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	s.wdb.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, s.wdb); err != nil {
+		s.wdb.Close()
+		return nil, err
+	}
+	rq := url.Values{}
+	rq.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", ms))
+	rq.Add("_pragma", "foreign_keys(1)")
+	rq.Add("_pragma", "query_only(1)")
+	s.rdb, err = sql.Open("sqlite", "file:"+dbPath+"?"+rq.Encode())
+	if err != nil {
+		s.wdb.Close()
+		return nil, fmt.Errorf("maildir: open db: %w", err)
+	}
+	s.rdb.SetMaxOpenConns(4)
+	s.rdb.SetMaxIdleConns(4)
+	s.dummyHash, err = hashPassword("immp-dummy-password-for-timing")
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases the database; folders and deliveries must not be used
+// afterwards.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.verMu.Lock()
+	if s.verConn != nil {
+		s.verConn.Close()
+		s.verConn = nil
+	}
+	s.verMu.Unlock()
+	s.syncer.close()
+	err1 := s.rdb.Close()
+	err2 := s.wdb.Close()
+	return errors.Join(err1, err2)
+}
+
+// DataDir returns the absolute data directory.
+func (s *Store) DataDir() string { return s.dataDir }
+
+// accountTree returns the per-account mutex serialising changes to the
+// folder tree (create/delete/rename/replace/subscriptions) in this process.
+func (s *Store) accountTree(id int64) *sync.Mutex {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.treeMu[id]
+	if m == nil {
+		m = new(sync.Mutex)
+		s.treeMu[id] = m
+	}
+	return m
+}

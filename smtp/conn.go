@@ -1,0 +1,160 @@
+package smtp
+
+import (
+	"crypto/tls"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+)
+
+// listener admits connections: per-address limit, refusal while shutting
+// down, tracking for Shutdown, and implicit TLS above the tracked
+// connection (so the tracking sees every read).
+type listener struct {
+	net.Listener
+	srv *Server
+	tls *tls.Config
+}
+
+func (l *listener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		tc, ok := l.srv.track(c)
+		if !ok {
+			continue
+		}
+		if l.tls != nil {
+			return tls.Server(tc, l.tls), nil
+		}
+		return tc, nil
+	}
+}
+
+// remoteIP is c's peer address (unmapped), or the zero Addr.
+func remoteIP(c net.Conn) netip.Addr {
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// track registers c, or refuses it with a 421 (RFC 5321 3.8) when its
+// address has too many connections or the server is shutting down.
+func (s *Server) track(c net.Conn) (*trackedConn, bool) {
+	ip := remoteIP(c)
+	s.mu.Lock()
+	var why string
+	switch {
+	case s.draining:
+		why = "421 4.3.2 " + s.opts.Hostname + " Service shutting down\r\n"
+	case s.opts.MaxConnsPerIP > 0 && s.perIP[ip] >= s.opts.MaxConnsPerIP:
+		why = "421 4.7.0 " + s.opts.Hostname + " Too many connections from your address\r\n"
+	}
+	if why != "" {
+		s.mu.Unlock()
+		s.log.Info("connection refused", "client", ip.String(), "reason", why[10:len(why)-2])
+		go func() {
+			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			c.Write([]byte(why))
+			c.Close()
+		}()
+		return nil, false
+	}
+	tc := &trackedConn{Conn: c, srv: s, ip: ip, idle: s.opts.ReadTimeout}
+	s.conns[tc] = struct{}{}
+	s.perIP[ip]++
+	s.mu.Unlock()
+	tc.closed = s.opts.Metrics.ConnOpened(s.service)
+	return tc, true
+}
+
+func (s *Server) untrack(tc *trackedConn) {
+	s.mu.Lock()
+	if _, ok := s.conns[tc]; ok {
+		delete(s.conns, tc)
+		if s.perIP[tc.ip]--; s.perIP[tc.ip] <= 0 {
+			delete(s.perIP, tc.ip)
+		}
+	}
+	s.mu.Unlock()
+}
+
+// trackedConn is one client connection as the server tracks it.
+type trackedConn struct {
+	net.Conn
+	srv    *Server
+	ip     netip.Addr
+	idle   time.Duration
+	closed func()
+	once   sync.Once
+
+	mu       sync.Mutex
+	inTxn    bool // between MAIL and the end of the transaction
+	draining bool
+}
+
+// Read renews the inactivity deadline before every read: go-smtp sets
+// its ReadTimeout once per command, which would bound the whole DATA
+// transfer instead of the silence. While draining, a connection not in a
+// transaction reads a timeout, which go-smtp answers with 421 and closes.
+func (c *trackedConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.draining && !c.inTxn {
+		c.mu.Unlock()
+		return 0, os.ErrDeadlineExceeded
+	}
+	if c.idle > 0 {
+		c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+	}
+	c.mu.Unlock()
+	return c.Conn.Read(p)
+}
+
+func (c *trackedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.srv.untrack(c)
+		if c.closed != nil {
+			c.closed()
+		}
+	})
+	return err
+}
+
+// beginTxn marks a transaction open; false when shutting down.
+func (c *trackedConn) beginTxn() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.draining {
+		return false
+	}
+	c.inTxn = true
+	return true
+}
+
+// endTxn marks the transaction over; a draining connection then ends at
+// its next read.
+func (c *trackedConn) endTxn() {
+	c.mu.Lock()
+	c.inTxn = false
+	if c.draining {
+		c.Conn.SetReadDeadline(time.Now())
+	}
+	c.mu.Unlock()
+}
+
+// drain starts the shutdown of this connection: at once when idle, else
+// after its transaction.
+func (c *trackedConn) drain() {
+	c.mu.Lock()
+	c.draining = true
+	if !c.inTxn {
+		c.Conn.SetReadDeadline(time.Now()) // wake a blocked read
+	}
+	c.mu.Unlock()
+}

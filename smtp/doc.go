@@ -1,0 +1,34 @@
+// Package smtp is the Receiver-SMTP (RFC 5321; draft 2.2.2, figure 1) and
+// the submission service (RFC 6409 semantics) on go-smtp, delivering
+// through package delivery.
+//
+// Receiver: MAIL accepts any reverse-path, the null sender <> included.
+// Each RCPT is checked at once (profile 9): relay attempts, unknown
+// accounts and senders blocked by the recipient's spam guard are refused
+// per recipient, so one refusal does not fail the others. After the data
+// the message is filed durably for every accepted recipient and 250 is
+// sent only after that commit returned. Extensions: SIZE (RFC 1870),
+// 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531), PIPELINING (RFC 2920),
+// CHUNKING/BDAT (RFC 3030), ENHANCEDSTATUSCODES (RFC 2034, 3463) and
+// STARTTLS (RFC 3207) when a certificate is configured.
+//
+// Submission: AUTH PLAIN (RFC 4616) or LOGIN is required before MAIL; over
+// cleartext only from loopback unless AllowInsecureAuth. The envelope
+// sender and every From address must belong to the authenticated account
+// (RFC 6409 8.1); local recipients are delivered as above, others are
+// refused because outbound relay is not configured.
+//
+// Every refusal is a *smtp.SMTPError built in reply.go, the one place where
+// delivery reasons become wire replies: go-smtp matches that type exactly
+// and turns any other error into a 451 carrying Go error text.
+//
+// Connection hygiene: an inactivity read timeout renewed on every read
+// (go-smtp's own ReadTimeout would bound a whole DATA transfer), a write
+// timeout, a per-address connection limit, and Shutdown that stops
+// accepting, closes idle connections with 421 and lets a transaction in
+// progress finish its data and commit.
+//
+// One structured log line per transaction (id, client, sender, each
+// recipient with outcome and folder, size, duration, outcome); never
+// message content nor passwords.
+package smtp

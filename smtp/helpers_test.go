@@ -1,0 +1,259 @@
+package smtp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/textproto"
+	"sync"
+	"testing"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	"immp/delivery"
+	"immp/delivery/address"
+	"immp/immp/guard"
+	"immp/internal/metrics"
+	"immp/maildir"
+)
+
+// env is one test's world: a real store in a temp dir, the real spam
+// guard, a Deliverer and a Server listening on 127.0.0.1:0.
+type env struct {
+	t      *testing.T
+	store  *maildir.Store
+	d      *delivery.Deliverer
+	srv    *Server
+	addr   string
+	alice  maildir.Account
+	bob    maildir.Account
+	logs   *syncBuffer
+	served chan error
+	m      *metrics.Metrics
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type setup struct {
+	opts  Options
+	wrap  func(delivery.Txn) delivery.Txn
+	guard delivery.Verifier
+	tls   bool // serve implicit TLS instead of cleartext
+}
+
+func newEnv(t *testing.T, cfg setup) *env {
+	t.Helper()
+	ctx := context.Background()
+	store, err := maildir.Open(ctx, maildir.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	mapper := address.Mapper{Domains: []string{"example.org"}, PlusSubinbox: true}
+	e := &env{t: t, store: store, logs: &syncBuffer{}, m: metrics.New()}
+	g := cfg.guard
+	if g == nil {
+		gg, err := guard.New(guard.Options{Store: store, Mapper: mapper})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g = gg
+	}
+	log := slog.New(slog.NewJSONHandler(e.logs, nil))
+	e.d, err = delivery.New(delivery.Options{Store: store, Mapper: mapper, Guard: g, Metrics: e.m,
+		Logger: log, Hostname: "mx.example.org", WrapTxn: cfg.wrap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.alice, err = store.AddAccount(ctx, "alice@example.org", "pw-alice"); err != nil {
+		t.Fatal(err)
+	}
+	if e.bob, err = store.AddAccount(ctx, "bob@example.org", "pw-bob"); err != nil {
+		t.Fatal(err)
+	}
+	opts := cfg.opts
+	opts.Deliverer = e.d
+	opts.Logger = log
+	opts.Metrics = e.m
+	e.srv, err = New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.addr = ln.Addr().String()
+	e.served = make(chan error, 1)
+	go func() {
+		if cfg.tls {
+			e.served <- e.srv.ServeTLS(ln)
+		} else {
+			e.served <- e.srv.Serve(ln)
+		}
+	}()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		e.srv.Shutdown(ctx)
+	})
+	return e
+}
+
+func (e *env) dial() *gosmtp.Client {
+	e.t.Helper()
+	c, err := gosmtp.Dial(e.addr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// send runs one transaction; it returns the RCPT errors and the DATA error.
+func send(t *testing.T, c *gosmtp.Client, from string, opts *gosmtp.MailOptions, to []string, body string) ([]error, error) {
+	t.Helper()
+	if err := c.Mail(from, opts); err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(to))
+	ok := 0
+	for i, r := range to {
+		errs[i] = c.Rcpt(r, nil)
+		if errs[i] == nil {
+			ok++
+		}
+	}
+	if ok == 0 {
+		c.Reset()
+		return errs, errors.New("no recipient accepted")
+	}
+	w, err := c.Data()
+	if err != nil {
+		return errs, err
+	}
+	if _, err := io.WriteString(w, body); err != nil {
+		return errs, err
+	}
+	return errs, w.Close()
+}
+
+// code returns err's SMTP code and enhanced code as "550 5.1.1", or "".
+func code(err error) string {
+	var se *gosmtp.SMTPError
+	if !errors.As(err, &se) {
+		if err == nil {
+			return ""
+		}
+		return "not an SMTPError: " + err.Error()
+	}
+	ec := se.EnhancedCode
+	return fmt.Sprintf("%d %d.%d.%d", se.Code, ec[0], ec[1], ec[2])
+}
+
+// msgs returns the messages in one folder of acct.
+func (e *env) msgs(acct maildir.Account, folder string) []string {
+	e.t.Helper()
+	ctx := context.Background()
+	f, err := e.store.OpenFolder(ctx, acct, folder)
+	if err != nil {
+		e.t.Fatalf("open %s: %v", folder, err)
+	}
+	ms, err := f.Messages(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []string
+	for _, m := range ms {
+		rc, err := f.OpenMessage(ctx, m.UID)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		out = append(out, string(b))
+	}
+	return out
+}
+
+func (e *env) block(acct maildir.Account, pattern string) {
+	e.t.Helper()
+	ctx := context.Background()
+	agents, err := e.store.Agents(ctx, acct)
+	if err != nil || len(agents) == 0 {
+		e.t.Fatalf("agents: %v %v", agents, err)
+	}
+	if err := e.store.AddEntry(ctx, acct, agents[0], pattern); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// raw is a line-level client for what go-smtp's client cannot send
+// (BDAT, pipelined batches, bad input).
+type raw struct {
+	t  *testing.T
+	c  net.Conn
+	tp *textproto.Conn
+}
+
+func (e *env) raw() *raw {
+	e.t.Helper()
+	c, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	r := &raw{t: e.t, c: c, tp: textproto.NewConn(c)}
+	r.expect(220)
+	return r
+}
+
+func (r *raw) write(s string) {
+	r.t.Helper()
+	if _, err := io.WriteString(r.c, s); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// reply reads one (possibly multi-line) reply.
+func (r *raw) reply() (int, string) {
+	r.t.Helper()
+	code, msg, err := r.tp.ReadResponse(0)
+	if err != nil && code == 0 {
+		r.t.Fatalf("read reply: %v", err)
+	}
+	return code, msg
+}
+
+func (r *raw) expect(want int) string {
+	r.t.Helper()
+	code, msg := r.reply()
+	if code != want {
+		r.t.Fatalf("got %d %s, want %d", code, msg, want)
+	}
+	return msg
+}

@@ -1,0 +1,198 @@
+package smtp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	"immp/delivery"
+	"immp/internal/metrics"
+	"immp/internal/throttle"
+)
+
+// Defaults for Options' zero fields.
+const (
+	DefaultMaxMessageBytes = 25 << 20 // 25 MiB, as [smtp] max_message_bytes
+	DefaultMaxRecipients   = 100      // RFC 5321 4.5.3.1.8: at least 100
+	DefaultMaxConnsPerIP   = 50
+	DefaultReadTimeout     = 5 * time.Minute // RFC 5321 4.5.3.2.7
+	DefaultWriteTimeout    = 5 * time.Minute
+	// DefaultMaxLineLength bounds one line, commands and message lines
+	// alike. RFC 5321 4.5.3.1.6 says 1000 octets, but real mail (HTML
+	// from careless generators) has far longer lines and refusing it
+	// loses mail; message lines are streamed, so only command lines are
+	// held in memory, and 1 MiB bounds those.
+	DefaultMaxLineLength = 1 << 20
+)
+
+// ErrServerClosed is returned by Serve and ServeTLS after Shutdown.
+var ErrServerClosed = errors.New("smtp: server closed")
+
+// Options configures a Server.
+type Options struct {
+	Logger    *slog.Logger
+	Metrics   *metrics.Metrics
+	Deliverer *delivery.Deliverer // required
+	// Hostname is announced in the greeting and in Received headers.
+	Hostname string
+	// TLSConfig enables STARTTLS (and ServeTLS); nil: none offered.
+	TLSConfig       *tls.Config
+	MaxMessageBytes int64         // default DefaultMaxMessageBytes
+	MaxRecipients   int           // default DefaultMaxRecipients
+	MaxConnsPerIP   int           // default DefaultMaxConnsPerIP; <0 unlimited
+	ReadTimeout     time.Duration // inactivity while reading; default 5m
+	WriteTimeout    time.Duration // default 5m
+	MaxLineLength   int           // default DefaultMaxLineLength
+	// Submission turns this server into the submission service: AUTH
+	// required before MAIL, sender ownership enforced.
+	Submission bool
+	// AllowInsecureAuth allows AUTH over cleartext from any address;
+	// otherwise only from loopback (or after STARTTLS).
+	AllowInsecureAuth bool
+	// Throttle slows down repeated login failures per client address;
+	// nil: no slow-down.
+	Throttle *throttle.Limiter
+}
+
+// Server is one SMTP service (port 25 or submission).
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	service string // "smtp" or "submission", for metrics and logs
+	srv     *gosmtp.Server
+
+	ctx    context.Context // store calls; cancelled when the server is closed for good
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	conns    map[*trackedConn]struct{}
+	perIP    map[netip.Addr]int
+	draining bool
+}
+
+// New checks opts, fills in defaults and returns a Server.
+func New(opts Options) (*Server, error) {
+	if opts.Deliverer == nil {
+		return nil, errors.New("smtp: Deliverer is required")
+	}
+	if opts.Hostname == "" {
+		opts.Hostname = opts.Deliverer.Hostname()
+	}
+	if opts.MaxMessageBytes <= 0 {
+		opts.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if opts.MaxRecipients <= 0 {
+		opts.MaxRecipients = DefaultMaxRecipients
+	}
+	if opts.MaxConnsPerIP == 0 {
+		opts.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = DefaultReadTimeout
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
+	}
+	if opts.MaxLineLength <= 0 {
+		opts.MaxLineLength = DefaultMaxLineLength
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		opts:    opts,
+		service: "smtp",
+		conns:   make(map[*trackedConn]struct{}),
+		perIP:   make(map[netip.Addr]int),
+	}
+	if opts.Submission {
+		s.service = "submission"
+	}
+	s.log = log.With("service", s.service)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+
+	srv := gosmtp.NewServer(gosmtp.BackendFunc(s.newSession))
+	srv.Domain = opts.Hostname
+	srv.TLSConfig = opts.TLSConfig
+	srv.MaxMessageBytes = opts.MaxMessageBytes
+	srv.MaxRecipients = opts.MaxRecipients
+	srv.MaxLineLength = opts.MaxLineLength
+	srv.WriteTimeout = opts.WriteTimeout
+	srv.ReadTimeout = 0 // ours, renewed per read: see trackedConn.Read
+	// Whether AUTH is offered is decided per session (loopback, TLS,
+	// AllowInsecureAuth), so go-smtp's global switch stays open.
+	srv.AllowInsecureAuth = true
+	srv.EnableSMTPUTF8 = true
+	srv.ErrorLog = errorLog{s.log}
+	s.srv = srv
+	return s, nil
+}
+
+// errorLog sends go-smtp's internal errors to slog.
+type errorLog struct{ log *slog.Logger }
+
+func (l errorLog) Printf(format string, v ...any) { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l errorLog) Println(v ...any)               { l.log.Warn(fmt.Sprint(v...)) }
+
+// Serve accepts cleartext connections on ln (STARTTLS offered when a TLS
+// config is set) until Shutdown; it then returns ErrServerClosed.
+func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, nil) }
+
+// ServeTLS accepts implicit-TLS connections on ln (RFC 8314).
+func (s *Server) ServeTLS(ln net.Listener) error {
+	if s.opts.TLSConfig == nil {
+		return errors.New("smtp: ServeTLS needs a TLS config")
+	}
+	return s.serve(ln, s.opts.TLSConfig)
+}
+
+func (s *Server) serve(ln net.Listener, tlsConfig *tls.Config) error {
+	s.mu.Lock()
+	closed := s.draining
+	s.mu.Unlock()
+	if closed {
+		ln.Close()
+		return ErrServerClosed
+	}
+	err := s.srv.Serve(&listener{Listener: ln, srv: s, tls: tlsConfig})
+	s.mu.Lock()
+	closed = s.draining
+	s.mu.Unlock()
+	if closed {
+		return ErrServerClosed
+	}
+	return err
+}
+
+// Shutdown stops accepting, closes idle connections (go-smtp answers them
+// 421), lets a transaction in progress finish (its data and its commit),
+// and returns when every connection is closed. When ctx ends first, the
+// remaining connections are closed and ctx's error is returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.draining = true
+	for c := range s.conns {
+		c.drain()
+	}
+	s.mu.Unlock()
+	err := s.srv.Shutdown(ctx)
+	if errors.Is(err, gosmtp.ErrServerClosed) {
+		err = nil
+	}
+	if ctx.Err() != nil {
+		s.srv.Close()
+		s.cancel()
+		return ctx.Err()
+	}
+	s.cancel()
+	return err
+}

@@ -1,0 +1,229 @@
+package smtp
+
+import (
+	"crypto/rand"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	"immp/delivery"
+	"immp/maildir"
+)
+
+// session is one client connection's state, as go-smtp drives it.
+type session struct {
+	srv  *Server
+	conn *gosmtp.Conn
+	tc   *trackedConn
+	ip   netip.Addr
+	log  *slog.Logger
+
+	auth   *maildir.Account // the logged-in account (submission)
+	authOK bool
+
+	txn *transaction // nil outside a mail transaction
+}
+
+// transaction is one MAIL..DATA exchange, kept for its log line.
+type transaction struct {
+	id       string
+	sender   string
+	utf8     bool
+	start    time.Time
+	accepted []delivery.Recipient
+	rcpts    []rcptLog
+	size     int64
+}
+
+// rcptLog is one RCPT as logged: the address, its outcome, and the folder
+// its copy went to once delivered.
+type rcptLog struct {
+	addr    string
+	outcome string
+	code    int
+	folder  string
+}
+
+func (s *Server) newSession(c *gosmtp.Conn) (gosmtp.Session, error) {
+	nc := c.Conn()
+	if t, ok := nc.(*tls.Conn); ok {
+		nc = t.NetConn()
+	}
+	tc, _ := nc.(*trackedConn)
+	ip := remoteIP(nc)
+	return &session{
+		srv:  s,
+		conn: c,
+		tc:   tc,
+		ip:   ip,
+		log:  s.log.With("client", ip.String()),
+	}, nil
+}
+
+func newID() string { return strings.ToUpper(rand.Text()[:16]) }
+
+func (s *session) tlsText() string {
+	cs, ok := s.conn.TLSConnectionState()
+	if !ok || !cs.HandshakeComplete {
+		return ""
+	}
+	return tls.VersionName(cs.Version) + " with cipher " + tls.CipherSuiteName(cs.CipherSuite)
+}
+
+// Mail opens a transaction (RFC 5321 4.1.1.2). The null sender is
+// accepted on the Receiver-SMTP; submission wants a logged-in account
+// that owns the sender address.
+func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
+	if s.srv.opts.Submission {
+		if !s.authOK {
+			return errAuthRequired
+		}
+		if !s.srv.opts.Deliverer.Owns(*s.auth, from) {
+			s.log.Info("sender refused", "sender", from, "auth", s.auth.Address)
+			return errSenderNotOwned
+		}
+	}
+	s.finish("aborted") // a MAIL without RSET after an unfinished one
+	if s.tc != nil && !s.tc.beginTxn() {
+		return errShuttingDown
+	}
+	s.txn = &transaction{id: newID(), sender: from, utf8: opts != nil && opts.UTF8, start: time.Now()}
+	return nil
+}
+
+// Rcpt checks one recipient at once (profile 9).
+func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
+	t := s.txn
+	r, err := s.srv.opts.Deliverer.CheckRecipient(s.srv.ctx, t.sender, to, s.authOK)
+	rep := replyFor(err)
+	l := rcptLog{addr: to, outcome: outcomeOf(rep)}
+	if rep != nil {
+		l.code = rep.Code
+		if rep.Code/100 == 4 {
+			s.log.Warn("recipient check failed", "id", t.id, "rcpt", to, "err", err)
+		}
+		t.rcpts = append(t.rcpts, l)
+		return rep
+	}
+	t.rcpts = append(t.rcpts, l)
+	t.accepted = append(t.accepted, r)
+	return nil
+}
+
+// countingReader counts the octets of the message as received.
+type countingReader struct {
+	r io.Reader
+	n *int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	*c.n += int64(n)
+	return n, err
+}
+
+// Data receives the message and delivers it; the reply is 250 only once
+// every copy is durable.
+func (s *session) Data(r io.Reader) error {
+	t := s.txn
+	body := io.Reader(countingReader{r, &t.size})
+	if s.srv.opts.Submission {
+		var err error
+		if body, err = s.checkFrom(body); err != nil {
+			rep := replyFor(err)
+			s.finish(outcomeOf(rep))
+			return rep
+		}
+	}
+	env := delivery.Envelope{
+		ID:         t.id,
+		Sender:     t.sender,
+		Recipients: t.accepted,
+		ClientIP:   s.ip.String(),
+		Helo:       s.conn.Hostname(),
+		TLS:        s.tlsText(),
+		UTF8:       t.utf8,
+	}
+	if s.authOK {
+		env.AuthUser = s.auth.Address
+	}
+	results, err := s.srv.opts.Deliverer.Deliver(s.srv.ctx, env, body)
+	if err != nil {
+		rep := replyFor(err)
+		if rep.Code/100 == 4 {
+			s.log.Warn("delivery failed", "id", t.id, "err", err)
+		}
+		s.finish(outcomeOf(rep))
+		return rep
+	}
+	i := 0
+	for j := range t.rcpts {
+		if t.rcpts[j].outcome == "accepted" && i < len(results) {
+			t.rcpts[j].outcome = "delivered"
+			t.rcpts[j].folder = results[i].Folder
+			i++
+		}
+	}
+	s.finish("delivered")
+	return nil
+}
+
+// Reset ends the transaction (RSET, a new EHLO, after DATA).
+func (s *session) Reset() { s.finish("aborted") }
+
+// Logout ends the session.
+func (s *session) Logout() error {
+	s.finish("aborted")
+	return nil
+}
+
+// finish writes the transaction's one log line, counts it and closes it.
+func (s *session) finish(outcome string) {
+	t := s.txn
+	if t == nil {
+		return
+	}
+	s.txn = nil
+	if s.tc != nil {
+		s.tc.endTxn()
+	}
+	if outcome == "aborted" && len(t.rcpts) == 0 {
+		// MAIL then RSET/QUIT with nothing tried: not worth a line of
+		// its own beyond the count.
+		s.srv.opts.Metrics.SMTPTransaction(s.srv.service, outcome)
+		return
+	}
+	rcpts := make([]string, len(t.rcpts))
+	for i, r := range t.rcpts {
+		v := r.addr + " " + r.outcome
+		if r.folder != "" {
+			v += " " + r.folder
+		}
+		if r.code != 0 {
+			v += " " + strconv.Itoa(r.code)
+		}
+		rcpts[i] = v
+	}
+	attrs := []any{
+		"id", t.id,
+		"sender", t.sender,
+		"rcpts", rcpts,
+		"size", t.size,
+		"duration", time.Since(t.start).Round(time.Microsecond),
+		"outcome", outcome,
+	}
+	if s.authOK {
+		attrs = append(attrs, "auth", s.auth.Address)
+	}
+	if tl := s.tlsText(); tl != "" {
+		attrs = append(attrs, "tls", tl)
+	}
+	s.log.Info("smtp transaction", attrs...)
+	s.srv.opts.Metrics.SMTPTransaction(s.srv.service, outcome)
+}
