@@ -86,21 +86,21 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			p = parseMessage(raw)
 			s.srv.cache.put(v.cacheKey(t.m.uid), p)
 		}
-		if err := v.writeFetch(w, t, options, raw, p, seenNow[t.m.uid]); err != nil {
+		if err := v.writeFetch(w, t, options, raw, p, seenNow[t.m.uid], s.showRecent()); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (v *view) writeFetch(w *imapserver.FetchWriter, t target, options *imap.FetchOptions, raw []byte, p *parsed, seenNow bool) error {
+func (v *view) writeFetch(w *imapserver.FetchWriter, t target, options *imap.FetchOptions, raw []byte, p *parsed, seenNow, showRecent bool) error {
 	rw := w.CreateMessage(t.seq)
 	if options.UID {
 		rw.WriteUID(imap.UID(t.m.uid))
 	}
 	if options.Flags || seenNow {
 		v.mb.mu.Lock()
-		fl := v.flagsFor(&t.m)
+		fl := v.flagsFor(&t.m, showRecent)
 		v.mb.mu.Unlock()
 		rw.WriteFlags(fl)
 	}

@@ -134,7 +134,7 @@ func TestFoldersAreSubinboxes(t *testing.T) {
 	}
 	// The reverse direction: a subinbox made by the layer (as IMMP does)
 	// is listed over IMAP at once.
-	if err := e.store.CreateFolder(ctx, acct, "home"); err != nil {
+	if err := e.store.CreateFolder(ctx, acct, "INBOX/home"); err != nil {
 		t.Fatal(err)
 	}
 	if l := listNames(t, c, "", "INBOX/home", nil); l["INBOX/home"] == nil {

@@ -123,27 +123,27 @@ func TestFetchStoreExpungeAppend(t *testing.T) {
 	}
 
 	// COPY and MOVE with COPYUID; MOVE's EXPUNGE reaches the client.
-	if err := c.Create("Archive", nil).Wait(); err != nil {
+	if err := c.Create("Saved", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
-	cd, err := c.Copy(imap.SeqSetNum(1), "Archive").Wait()
+	cd, err := c.Copy(imap.SeqSetNum(1), "Saved").Wait()
 	if err != nil || cd.DestUIDs == nil {
 		t.Fatalf("COPY = %+v, %v", cd, err)
 	}
 	if _, err := c.Copy(imap.SeqSetNum(1), "Nowhere").Wait(); imapCode(err) != imap.ResponseCodeTryCreate {
 		t.Errorf("COPY to missing folder: %v, want TRYCREATE", err)
 	}
-	md, err := c.Move(imap.SeqSetNum(1), "Archive").Wait()
+	md, err := c.Move(imap.SeqSetNum(1), "Saved").Wait()
 	if err != nil || md.DestUIDs == nil {
 		t.Fatalf("MOVE = %+v, %v", md, err)
 	}
 	if n := c.Mailbox().NumMessages; n != 2 {
 		t.Errorf("client sees %d messages after MOVE, want 2", n)
 	}
-	if got := e.folderUIDs(acct, "Archive"); len(got) != 2 {
+	if got := e.folderUIDs(acct, "Saved"); len(got) != 2 {
 		t.Errorf("Archive holds %v", got)
 	}
-	st2, err := c.Status("Archive", &imap.StatusOptions{NumMessages: true, Size: true, UIDValidity: true, NumDeleted: true}).Wait()
+	st2, err := c.Status("Saved", &imap.StatusOptions{NumMessages: true, Size: true, UIDValidity: true, NumDeleted: true}).Wait()
 	if err != nil || *st2.NumMessages != 2 || *st2.Size == 0 {
 		t.Errorf("STATUS = %+v, %v", st2, err)
 	}

@@ -143,9 +143,9 @@ func (mb *mailbox) isGone() bool {
 }
 
 // flagsFor is a message's flags as this session sees them (\Recent added).
-func (v *view) flagsFor(m *msgMeta) []imap.Flag {
+func (v *view) flagsFor(m *msgMeta, showRecent bool) []imap.Flag {
 	fl := toFlags(m.flags)
-	if v.isRecent(m.uid) {
+	if showRecent && v.isRecent(m.uid) {
 		fl = append(fl, imap.Flag(`\Recent`))
 	}
 	return fl

@@ -220,11 +220,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		for _, sess := range sessions {
 			sess.conn.Bye("Server shutting down")
 		}
+		// Stop the inner servers' accept loops first: imapserver's Close
+		// must not run while its Serve is still starting.
 		s.plainLn.Close()
 		s.strictLn.Close()
+		s.innerDone.Wait()
 		s.plain.Close()
 		s.strict.Close()
-		s.innerDone.Wait()
 		s.cancel()
 		s.reg.closeAll()
 	})

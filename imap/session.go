@@ -90,9 +90,6 @@ func (s *session) track(cmd string) func(*error) {
 		if code != "" {
 			attrs = append(attrs, "code", code)
 		}
-		if s.authed {
-			attrs = append(attrs, "user", s.acct.Address)
-		}
 		level := slog.LevelInfo
 		if internal != nil && !errors.As(internal, &ie) {
 			// The client saw only a code; the cause goes to the log.
@@ -162,6 +159,12 @@ func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 		return err
 	}
 	return s.view.idle(w, stop)
+}
+
+// showRecent says whether \Recent belongs in this client's FLAGS: not
+// once it has enabled IMAP4rev2, which removed it (RFC 9051 appendix E).
+func (s *session) showRecent() bool {
+	return !s.conn.EnabledCaps().Has(imap.CapIMAP4rev2)
 }
 
 func (s *session) selected() (*view, error) {

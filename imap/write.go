@@ -78,6 +78,7 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	if flags.Silent {
 		return nil
 	}
+	showRecent := s.showRecent()
 	byUID := make(map[uint32][]string, len(msgs))
 	for _, m := range msgs {
 		byUID[m.UID] = m.Flags
@@ -89,7 +90,7 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		}
 		t.m.flags = f
 		v.mb.mu.Lock()
-		fl := v.flagsFor(&t.m)
+		fl := v.flagsFor(&t.m, showRecent)
 		v.mb.mu.Unlock()
 		rw := w.CreateMessage(t.seq)
 		rw.WriteUID(imap.UID(t.m.uid))

@@ -28,7 +28,7 @@ func (c *conn) capabilities() string {
 // insecure reports whether passwords must not be accepted here: cleartext
 // from a non-loopback peer, unless the operator allows it (profile 1).
 func (c *conn) insecure() bool {
-	return !c.isTLS && !c.ip.IsLoopback() && !c.s.opts.AllowInsecureAuth
+	return !c.isTLS && !c.s.isLoopback(c.ip) && !c.s.opts.AllowInsecureAuth
 }
 
 // draft 6.1.1

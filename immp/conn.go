@@ -94,6 +94,7 @@ func (s *Server) handle(nc net.Conn, implicitTLS bool) {
 	}
 	defer s.removeConn(c)
 	c.log.Info("connected")
+	c.raw.SetWriteDeadline(time.Now().Add(writeTimeout))
 	c.w.Status("*", wire.OK, "CAPABILITY "+c.capabilities(), "IMMP server ready")
 	if c.w.Flush() != nil {
 		return
@@ -151,10 +152,15 @@ func (c *conn) idle() bool {
 	return true
 }
 
+// writeTimeout bounds how long a client may leave our replies unread
+// before the session is dropped.
+const writeTimeout = 5 * time.Minute
+
 func (c *conn) setBusy() {
 	c.mu.Lock()
 	c.busy = true
 	c.mu.Unlock()
+	c.raw.SetWriteDeadline(time.Now().Add(writeTimeout))
 }
 
 // interruptIfIdle wakes a session blocked waiting for a command, so that

@@ -30,7 +30,32 @@
 //     tagged or not, and served only to peers in TrustedNetworks (default
 //     loopback) or to a logged-in user asking about their own account;
 //     anyone else gets NO [NOPERM] (profile 8).
+//   - Commands not valid in the session's state are BAD (profile 2); an
+//     anonymous session ("LOGIN anonymous <any>") may use CAPABILITY, NOOP,
+//     LOGOUT and the VERIFY commands only, and cannot log in again.
 //   - Shutdown stops accepting, lets commands in progress finish, says
 //     "* BYE" to idle sessions and closes them; when its context ends first
 //     it closes what is left.
+//
+// # Choices the draft and the profile leave open
+//
+//   - CAPABILITY depends on the state (RFC 9051): STARTTLS and AUTH=PLAIN
+//     (or LOGINDISABLED) only before login.
+//   - AUTHENTICATE with a mechanism other than PLAIN: NO (draft 6.2.1).
+//     An authorization identity other than the user fails like a wrong
+//     password.
+//   - CREATE INBOX: NO [ALREADYEXISTS]; DELETE and REPLACE of INBOX:
+//     NO [CANNOT]. Names that break profile 5's rules: NO [CANNOT].
+//   - LIST: names are matched case-insensitively. In absolute form the
+//     reference's spelling is echoed as the prefix (draft 6.3.6); in
+//     address form it is echoed as the suffix ("office/Work" for LIST
+//     "Work" "%"). INBOX itself is listed only in absolute form. Replies
+//     are sorted by the name sent. A reference that cannot exist lists
+//     nothing (OK).
+//   - SEARCHSPAMENTRY and SEARCHSPAMGUARDAGENT patterns use the spam
+//     guard's matcher ("*", "?"), case-insensitive, whole string.
+//   - Invalid spam entries (empty, over 320 octets, spaces or controls):
+//     NO [CANNOT].
+//   - VERIFY answers for addresses of domains not served here are
+//     NO [NONEXISTENT] (trusted peers) or NO [NOPERM] (others).
 package immp

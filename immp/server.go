@@ -31,9 +31,9 @@ type Options struct {
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
 
-	Store  *maildir.Store  // required
-	Guard  *guard.Guard    // required: the spam guard verdicts
-	Mapper address.Mapper  // local domains: bare LOGIN names, VERIFY addresses
+	Store  *maildir.Store // required
+	Guard  *guard.Guard   // required: the spam guard verdicts
+	Mapper address.Mapper // local domains: bare LOGIN names, VERIFY addresses
 
 	// TLSConfig enables STARTTLS on Serve and is required by ServeTLS.
 	TLSConfig *tls.Config
@@ -59,6 +59,9 @@ type Server struct {
 	log     *slog.Logger
 	trusted []netip.Prefix
 	idle    time.Duration
+	// loopback is what counts as loopback for the cleartext-password rule;
+	// tests narrow it to exercise the rule over loopback addresses.
+	loopback []netip.Prefix
 
 	ctx    context.Context // cancelled when Shutdown gives up waiting
 	cancel context.CancelFunc
@@ -100,6 +103,7 @@ func New(opts Options) (*Server, error) {
 		log:       log.With("protocol", "immp"),
 		trusted:   trusted,
 		idle:      idle,
+		loopback:  []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 		ctx:       ctx,
 		cancel:    cancel,
 		listeners: make(map[net.Listener]struct{}),
@@ -219,6 +223,16 @@ func (s *Server) removeConn(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
+}
+
+// isLoopback reports whether ip is a loopback peer (profile 1).
+func (s *Server) isLoopback(ip netip.Addr) bool {
+	for _, p := range s.loopback {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // isTrusted reports whether ip lies in the trusted networks (profile 8).

@@ -92,6 +92,7 @@ type server struct {
 type serverOptions struct {
 	domains    []string
 	autoCreate bool
+	noIMMP     bool   // leave the IMMP listener off: its address refuses connections
 	extra      string // more TOML appended to the generated file
 }
 
@@ -117,8 +118,11 @@ func startServer(t testing.TB, opts serverOptions) *server {
 		fmt.Fprintf(&b, "%q", d)
 	}
 	b.WriteString("]\n\n")
-	fmt.Fprintf(&b, "[smtp]\nlisten = %q\n\n[submission]\nlisten = %q\n\n[imap]\nlisten = %q\n\n[immp]\nlisten = %q\n\n[http]\nlisten = %q\n\n",
-		s.addrs["smtp"], s.addrs["submission"], s.addrs["imap"], s.addrs["immp"], s.addrs["http"])
+	fmt.Fprintf(&b, "[smtp]\nlisten = %q\n\n[submission]\nlisten = %q\n\n[imap]\nlisten = %q\n\n[http]\nlisten = %q\n\n",
+		s.addrs["smtp"], s.addrs["submission"], s.addrs["imap"], s.addrs["http"])
+	if !opts.noIMMP {
+		fmt.Fprintf(&b, "[immp]\nlisten = %q\n\n", s.addrs["immp"])
+	}
 	fmt.Fprintf(&b, "[accounts]\nauto_create = %v\n\n", opts.autoCreate)
 	b.WriteString(opts.extra)
 	if err := os.WriteFile(s.config, []byte(b.String()), 0o600); err != nil {

@@ -92,7 +92,7 @@ func (s *Store) AddAccount(ctx context.Context, address, password string) (Accou
 	if password == "" {
 		return Account{}, errors.New("maildir: empty password")
 	}
-	hash, err := hashPassword(password)
+	hash, err := s.hashPassword(password)
 	if err != nil {
 		return Account{}, err
 	}
@@ -159,6 +159,7 @@ func (s *Store) createAccount(ctx context.Context, address, hash string) (Accoun
 	if err := tx.Commit(); err != nil {
 		return Account{}, dbErr("commit", err)
 	}
+	s.guardLocal.Add(1)
 	s.log.Info("account created", "account", addr)
 	return acct, nil
 }
@@ -214,6 +215,7 @@ func (s *Store) DeleteAccount(ctx context.Context, address string) error {
 	if err := tx.Commit(); err != nil {
 		return dbErr("commit", err)
 	}
+	s.guardLocal.Add(1)
 	s.dropAccountBoxes(acct)
 	root := s.AccountDir(acct)
 	// Rename first so a half-removed tree is never mistaken for a mailbox.
@@ -237,7 +239,7 @@ func (s *Store) SetPassword(ctx context.Context, address, password string) error
 	if err != nil {
 		return err
 	}
-	hash, err := hashPassword(password)
+	hash, err := s.hashPassword(password)
 	if err != nil {
 		return err
 	}
@@ -291,7 +293,7 @@ func (s *Store) Authenticate(ctx context.Context, address, password string) (Acc
 			verifyPassword(s.dummyHash, password)
 			return Account{}, ErrAuthFailed
 		}
-		h, err := hashPassword(password)
+		h, err := s.hashPassword(password)
 		if err != nil {
 			return Account{}, err
 		}

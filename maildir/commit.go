@@ -122,6 +122,10 @@ func (mb *mailbox) runBatch(batch []*pending) {
 		}
 	}
 	// 2. One fsync per directory for the whole batch.
+	if err := s.inject("fsync-dir"); err != nil {
+		fail(err)
+		return
+	}
 	if usedNew {
 		if err := s.fsyncDir(filepath.Join(dir, "new")); err != nil {
 			fail(err)
@@ -144,14 +148,14 @@ func (mb *mailbox) runBatch(batch []*pending) {
 		return
 	}
 	// 3. UIDs, under Dovecot's dot lock.
-	lock, err := dotlock(ctx, filepath.Join(dir, uidlistName))
+	lock, err := s.dotlock(ctx, filepath.Join(dir, uidlistName))
 	if err != nil {
 		fail(err)
 		return
 	}
-	unlock := func() { lock.Close(); os.Remove(lock.Name()) }
+	unlock := lock.release
 	mb.mu.Lock()
-	if err := mb.loadUIDListLocked(ctx); err != nil {
+	if err := mb.loadUIDListLocked(ctx, true); err != nil {
 		mb.mu.Unlock()
 		unlock()
 		fail(err)
@@ -171,6 +175,9 @@ func (mb *mailbox) runBatch(batch []*pending) {
 	ulID := mb.ulID
 	mb.mu.Unlock()
 	newID, err := mb.appendUIDList(dir, ulID, recs)
+	if err == nil {
+		err = s.inject("uidlist")
+	}
 	if err != nil {
 		unlock()
 		mb.mu.Lock()
@@ -228,7 +235,10 @@ func (mb *mailbox) place(dir string, p *pending) error {
 	}
 	for attempt := 0; ; attempt++ {
 		dst := filepath.Join(dir, sub, p.rec.filename())
-		var err error
+		err := s.inject("link")
+		if err != nil {
+			return fmt.Errorf("maildir: place message in %s: %w", mb.name, err)
+		}
 		if p.rename {
 			// rename(2) would replace an existing name silently: link
 			// first, then drop the source.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -102,23 +104,37 @@ func (s *Store) makeMaildir(dir string, folder bool) error {
 	return s.fsyncDir(root)
 }
 
-// Dot locks as Dovecot takes them: create "<file>.lock" exclusively; a
-// lock older than staleLock is a leftover of a crash and is broken.
+// Dot locks as Dovecot takes them: "<file>.lock" created exclusively,
+// holding "<pid>:<host>". A lock whose process is gone (same host) or that
+// is older than staleLock is a leftover of a crash and is broken. New
+// contents are written to a temporary file and renamed over the file while
+// the lock is held.
 const staleLock = 2 * time.Minute
 
-func dotlock(ctx context.Context, path string) (*os.File, error) {
+type lockFile struct{ path string }
+
+func (l *lockFile) release() { os.Remove(l.path) }
+
+func (s *Store) dotlock(ctx context.Context, path string) (*lockFile, error) {
 	lock := path + ".lock"
 	delay := time.Millisecond
 	deadline := time.Now().Add(30 * time.Second)
+	owner := fmt.Sprintf("%d:%s", s.pid, s.hostname)
 	for {
 		f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 		if err == nil {
-			return f, nil
+			_, werr := f.WriteString(owner)
+			f.Close()
+			if werr != nil {
+				os.Remove(lock)
+				return nil, fmt.Errorf("maildir: lock %s: %w", filepath.Base(path), werr)
+			}
+			return &lockFile{lock}, nil
 		}
 		if !errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("maildir: lock %s: %w", filepath.Base(path), err)
 		}
-		if st, err := os.Stat(lock); err == nil && time.Since(st.ModTime()) > staleLock {
+		if s.staleLock(lock) {
 			os.Remove(lock)
 			continue
 		}
@@ -130,10 +146,59 @@ func dotlock(ctx context.Context, path string) (*os.File, error) {
 			return nil, ctx.Err()
 		case <-time.After(delay):
 		}
-		if delay < 50*time.Millisecond {
+		if delay < 20*time.Millisecond {
 			delay *= 2
 		}
 	}
+}
+
+func (s *Store) staleLock(lock string) bool {
+	st, err := os.Stat(lock)
+	if err != nil {
+		return false // gone already: just retry
+	}
+	if time.Since(st.ModTime()) > staleLock {
+		return true
+	}
+	data, err := os.ReadFile(lock)
+	if err != nil {
+		return false
+	}
+	pidStr, host, ok := strings.Cut(string(data), ":")
+	if !ok || host != s.hostname {
+		return false
+	}
+	pid, err := strconv.Atoi(pidStr)
+	if err != nil || pid <= 0 || pid == s.pid {
+		return false
+	}
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+}
+
+// replaceFile writes data to a temporary file beside path, fsyncs it and
+// renames it over path (the caller holds path's dot lock), then fsyncs
+// the directory.
+func (s *Store) replaceFile(path string, data []byte) error {
+	tmp := fmt.Sprintf("%s.immp-tmp.%d.%d", path, s.pid, s.seq.Add(1))
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("maildir: write %s: %w", filepath.Base(path), err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = s.fsyncFile(f)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("maildir: write %s: %w", filepath.Base(path), err)
+	}
+	return s.fsyncDir(filepath.Dir(path))
 }
 
 // copyFile copies src to a new file dst (used when a hard link fails).

@@ -73,20 +73,17 @@ func (kw *keywords) name(letter byte) string {
 // re-read first so a keyword Dovecot added meanwhile is kept).
 func (s *Store) addKeyword(ctx context.Context, dir string, kw *keywords, name string) (byte, error) {
 	path := filepath.Join(dir, keywordsName)
-	lf, err := dotlock(ctx, path)
+	lock, err := s.dotlock(ctx, path)
 	if err != nil {
 		return 0, err
 	}
+	defer lock.release()
 	fresh, err := readKeywords(dir)
 	if err != nil {
-		lf.Close()
-		os.Remove(lf.Name())
 		return 0, err
 	}
 	*kw = *fresh
 	if l, ok := kw.letter(name); ok {
-		lf.Close()
-		os.Remove(lf.Name())
 		return l, nil
 	}
 	free := -1
@@ -97,8 +94,6 @@ func (s *Store) addKeyword(ctx context.Context, dir string, kw *keywords, name s
 		}
 	}
 	if free < 0 {
-		lf.Close()
-		os.Remove(lf.Name())
 		return 0, ErrTooManyKeywords
 	}
 	kw.names[free] = name
@@ -108,20 +103,9 @@ func (s *Store) addKeyword(ctx context.Context, dir string, kw *keywords, name s
 			fmt.Fprintf(&b, "%d %s\n", i, n)
 		}
 	}
-	_, err = lf.WriteString(b.String())
-	if err == nil {
-		err = s.fsyncFile(lf)
-	}
-	if cerr := lf.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(lf.Name(), path)
-	}
-	if err != nil {
-		os.Remove(lf.Name())
+	if err := s.replaceFile(path, []byte(b.String())); err != nil {
 		kw.names[free] = ""
-		return 0, fmt.Errorf("maildir: write keywords: %w", err)
+		return 0, err
 	}
 	kw.st, _ = os.Stat(path)
 	return byte('a' + free), nil

@@ -201,7 +201,8 @@ func (mb *mailbox) errDeleted() error {
 // loadUIDListLocked (mu held) reads dovecot-uidlist if it changed since it
 // was last read, creating it when missing and starting over (new
 // UIDVALIDITY) when it is corrupt, as Dovecot does.
-func (mb *mailbox) loadUIDListLocked(ctx context.Context) error {
+// haveLock says the caller holds the list's dot lock already.
+func (mb *mailbox) loadUIDListLocked(ctx context.Context, haveLock bool) error {
 	path := filepath.Join(mb.dir, uidlistName)
 	id := statID(path)
 	if mb.ulLoaded && id == mb.ulID && id.ok {
@@ -223,7 +224,12 @@ func (mb *mailbox) loadUIDListLocked(ctx context.Context) error {
 			return err
 		}
 		ul = &uidlist{uidValidity: uv, nextUID: 1, guid: newGUID()}
-		if err := mb.s.rewriteUIDList(ctx, mb.dir, ul); err != nil {
+		if haveLock {
+			err = mb.s.replaceFile(path, ul.format())
+		} else {
+			err = mb.s.rewriteUIDList(ctx, mb.dir, ul)
+		}
+		if err != nil {
 			return err
 		}
 		st, _ = os.Stat(path)
@@ -274,8 +280,18 @@ func readNames(dir string, inNew bool, out []dirEntry) ([]dirEntry, error) {
 // changed. Files nobody gave a UID yet get one (appended to the list).
 func (mb *mailbox) refresh(ctx context.Context) error {
 	mb.mu.Lock()
+	fresh := mb.upToDateLocked()
+	mb.mu.Unlock()
+	if fresh {
+		return nil
+	}
+	// A scan may have to write dovecot-uidlist (missing or corrupt): it
+	// runs under ulMu like every other writer of the list.
+	mb.ulMu.Lock()
+	mb.mu.Lock()
 	unknown, err := mb.scanLocked(ctx)
 	mb.mu.Unlock()
+	mb.ulMu.Unlock()
 	if err != nil || len(unknown) == 0 {
 		return err
 	}
@@ -286,13 +302,28 @@ func (mb *mailbox) refresh(ctx context.Context) error {
 	return mb.assign(ctx, ps)
 }
 
-// scanLocked (mu held) re-reads the directories if they changed. It
+// upToDateLocked says nothing changed on disk since the last scan (four
+// stat calls).
+func (mb *mailbox) upToDateLocked() bool {
+	if !mb.loaded || mb.dirty || mb.deleted || !mb.ulLoaded {
+		return false
+	}
+	if statID(filepath.Join(mb.dir, "new")) != mb.newID || statID(filepath.Join(mb.dir, "cur")) != mb.curID {
+		return false
+	}
+	if statID(filepath.Join(mb.dir, uidlistName)) != mb.ulID {
+		return false
+	}
+	return mb.kw != nil && statID(filepath.Join(mb.dir, keywordsName)) == idOf(mb.kw.st)
+}
+
+// scanLocked (ulMu and mu held) re-reads the directories if they changed. It
 // returns files that have no UID yet, with sizes and mtimes filled in.
 func (mb *mailbox) scanLocked(ctx context.Context) ([]*msgRec, error) {
 	if mb.deleted {
 		return nil, mb.errDeleted()
 	}
-	if err := mb.loadUIDListLocked(ctx); err != nil {
+	if err := mb.loadUIDListLocked(ctx, false); err != nil {
 		return nil, err
 	}
 	if err := mb.loadKeywordsLocked(); err != nil {

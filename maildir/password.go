@@ -24,14 +24,21 @@ const (
 
 var b64 = base64.RawStdEncoding
 
-func hashPassword(pw string) (string, error) {
+func (s *Store) hashPassword(pw string) (string, error) {
+	if s.opts.cheapHash {
+		return hashPasswordCost(pw, 1, 64)
+	}
+	return hashPasswordCost(pw, argonTime, argonMemory)
+}
+
+func hashPasswordCost(pw string, t, m uint32) (string, error) {
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("maildir: salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := argon2.IDKey([]byte(pw), salt, t, m, argonThreads, argonKeyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+		argon2.Version, m, t, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
 var errBadHash = errors.New("maildir: unrecognised password hash")

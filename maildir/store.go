@@ -32,6 +32,9 @@ type Options struct {
 	// NoSync skips every fsync. Only for tests and benchmarks that measure
 	// something else; never set it in production.
 	NoSync bool
+
+	// cheapHash lowers the password hashing cost; tests only.
+	cheapHash bool
 }
 
 // Store is the mailbox layer: one per data directory per process. All
@@ -46,11 +49,16 @@ type Store struct {
 	rdb *sql.DB // read pool (query_only)
 
 	// guard version cache (guard.go)
-	verMu   sync.Mutex
-	verConn *sql.Conn
-	verDV   int64
-	verVal  int64
-	verOK   bool
+	verMu         sync.Mutex
+	verConn       *sql.Conn
+	verDV         int64
+	verVal        int64
+	verOK         bool
+	verLocal      int64
+	verDB, verWAL fileID
+	verAt         time.Time
+	guardLocal    atomic.Int64 // bumped after this process commits a guard change
+	dbPath        string
 
 	dummyHash string // verified against for unknown accounts (timing)
 
@@ -62,8 +70,19 @@ type Store struct {
 	hostname string
 	pid      int
 	seq      atomic.Uint64
-	syncer   *dirSyncer
 	events   *eventHub
+
+	// fault, when set (tests only), is asked at named points of the
+	// commit path and may return an error to inject (an I/O error the
+	// test cannot make happen for real at that exact point).
+	fault func(point string) error
+}
+
+func (s *Store) inject(point string) error {
+	if s.fault == nil {
+		return nil
+	}
+	return s.fault(point)
 }
 
 // Open opens (creating if needed) the store under opts.DataDir.
@@ -97,9 +116,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s.hostname = maildirHostname()
 	s.events = newEventHub()
-	s.syncer = newDirSyncer(opts.NoSync)
 
 	dbPath := filepath.Join(dataDir, "immp.db")
+	s.dbPath = dbPath
 	ms := opts.BusyTimeout.Milliseconds()
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", ms))
@@ -130,7 +149,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s.rdb.SetMaxOpenConns(4)
 	s.rdb.SetMaxIdleConns(4)
-	s.dummyHash, err = hashPassword("immp-dummy-password-for-timing")
+	s.cleanSpool()
+	s.dummyHash, err = s.hashPassword("immp-dummy-password-for-timing")
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -154,7 +174,6 @@ func (s *Store) Close() error {
 		s.verConn = nil
 	}
 	s.verMu.Unlock()
-	s.syncer.close()
 	err1 := s.rdb.Close()
 	err2 := s.wdb.Close()
 	return errors.Join(err1, err2)

@@ -205,36 +205,15 @@ func (s *Store) writeUIDListFile(path string, ul *uidlist) error {
 	return nil
 }
 
-// rewriteUIDList replaces dir's dovecot-uidlist atomically: the new list
-// is written into the lock file, which is fsynced and renamed over the
-// list (what Dovecot does). The caller holds no lock; this takes it.
+// rewriteUIDList replaces dir's dovecot-uidlist atomically under its dot
+// lock (taken here).
 func (s *Store) rewriteUIDList(ctx context.Context, dir string, ul *uidlist) error {
-	path := filepath.Join(dir, uidlistName)
-	lf, err := dotlock(ctx, path)
+	lock, err := s.dotlock(ctx, filepath.Join(dir, uidlistName))
 	if err != nil {
 		return err
 	}
-	return s.rewriteLocked(lf, dir, ul)
-}
-
-func (s *Store) rewriteLocked(lf *os.File, dir string, ul *uidlist) error {
-	path := filepath.Join(dir, uidlistName)
-	lock := lf.Name()
-	_, err := lf.Write(ul.format())
-	if err == nil {
-		err = s.fsyncFile(lf)
-	}
-	if cerr := lf.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(lock, path)
-	}
-	if err != nil {
-		os.Remove(lock)
-		return fmt.Errorf("maildir: write uidlist: %w", err)
-	}
-	return s.fsyncDir(dir)
+	defer lock.release()
+	return s.replaceFile(filepath.Join(dir, uidlistName), ul.format())
 }
 
 func readUIDList(dir string) (*uidlist, os.FileInfo, error) {

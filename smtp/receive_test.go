@@ -79,7 +79,7 @@ func TestRcptCodesMixed(t *testing.T) {
 		"../x@example.org",        // bad address
 	}
 	want := []string{"", "550 5.1.1", "550 5.7.1", "550 5.7.1", "", "553 5.1.3"}
-	errs, err := send(t, c, "x@spam.example", nil, to, "Subject: mixed\r\n\r\nbody\r\n")
+	errs, err := send(t, c, "x@spam.example", nil, to, "Subject: mixed\r\n\r\nSECRET-CONTENT\r\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestRcptCodesMixed(t *testing.T) {
 			t.Errorf("log lacks %s:\n%s", want, logs)
 		}
 	}
-	if strings.Contains(logs, "body") {
+	if strings.Contains(logs, "SECRET-CONTENT") || strings.Contains(logs, "mixed") {
 		t.Errorf("log contains message content:\n%s", logs)
 	}
 }
@@ -369,6 +369,19 @@ func TestChunking(t *testing.T) {
 	}
 	if n := len(e.msgs(e.bob, "INBOX")); n != 0 {
 		t.Errorf("bob has %d", n)
+	}
+	// RSET between chunks abandons the message.
+	r.write("MAIL FROM:<s@remote.example>\r\nRCPT TO:<bob@example.org>\r\n")
+	r.expect(250)
+	r.expect(250)
+	r.write(fmt.Sprintf("BDAT %d\r\n%s", len(part1), part1))
+	r.expect(250)
+	r.write("RSET\r\n")
+	r.expect(250)
+	r.write("NOOP\r\n")
+	r.expect(250)
+	if n := len(e.msgs(e.bob, "INBOX")); n != 0 {
+		t.Errorf("bob has %d after RSET", n)
 	}
 }
 

@@ -47,7 +47,7 @@ var reasonReplies = map[delivery.Reason]*gosmtp.SMTPError{
 	delivery.ReasonRelayDenied: {Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1},
 		Message: "Relay access denied"},
 	delivery.ReasonNoRelay: {Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1},
-		Message: "Outbound relay is not configured"},
+		Message: "outbound relay is not configured"},
 	delivery.ReasonNoSuchAccount: {Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1},
 		Message: "No such mailbox"},
 	delivery.ReasonBlocked: {Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1},

@@ -189,7 +189,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = nil
 	}
 	if ctx.Err() != nil {
-		s.srv.Close()
+		// go-smtp's Close is a no-op once Shutdown started: close the
+		// remaining connections ourselves. A transaction cut off here
+		// was never acknowledged, so the client will retry it.
+		s.mu.Lock()
+		for c := range s.conns {
+			c.Conn.Close()
+		}
+		s.mu.Unlock()
 		s.cancel()
 		return ctx.Err()
 	}

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
@@ -27,6 +28,9 @@ type session struct {
 	auth   *maildir.Account // the logged-in account (submission)
 	authOK bool
 
+	// mu guards txn: with BDAT, go-smtp runs Data in a goroutine of its
+	// own while RSET or a closing connection may call Reset or Logout.
+	mu  sync.Mutex
 	txn *transaction // nil outside a mail transaction
 }
 
@@ -89,17 +93,19 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 			return errSenderNotOwned
 		}
 	}
-	s.finish("aborted") // a MAIL without RSET after an unfinished one
+	s.finish(s.current(), "aborted") // a MAIL without RSET after an unfinished one
 	if s.tc != nil && !s.tc.beginTxn() {
 		return errShuttingDown
 	}
+	s.mu.Lock()
 	s.txn = &transaction{id: newID(), sender: from, utf8: opts != nil && opts.UTF8, start: time.Now()}
+	s.mu.Unlock()
 	return nil
 }
 
 // Rcpt checks one recipient at once (profile 9).
 func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
-	t := s.txn
+	t := s.current()
 	r, err := s.srv.opts.Deliverer.CheckRecipient(s.srv.ctx, t.sender, to, s.authOK)
 	rep := replyFor(err)
 	l := rcptLog{addr: to, outcome: outcomeOf(rep)}
@@ -131,13 +137,16 @@ func (c countingReader) Read(p []byte) (int, error) {
 // Data receives the message and delivers it; the reply is 250 only once
 // every copy is durable.
 func (s *session) Data(r io.Reader) error {
-	t := s.txn
+	t := s.current()
+	if t == nil { // reset meanwhile
+		return errLocal
+	}
 	body := io.Reader(countingReader{r, &t.size})
 	if s.srv.opts.Submission {
 		var err error
 		if body, err = s.checkFrom(body); err != nil {
 			rep := replyFor(err)
-			s.finish(outcomeOf(rep))
+			s.finish(t, outcomeOf(rep))
 			return rep
 		}
 	}
@@ -159,7 +168,7 @@ func (s *session) Data(r io.Reader) error {
 		if rep.Code/100 == 4 {
 			s.log.Warn("delivery failed", "id", t.id, "err", err)
 		}
-		s.finish(outcomeOf(rep))
+		s.finish(t, outcomeOf(rep))
 		return rep
 	}
 	i := 0
@@ -170,26 +179,35 @@ func (s *session) Data(r io.Reader) error {
 			i++
 		}
 	}
-	s.finish("delivered")
+	s.finish(t, "delivered")
 	return nil
 }
 
 // Reset ends the transaction (RSET, a new EHLO, after DATA).
-func (s *session) Reset() { s.finish("aborted") }
+func (s *session) Reset() { s.finish(s.current(), "aborted") }
 
 // Logout ends the session.
 func (s *session) Logout() error {
-	s.finish("aborted")
+	s.finish(s.current(), "aborted")
 	return nil
 }
 
 // finish writes the transaction's one log line, counts it and closes it.
-func (s *session) finish(outcome string) {
-	t := s.txn
-	if t == nil {
+func (s *session) current() *transaction {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.txn
+}
+
+// finish closes transaction t unless it was closed already.
+func (s *session) finish(t *transaction, outcome string) {
+	s.mu.Lock()
+	if t == nil || s.txn != t {
+		s.mu.Unlock()
 		return
 	}
 	s.txn = nil
+	s.mu.Unlock()
 	if s.tc != nil {
 		s.tc.endTxn()
 	}
@@ -212,6 +230,7 @@ func (s *session) finish(outcome string) {
 	}
 	attrs := []any{
 		"id", t.id,
+		"helo", s.conn.Hostname(),
 		"sender", t.sender,
 		"rcpts", rcpts,
 		"size", t.size,

@@ -69,6 +69,7 @@ type Guard struct {
 	metrics *metrics.Metrics
 	log     *slog.Logger
 	stale   time.Duration
+	maxNeg  int64     // bound on cached unknown accounts per view
 	start   time.Time // for monotonic clock readings
 
 	view    atomic.Pointer[view]
@@ -108,6 +109,7 @@ func New(opts Options) (*Guard, error) {
 		metrics: opts.Metrics,
 		log:     opts.Logger,
 		stale:   opts.MaxStaleness,
+		maxNeg:  maxNegative,
 		start:   time.Now(),
 	}
 	if g.log == nil {
@@ -243,7 +245,7 @@ func (g *Guard) account(ctx context.Context, vw *view, addr string) (*account, e
 	acct, err := g.store.Account(ctx, addr)
 	switch {
 	case errors.Is(err, maildir.ErrNoSuchAccount):
-		if vw.negative.Add(1) > maxNegative {
+		if vw.negative.Add(1) > g.maxNeg {
 			g.dropNegative(vw)
 		}
 		a.ready.Store(true)

@@ -156,6 +156,9 @@ func (r *Reader) ReadLine() ([]byte, error) {
 // most limit octets; past that it discards up to the line end, charged to
 // *skip, and reports over.
 func (r *Reader) readLine(limit int, skip *int64) (st lineState, over bool, err error) {
+	start := len(r.buf)
+	maxKeep := limit
+	limit++ // room for the CR of the line end, checked at the end
 	for {
 		frag, err := r.br.ReadSlice('\n')
 		complete := err == nil
@@ -185,8 +188,12 @@ func (r *Reader) readLine(limit int, skip *int64) (st lineState, over bool, err 
 			return st, over, ErrTooLarge
 		}
 		if complete {
-			if !over && len(r.buf) > 0 && r.buf[len(r.buf)-1] == '\r' {
+			if !over && len(r.buf) > start && r.buf[len(r.buf)-1] == '\r' {
 				r.buf = r.buf[:len(r.buf)-1]
+			}
+			if !over && len(r.buf)-start > maxKeep {
+				over = true
+				r.buf = r.buf[:start+max(maxKeep, 0)]
 			}
 			return st, over, nil
 		}

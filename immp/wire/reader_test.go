@@ -370,3 +370,50 @@ func FuzzParseResponse(f *testing.F) {
 		}
 	})
 }
+
+func TestLineLimitBoundary(t *testing.T) {
+	t.Parallel()
+	head := "a1 CREATE "
+	exact := head + strings.Repeat("x", DefaultMaxLine-len(head))
+	r := NewReader(strings.NewReader(exact+"\r\n"+exact+"x\r\na2 NOOP\n"), Limits{})
+	if got, err := r.ReadCommand(nil); err != nil || len(got) != DefaultMaxLine {
+		t.Fatalf("line of exactly %d octets: %d %v", DefaultMaxLine, len(got), err)
+	}
+	if _, err := r.ReadCommand(nil); !isLimit(err) {
+		t.Fatalf("line of %d octets: %v", DefaultMaxLine+1, err)
+	}
+	if got, err := r.ReadCommand(nil); err != nil || string(got) != "a2 NOOP" {
+		t.Fatalf("next %q %v", got, err)
+	}
+}
+
+// FuzzReadCommand feeds arbitrary streams through the framing and the
+// parser: no panic, no command over the limits, progress on every call.
+func FuzzReadCommand(f *testing.F) {
+	for _, s := range draftExamples {
+		f.Add([]byte(s + "\r\n"))
+	}
+	for _, s := range profileExamples {
+		f.Add([]byte(s + "\n"))
+	}
+	f.Add([]byte("a1 CREATE {70000+}\r\nxx\r\na2 NOOP\r\n"))
+	f.Add([]byte("a1 X \"{3}\r\na2 NOOP\r\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		lim := Limits{MaxLine: 64, MaxLiteral: 32, MaxSkip: 256}
+		r := NewReader(bytes.NewReader(b), lim)
+		for i := 0; i <= len(b)+1; i++ {
+			cmd, err := r.ReadCommand(func() error { return nil })
+			if err != nil {
+				if isLimit(err) {
+					continue
+				}
+				return
+			}
+			if len(cmd) > lim.MaxLine+int(lim.MaxLiteral)+8*4 {
+				t.Fatalf("command of %d octets passed the limits", len(cmd))
+			}
+			ParseCommand(cmd)
+		}
+		t.Fatalf("no progress")
+	})
+}

@@ -179,3 +179,6 @@ func (w *Writer) Data(name string, toks ...Token) error {
 func (w *Writer) Raw(line string) error {
 	return w.line(append(w.buf[:0], line...))
 }
+
+// RawBytes writes b as is (the client's command lines, line ends included).
+func (w *Writer) RawBytes(b []byte) (int, error) { return w.bw.Write(b) }

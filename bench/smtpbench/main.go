@@ -1,0 +1,282 @@
+// Command smtpbench measures how fast the built immp binary accepts and
+// durably files mail, and how fast Postfix does the same on the same
+// machine under the same load.
+//
+// Load: Postfix's smtp-source, N messages of a given payload size to one
+// local mailbox, at several concurrencies (sessions in parallel). The clock
+// runs from the start of smtp-source until N messages are present in the
+// recipient's Maildir (new/ and cur/): for immp a 250 already means
+// durable, for Postfix a 250 means queued, and its virtual delivery agent
+// then files the message; both are timed to the same point. Each cell is
+// the median of several runs, each on a fresh data directory.
+//
+// immp runs as `immp serve -config FILE` with a generated config (loopback
+// listener, domain bench.example, accounts created on delivery); -config
+// gives a template instead, with {{DATA}} and {{ADDR}} replaced. Postfix runs
+// as a private instance (its own config, queue and data directories in a
+// temporary directory, loopback only, a free port, virtual(8) delivery to
+// a Maildir); it needs root, as Postfix does.
+//
+// Usage:
+//
+//	go build -o /tmp/immp ./cmd/immp
+//	go run ./bench/smtpbench -immp /tmp/immp [-n 5000] [-sizes 4096,65536] [-conc 1,8,32] [-runs 3]
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	immp, immpConfig, smtpSource, postfix string
+	n, runs                               int
+	sizes, conc                           []int
+	timeout                               time.Duration
+	keep, skipPostfix, skipImmp           bool
+}
+
+func main() {
+	var c config
+	var sizes, conc string
+	flag.StringVar(&c.immp, "immp", "", "path of the built immp binary (required unless -skip-immp)")
+	flag.StringVar(&c.immpConfig, "config", "", "immp config template ({{DATA}}, {{ADDR}} replaced); default: generated")
+	flag.StringVar(&c.smtpSource, "smtp-source", "/usr/sbin/smtp-source", "Postfix's smtp-source")
+	flag.StringVar(&c.postfix, "postfix", "/usr/sbin/postfix", "Postfix's postfix command")
+	flag.IntVar(&c.n, "n", 5000, "messages per run")
+	flag.IntVar(&c.runs, "runs", 3, "runs per cell (the median is reported)")
+	flag.StringVar(&sizes, "sizes", "4096,65536", "payload sizes in bytes")
+	flag.StringVar(&conc, "conc", "1,8,32", "concurrencies (parallel SMTP sessions)")
+	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "give up on one run after this long")
+	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directories")
+	flag.BoolVar(&c.skipPostfix, "skip-postfix", false, "measure immp only")
+	flag.BoolVar(&c.skipImmp, "skip-immp", false, "measure Postfix only")
+	flag.Parse()
+	var err error
+	if c.sizes, err = ints(sizes); err != nil {
+		fatal(err)
+	}
+	if c.conc, err = ints(conc); err != nil {
+		fatal(err)
+	}
+	if c.immp == "" && !c.skipImmp {
+		fatal(errors.New("-immp is required"))
+	}
+	if _, err := exec.LookPath(c.smtpSource); err != nil {
+		fatal(fmt.Errorf("smtp-source not found (Debian package postfix): %w", err))
+	}
+	type cell struct{ immp, postfix float64 }
+	results := map[[2]int]cell{}
+	for _, size := range c.sizes {
+		for _, cc := range c.conc {
+			var ir, pr []float64
+			for run := 0; run < c.runs; run++ {
+				if !c.skipImmp {
+					r, err := runImmp(c, size, cc)
+					if err != nil {
+						fatal(fmt.Errorf("immp size=%d c=%d: %w", size, cc, err))
+					}
+					ir = append(ir, r)
+					fmt.Fprintf(os.Stderr, "immp    size=%-6d c=%-3d run %d: %8.1f msg/s\n", size, cc, run+1, r)
+				}
+				if !c.skipPostfix {
+					r, err := runPostfix(c, size, cc)
+					if err != nil {
+						fatal(fmt.Errorf("postfix size=%d c=%d: %w", size, cc, err))
+					}
+					pr = append(pr, r)
+					fmt.Fprintf(os.Stderr, "postfix size=%-6d c=%-3d run %d: %8.1f msg/s\n", size, cc, run+1, r)
+				}
+			}
+			results[[2]int{size, cc}] = cell{median(ir), median(pr)}
+		}
+	}
+	fmt.Printf("messages per run: %d; median of %d runs; msg/s until all are in the Maildir\n\n", c.n, c.runs)
+	fmt.Println("| payload | concurrency | immp msg/s | Postfix msg/s | immp / Postfix |")
+	fmt.Println("|--------:|------------:|-----------:|--------------:|---------------:|")
+	for _, size := range c.sizes {
+		for _, cc := range c.conc {
+			r := results[[2]int{size, cc}]
+			ratio := "-"
+			if r.postfix > 0 && r.immp > 0 {
+				ratio = fmt.Sprintf("%.2fx", r.immp/r.postfix)
+			}
+			fmt.Printf("| %d KB | %d | %.1f | %.1f | %s |\n", size/1024, cc, r.immp, r.postfix, ratio)
+		}
+	}
+}
+
+func ints(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("bad number %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "smtpbench:", err)
+	os.Exit(1)
+}
+
+// freePort asks the kernel for a free loopback port.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitSMTP waits until addr answers with a 220 greeting.
+func waitSMTP(addr string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.SetDeadline(time.Now().Add(2 * time.Second))
+			line, err := bufio.NewReader(c).ReadString('\n')
+			c.Write([]byte("QUIT\r\n"))
+			c.Close()
+			if err == nil && strings.HasPrefix(line, "220") {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not answering: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// count returns how many messages are in a Maildir (new/ and cur/).
+func count(maildir string) int {
+	n := 0
+	for _, sub := range []string{"new", "cur"} {
+		ents, err := os.ReadDir(filepath.Join(maildir, sub))
+		if err == nil {
+			n += len(ents)
+		}
+	}
+	return n
+}
+
+// load runs smtp-source against addr and waits until want messages are
+// in maildir; it returns messages per second.
+func load(c config, addr, maildir string, size, conc int) (float64, error) {
+	args := []string{"-s", strconv.Itoa(conc), "-m", strconv.Itoa(c.n), "-l", strconv.Itoa(size),
+		"-f", "sender@source.example", "-t", "user@bench.example", "-M", "source.example", addr}
+	start := time.Now()
+	cmd := exec.Command(c.smtpSource, args...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("smtp-source %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	deadline := start.Add(c.timeout)
+	for count(maildir) < c.n {
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("only %d of %d messages in %s after %v", count(maildir), c.n, maildir, c.timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	el := time.Since(start)
+	if got := count(maildir); got != c.n {
+		return 0, fmt.Errorf("%d messages in the Maildir, sent %d", got, c.n)
+	}
+	return float64(c.n) / el.Seconds(), nil
+}
+
+const immpConfig = `hostname = "bench.localhost"
+data_dir = "{{DATA}}"
+domains = ["bench.example"]
+
+[smtp]
+listen = "{{ADDR}}"
+
+[accounts]
+auto_create = true
+`
+
+func runImmp(c config, size, conc int) (float64, error) {
+	dir, err := os.MkdirTemp("", "smtpbench-immp-")
+	if err != nil {
+		return 0, err
+	}
+	if !c.keep {
+		defer os.RemoveAll(dir)
+	}
+	port, err := freePort()
+	if err != nil {
+		return 0, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	tmpl := immpConfig
+	if c.immpConfig != "" {
+		b, err := os.ReadFile(c.immpConfig)
+		if err != nil {
+			return 0, err
+		}
+		tmpl = string(b)
+	}
+	data := filepath.Join(dir, "data")
+	cfg := strings.NewReplacer("{{DATA}}", data, "{{ADDR}}", addr).Replace(tmpl)
+	cfgFile := filepath.Join(dir, "immp.toml")
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		return 0, err
+	}
+	logf, err := os.Create(filepath.Join(dir, "immp.log"))
+	if err != nil {
+		return 0, err
+	}
+	defer logf.Close()
+	cmd := exec.Command(c.immp, "serve", "-config", cfgFile)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	if err := waitSMTP(addr, 30*time.Second); err != nil {
+		b, _ := os.ReadFile(logf.Name())
+		return 0, fmt.Errorf("%v; immp log:\n%s", err, b)
+	}
+	maildir := filepath.Join(data, "mail", "bench.example", "user", "Maildir")
+	return load(c, addr, maildir, size, conc)
+}

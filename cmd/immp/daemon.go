@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"immp/config"
+	"immp/delivery"
+	"immp/delivery/address"
+	"immp/imap"
+	"immp/immp"
+	"immp/immp/guard"
+	"immp/internal/metrics"
+	"immp/internal/throttle"
+	"immp/maildir"
+	"immp/smtp"
+)
+
+// daemon is one running immp: the mailbox layer, the servers over it and
+// their listeners. It holds everything serve builds, so tests can start
+// one in-process on 127.0.0.1:0 ports and read the bound addresses.
+type daemon struct {
+	cfg     config.Config
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	store   *maildir.Store
+
+	listeners []*boundListener
+	servers   []namedServer
+
+	ready    atomic.Bool // all listeners up and the store open
+	stopping atomic.Bool
+}
+
+// boundListener is one listener bound at startup, and how it is served.
+type boundListener struct {
+	key   string
+	ln    net.Listener
+	serve func(net.Listener) error
+}
+
+type namedServer struct {
+	name string
+	srv  interface{ Shutdown(context.Context) error }
+}
+
+// bindError is a listener that could not be bound: exit 1, naming the key
+// and the address.
+type bindError struct {
+	key, addr string
+	err       error
+}
+
+func (e *bindError) Error() string {
+	return fmt.Sprintf("%s: cannot listen on %s: %v", e.key, e.addr, e.err)
+}
+
+// startDaemon binds every configured listener first (so a port in use
+// fails startup before anything else is touched), then opens the store and
+// builds the servers. Nothing is served until run.
+func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon, err error) {
+	d := &daemon{cfg: cfg, log: log, metrics: metrics.New()}
+	defer func() {
+		if err != nil {
+			d.closeAll()
+		}
+	}()
+	for _, l := range cfg.Listeners() {
+		ln, err := net.Listen("tcp", l.Addr)
+		if err != nil {
+			return nil, &bindError{key: l.Key, addr: l.Addr, err: unwrapSyscall(err)}
+		}
+		d.listeners = append(d.listeners, &boundListener{key: l.Key, ln: ln})
+	}
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	tlsCfg, err := serverTLS(&cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	d.store, err = maildir.Open(ctx, maildir.Options{
+		DataDir:    cfg.DataDir,
+		Logger:     log.With("component", "maildir"),
+		AutoCreate: cfg.Accounts.AutoCreate,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("data_dir: opening the mailbox layer in %s: %w", cfg.DataDir, err)
+	}
+
+	mapper := address.Mapper{Domains: cfg.Domains, PlusSubinbox: cfg.Delivery.PlusSubinbox}
+	g, err := guard.New(guard.Options{Store: d.store, Mapper: mapper, Metrics: d.metrics, Logger: log.With("component", "guard")})
+	if err != nil {
+		return nil, err
+	}
+	deliverer, err := delivery.New(delivery.Options{
+		Store: d.store, Mapper: mapper, Guard: g, Metrics: d.metrics,
+		Logger: log.With("component", "delivery"), Hostname: cfg.Hostname,
+	})
+	if err != nil {
+		return nil, err
+	}
+	trusted, err := cfg.TrustedPrefixes()
+	if err != nil {
+		return nil, err
+	}
+	// One login-failure limiter for every protocol: a password guesser
+	// gains nothing by switching from IMAP to IMMP or submission.
+	limiter := throttle.New(throttle.Options{})
+
+	smtpOpts := func(submission bool) smtp.Options {
+		return smtp.Options{
+			Logger: log, Metrics: d.metrics, Deliverer: deliverer, Hostname: cfg.Hostname,
+			TLSConfig: tlsCfg, MaxMessageBytes: int64(cfg.SMTP.MaxMessageBytes),
+			MaxRecipients: cfg.SMTP.MaxRecipients, MaxConnsPerIP: cfg.SMTP.MaxConnsPerIP,
+			ReadTimeout: time.Duration(cfg.SMTP.ReadTimeout), Submission: submission,
+			AllowInsecureAuth: cfg.Auth.AllowInsecure, Throttle: limiter,
+		}
+	}
+	var smtpSrv, subSrv *smtp.Server
+	var imapSrv *imap.Server
+	var immpSrv *immp.Server
+	var httpSrv *http.Server
+	for _, l := range d.listeners {
+		switch l.key {
+		case "smtp.listen":
+			if smtpSrv, err = smtp.New(smtpOpts(false)); err != nil {
+				return nil, err
+			}
+			d.servers = append(d.servers, namedServer{"smtp", smtpSrv})
+			l.serve = smtpSrv.Serve
+		case "submission.listen":
+			if subSrv, err = smtp.New(smtpOpts(true)); err != nil {
+				return nil, err
+			}
+			d.servers = append(d.servers, namedServer{"submission", subSrv})
+			l.serve = subSrv.Serve
+		case "imap.listen", "imap.tls_listen":
+			if imapSrv == nil {
+				imapSrv, err = imap.New(imap.Options{
+					Logger: log, Metrics: d.metrics, Store: d.store, TLSConfig: tlsCfg,
+					AllowInsecureAuth: cfg.Auth.AllowInsecure, Throttle: limiter,
+					AppendLimit: uint32(min(int64(cfg.SMTP.MaxMessageBytes), 1<<32-1)),
+				})
+				if err != nil {
+					return nil, err
+				}
+				d.servers = append(d.servers, namedServer{"imap", imapSrv})
+			}
+			l.serve = imapSrv.Serve
+			if l.key == "imap.tls_listen" {
+				l.serve = imapSrv.ServeTLS
+			}
+		case "immp.listen", "immp.tls_listen":
+			if immpSrv == nil {
+				immpSrv, err = immp.New(immp.Options{
+					Logger: log, Metrics: d.metrics, Store: d.store, Guard: g, Mapper: mapper,
+					TLSConfig: tlsCfg, TrustedNetworks: trusted, AllowInsecureAuth: cfg.Auth.AllowInsecure,
+					IdleTimeout: time.Duration(cfg.IMMP.IdleTimeout), Throttle: limiter,
+				})
+				if err != nil {
+					return nil, fmt.Errorf("immp: %w", err)
+				}
+				d.servers = append(d.servers, namedServer{"immp", immpSrv})
+			}
+			l.serve = immpSrv.Serve
+			if l.key == "immp.tls_listen" {
+				l.serve = immpSrv.ServeTLS
+			}
+		case "http.listen":
+			httpSrv = &http.Server{Handler: d.opsHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+			d.servers = append(d.servers, namedServer{"http", httpSrv})
+			l.serve = httpSrv.Serve
+		}
+	}
+	return d, nil
+}
+
+// Addr returns the bound address of the listener under key ("" if off);
+// with port 0 in the config it tells the port the kernel chose.
+func (d *daemon) Addr(key string) string {
+	for _, l := range d.listeners {
+		if l.key == key {
+			return l.ln.Addr().String()
+		}
+	}
+	return ""
+}
+
+// run serves every listener until ctx ends (a signal) or one of them
+// fails, then shuts everything down within the grace period. It returns
+// nil after a requested, graceful stop.
+func (d *daemon) run(ctx context.Context) error {
+	failed := make(chan error, len(d.listeners))
+	var wg sync.WaitGroup
+	for _, l := range d.listeners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := l.serve(l.ln)
+			if d.stopping.Load() {
+				return
+			}
+			if err == nil {
+				err = errors.New("stopped serving")
+			}
+			failed <- fmt.Errorf("%s (%s): %w", l.key, l.ln.Addr(), err)
+		}()
+		d.log.Info("listening", "key", l.key, "addr", l.ln.Addr().String())
+	}
+	d.ready.Store(true)
+	d.log.Info("immp ready", "version", versionString(), "hostname", d.cfg.Hostname, "data_dir", d.cfg.DataDir, "domains", d.cfg.Domains)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		d.log.Info("shutting down", "grace", d.cfg.ShutdownGrace.String())
+	case runErr = <-failed:
+		d.log.Error("listener failed; shutting down", "err", runErr)
+	}
+	d.shutdown()
+	wg.Wait()
+	return runErr
+}
+
+// shutdown stops accepting everywhere, lets in-flight transactions and
+// commands finish within shutdown_grace, then closes what is left and the
+// store.
+func (d *daemon) shutdown() {
+	d.stopping.Store(true)
+	d.ready.Store(false)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(d.cfg.ShutdownGrace))
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range d.servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				d.log.Warn("shutdown incomplete", "server", s.name, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+	d.closeAll()
+	d.log.Info("stopped")
+}
+
+// closeAll releases listeners and the store (idempotent enough for the
+// failure paths of startDaemon).
+func (d *daemon) closeAll() {
+	for _, l := range d.listeners {
+		l.ln.Close()
+	}
+	if d.store != nil {
+		if err := d.store.Close(); err != nil {
+			d.log.Warn("closing the mailbox layer", "err", err)
+		}
+		d.store = nil
+	}
+}
+
+// unwrapSyscall shortens "listen tcp 127.0.0.1:25: bind: address already
+// in use" to the part that the bindError does not already say.
+func unwrapSyscall(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	return err
+}

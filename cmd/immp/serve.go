@@ -1,0 +1,57 @@
+package main
+
+import (
+	"errors"
+
+	"immp/config"
+)
+
+func cmdServe(e cliEnv, args []string) int {
+	fs := newFlags(e, "serve", "immp serve [-config FILE]")
+	path := configFlag(e, fs)
+	if code, done := parseFlags(e, fs, args); done {
+		return code
+	}
+	if fs.NArg() != 0 {
+		return e.usageError(fs, "serve takes no arguments (the file goes after -config)")
+	}
+	cfg, ok := loadConfig(e, *path)
+	if !ok {
+		return exitUsage
+	}
+	log := newLogger(cfg.Log, e.stderr)
+	if *path == "" {
+		log.Warn("NO CONFIG FILE: running the built-in TEST-BED profile. Accounts are created " +
+			"on first login (with whatever password is given) and on first delivery; loopback only. " +
+			"Do not use this for real mail: see \"immp config example\".")
+	} else if cfg.Accounts.AutoCreate {
+		log.Warn("accounts.auto_create is on: accounts are created on first login or delivery; for test beds only")
+	}
+	if cfg.TLS.SelfSigned {
+		cert, _ := cfg.SelfSignedPaths()
+		log.Warn("using a self-signed certificate; clients will not trust it", "cert", cert)
+	}
+	if len(cfg.Listeners()) == 0 {
+		log.Warn("no listener is configured: nothing will be served")
+	}
+
+	d, err := startDaemon(e.ctx, cfg, log)
+	if err != nil {
+		log.Error("startup failed", "err", err)
+		e.errorf("serve: %v", err)
+		var be *bindError
+		if errors.As(err, &be) {
+			return exitFail
+		}
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			return exitUsage
+		}
+		return exitFail
+	}
+	if err := d.run(e.ctx); err != nil {
+		e.errorf("serve: %v", err)
+		return exitFail
+	}
+	return exitOK
+}

@@ -1,0 +1,225 @@
+package maildir
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Delivery is one durable delivery transaction (the shape of maddy's
+// module.Delivery): BeginDelivery, AddRecipient for each recipient folder,
+// Write the body (once, whatever the number of recipients), then Commit
+// or Abort.
+//
+// The body goes to a file in <data>/spool (on the same file system as the
+// mail, so it can be hard-linked). Commit fsyncs it, links it into every
+// recipient folder's new/ (copying where a link is impossible), and hands
+// the folders to their group committers (commit.go), which fsync new/ and
+// dovecot-uidlist once per batch and assign UIDs; only when every copy is
+// durable does Commit return. Abort, or a Commit that fails, removes
+// whatever was made. A crash leaves at most an unreferenced file in the
+// spool (removed at the next Open) or a complete, fsynced message in new/
+// that gets its UID at the next look (never half a file outside tmp/ and
+// the spool).
+type Delivery struct {
+	s    *Store
+	mu   sync.Mutex
+	path string
+	file *os.File
+	bw   *bufio.Writer
+	cw   *crlfWriter
+	err  error // sticky write error
+	done bool
+
+	rcpts   []rcpt
+	targets []*mailbox
+}
+
+type rcpt struct {
+	acct   Account
+	folder string
+	box    *mailbox
+}
+
+// ErrDeliveryDone is returned when a finished delivery is used again.
+var ErrDeliveryDone = errors.New("maildir: delivery already committed or aborted")
+
+const spoolDir = "spool"
+
+// BeginDelivery starts a delivery.
+func (s *Store) BeginDelivery(ctx context.Context) (*Delivery, error) {
+	dir := filepath.Join(s.dataDir, spoolDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("maildir: spool: %w", err)
+	}
+	now := time.Now()
+	path := filepath.Join(dir, fmt.Sprintf("%d.M%dP%dQ%d.%s", now.Unix(), now.Nanosecond()/1000, s.pid, s.seq.Add(1), s.hostname))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("maildir: spool: %w", err)
+	}
+	bw := bufio.NewWriterSize(f, 64*1024)
+	return &Delivery{s: s, path: path, file: f, bw: bw, cw: &crlfWriter{w: bw}}, nil
+}
+
+// cleanSpool removes spool files left by a crash (older than an hour, so a
+// delivery of another process on the same data directory is never hit).
+func (s *Store) cleanSpool() {
+	dir := filepath.Join(s.dataDir, spoolDir)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Hour {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// Write appends body octets; bare LF becomes CRLF.
+func (d *Delivery) Write(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.done {
+		return 0, ErrDeliveryDone
+	}
+	if d.err != nil {
+		return 0, d.err
+	}
+	n, err := d.cw.Write(p)
+	if err != nil {
+		d.err = fmt.Errorf("maildir: spool write: %w", err)
+		return n, d.err
+	}
+	return n, nil
+}
+
+// AddRecipient adds a recipient folder (absolute name, subinboxes found
+// case-insensitively); it must exist (ErrNonexistent). The same folder
+// twice gets one copy.
+func (d *Delivery) AddRecipient(acct Account, folder string) error {
+	n, err := d.s.resolveFolder(acct, folder)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.done {
+		return ErrDeliveryDone
+	}
+	box := d.s.box(acct, n)
+	d.rcpts = append(d.rcpts, rcpt{acct: acct, folder: n, box: box})
+	for _, t := range d.targets {
+		if t == box {
+			return nil
+		}
+	}
+	d.targets = append(d.targets, box)
+	return nil
+}
+
+// Commit makes the message durable in every recipient folder and returns
+// where each recipient's copy went (in AddRecipient order). On error
+// nothing of this delivery remains; errors from the file system are
+// wrapped (errors.Is(err, syscall.ENOSPC) works).
+func (d *Delivery) Commit(ctx context.Context) ([]Delivered, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.done {
+		return nil, ErrDeliveryDone
+	}
+	d.done = true
+	defer os.Remove(d.path)
+	if d.err != nil {
+		d.file.Close()
+		return nil, d.err
+	}
+	if len(d.targets) == 0 {
+		d.file.Close()
+		return nil, errors.New("maildir: delivery has no recipients")
+	}
+	err := d.bw.Flush()
+	if err == nil {
+		err = d.s.fsyncFile(d.file)
+	}
+	var st os.FileInfo
+	if err == nil {
+		st, err = d.file.Stat()
+	}
+	if cerr := d.file.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("maildir: spool: %w", err)
+	}
+	size := d.cw.n
+	ps := make([]*pending, len(d.targets))
+	now := time.Now()
+	for i := range d.targets {
+		ps[i] = &pending{
+			rec:    &msgRec{base: d.s.newBaseName(now, size, size), inNew: true, psize: size, vsize: size, mtime: st.ModTime()},
+			src:    d.path,
+			copyOK: true,
+		}
+	}
+	// Every folder commits in parallel; each batches with other
+	// deliveries to the same folder.
+	errs := make([]error, len(d.targets))
+	var wg sync.WaitGroup
+	for i, box := range d.targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = box.commit(ctx, []*pending{ps[i]})
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		// Undo the copies that made it: the delivery failed as a whole.
+		for i, box := range d.targets {
+			if errs[i] == nil {
+				box.remove(context.Background(), []*msgRec{ps[i].rec})
+			}
+		}
+		return nil, err
+	}
+	out := make([]Delivered, len(d.rcpts))
+	for i, r := range d.rcpts {
+		for j, t := range d.targets {
+			if t == r.box {
+				out[i] = Delivered{Account: r.acct, Folder: r.folder, UID: ps[j].rec.uid}
+			}
+		}
+	}
+	if d.s.log.Enabled(ctx, -4) {
+		var names []string
+		for _, o := range out {
+			names = append(names, o.Account.Address+":"+o.Folder)
+		}
+		d.s.log.Debug("delivered", "size", size, "to", strings.Join(names, ","))
+	}
+	return out, nil
+}
+
+// Abort drops the delivery; nothing remains. Abort after Commit is a
+// no-op.
+func (d *Delivery) Abort() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.done {
+		return nil
+	}
+	d.done = true
+	d.file.Close()
+	if err := os.Remove(d.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("maildir: abort: %w", err)
+	}
+	return nil
+}

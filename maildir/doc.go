@@ -1,0 +1,58 @@
+// Package maildir is immp's mailbox layer: accounts, spam guard storage,
+// Dovecot-compatible Maildir++ folders and subinboxes, messages with their
+// UIDs and flags, durable delivery, and change events. SMTP delivery, the
+// IMMP server and the IMAP server share one Store per process; this
+// package knows nothing of any protocol.
+//
+// # Storage
+//
+//	<data>/immp.db                         SQLite (WAL, busy_timeout,
+//	                                       foreign keys, one writer
+//	                                       connection): accounts, agents,
+//	                                       entries, REPLACE aliases, meta
+//	<data>/spool/                          delivery bodies being written
+//	<data>/mail/<domain>/<local>/Maildir/  one account, Maildir++ as
+//	                                       Dovecot 2.3 lays it out with
+//	                                       mail_location = maildir:~/Maildir,
+//	                                       separator "/", empty prefix
+//
+// In the Maildir: INBOX is the root (cur/ new/ tmp/); every other folder
+// is a directory ".<name>" with "/" written as "." and a maildirfolder
+// file: INBOX/work/office is .INBOX.work.office, Sent is .Sent. Names are
+// in modified UTF-7 (RFC 3501 5.1.3); a "." inside a component, the escape
+// character "\" and a leading "~" are written "\2e", "\5c", "\7e" as
+// Dovecot's listescape plugin does (dirname.go). Per folder:
+// dovecot-uidlist (version 3: UIDVALIDITY, next UID, "<uid> :<base name>"
+// records), dovecot-keywords ("<n> <keyword>", letter 'a'+n in file
+// names). In the root: dovecot-uidvalidity and subscriptions (Dovecot's
+// version 2 format). Message files are named
+// "<sec>.M<usec>P<pid>Q<n>.<host>,S=<size>,W=<size>:2,<flags>", flags
+// being DFPRST and keyword letters; INTERNALDATE is the mtime. immp stores
+// bodies with CRLF line ends (S = W); files Dovecot stored with LF are
+// served with CRLF. Dovecot pointed at the tree sees the same folders,
+// messages, flags, UIDs and UIDVALIDITY; its own index files are left
+// alone.
+//
+// # Invariants
+//
+//   - A message is acknowledged (Commit, Append, Copy, Move return) only
+//     after its file, the directory holding it and dovecot-uidlist are
+//     fsynced. Files outside tmp/ and the spool are always complete.
+//   - UIDs only grow within a UIDVALIDITY; a record is appended to
+//     dovecot-uidlist under Dovecot's dot lock (dovecot-uidlist.lock), so
+//     Dovecot running on the same tree never hands out the same UID.
+//   - Folder names are validated (profile 5) before they touch the disk and
+//     encode to a single directory name in the account's Maildir: no name
+//     leaves it.
+//   - One shared in-memory state per folder per process (mailbox.go); every
+//     handle and delivery goes through it, so changes are seen at once and
+//     published to subscribers in order (events.go).
+//   - Subinbox rules (profile 6) live in folders.go only and serve IMMP and
+//     IMAP alike.
+//
+// Known limits: a rename of a folder with children renames directories one
+// by one (a crash in the middle leaves children under the old name); a
+// MOVE links then unlinks, so a crash between the two leaves the message in
+// both folders, never in none; at most 26 keywords per folder (the letters
+// a-z).
+package maildir

@@ -1,0 +1,653 @@
+package maildir
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Folder is a handle onto one folder of one account. Handles are cheap;
+// every handle on the same folder shares one state in the process, so a
+// change made through one (or by a delivery) is seen by all at once. A
+// handle follows its folder through renames. Read-only access (EXAMINE)
+// is the IMAP layer's to enforce.
+type Folder struct {
+	s  *Store
+	mb *mailbox
+}
+
+// OpenFolder opens a folder by absolute IMAP name (INBOX in any case;
+// subinboxes found case-insensitively) and brings its state up to date.
+func (s *Store) OpenFolder(ctx context.Context, acct Account, name string) (*Folder, error) {
+	n, err := s.resolveFolder(acct, name)
+	if err != nil {
+		return nil, err
+	}
+	mb := s.box(acct, n)
+	if err := mb.refresh(ctx); err != nil {
+		return nil, err
+	}
+	return &Folder{s: s, mb: mb}, nil
+}
+
+// Name returns the folder's current absolute name.
+func (f *Folder) Name() string {
+	f.mb.mu.Lock()
+	defer f.mb.mu.Unlock()
+	return f.mb.name
+}
+
+// Status returns the folder's counters (RFC 9051 6.3.11).
+func (f *Folder) Status(ctx context.Context) (Status, error) {
+	if err := f.mb.refresh(ctx); err != nil {
+		return Status{}, err
+	}
+	mb := f.mb
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	st := Status{Messages: uint32(len(mb.msgs)), UIDNext: mb.nextUID, UIDValidity: mb.uidValidity}
+	for _, m := range mb.msgs {
+		if !hasLetter(m.info, 'S') {
+			st.Unseen++
+		}
+		st.Size += m.vsize
+	}
+	return st, nil
+}
+
+// UIDValidity returns the folder's UIDVALIDITY.
+func (f *Folder) UIDValidity() uint32 {
+	f.mb.mu.Lock()
+	defer f.mb.mu.Unlock()
+	return f.mb.uidValidity
+}
+
+// Messages returns every message, sorted by UID, after bringing the state
+// up to date with the disk.
+func (f *Folder) Messages(ctx context.Context) ([]Message, error) {
+	if err := f.mb.refresh(ctx); err != nil {
+		return nil, err
+	}
+	mb := f.mb
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	out := make([]Message, len(mb.msgs))
+	for i, m := range mb.msgs {
+		out[i] = mb.messageOf(m)
+	}
+	return out, nil
+}
+
+func (mb *mailbox) messageOf(m *msgRec) Message {
+	return Message{UID: m.uid, Flags: mb.flagsOf(m), Size: m.vsize, InternalDate: m.mtime}
+}
+
+// OpenMessage opens a message's content. Lines end in CRLF: a file stored
+// with bare LF (as Dovecot stores by default) is converted while read, so
+// exactly Message.Size octets come out.
+func (f *Folder) OpenMessage(ctx context.Context, uid uint32) (io.ReadCloser, error) {
+	for attempt := 0; ; attempt++ {
+		mb := f.mb
+		mb.mu.Lock()
+		if mb.deleted {
+			mb.mu.Unlock()
+			return nil, mb.errDeleted()
+		}
+		m := mb.byUID[uid]
+		var path string
+		var convert bool
+		if m != nil {
+			path, convert = m.path(mb.dir), m.psize != m.vsize
+		}
+		mb.mu.Unlock()
+		if m == nil {
+			if attempt == 0 {
+				if err := mb.refresh(ctx); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			return nil, fmt.Errorf("%w: UID %d", ErrNoSuchMessage, uid)
+		}
+		file, err := os.Open(path)
+		if errors.Is(err, os.ErrNotExist) && attempt == 0 {
+			// Renamed or removed by someone else: look again.
+			mb.mu.Lock()
+			mb.dirty = true
+			mb.mu.Unlock()
+			if err := mb.refresh(ctx); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("%w: UID %d", ErrNoSuchMessage, uid)
+			}
+			return nil, fmt.Errorf("maildir: open message: %w", err)
+		}
+		if !convert {
+			return file, nil
+		}
+		return &crlfReader{r: bufio.NewReader(file), c: file}, nil
+	}
+}
+
+// crlfReader turns bare LF into CRLF.
+type crlfReader struct {
+	r      *bufio.Reader
+	c      io.Closer
+	prev   byte
+	needLF bool
+}
+
+func (c *crlfReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if c.needLF {
+			p[n] = '\n'
+			n++
+			c.needLF = false
+			c.prev = '\n'
+			continue
+		}
+		b, err := c.r.ReadByte()
+		if err != nil {
+			if n > 0 {
+				return n, nil
+			}
+			return 0, err
+		}
+		if b == '\n' && c.prev != '\r' {
+			p[n] = '\r'
+			n++
+			c.needLF = true
+			c.prev = '\r'
+			continue
+		}
+		p[n] = b
+		n++
+		c.prev = b
+	}
+	return n, nil
+}
+
+func (c *crlfReader) Close() error { return c.c.Close() }
+
+// crlfWriter writes through to w with every bare LF turned into CRLF, so
+// stored messages have S= equal to W= and IMAP serves files as they are.
+type crlfWriter struct {
+	w      *bufio.Writer
+	prevCR bool
+	n      int64
+}
+
+func (c *crlfWriter) Write(p []byte) (int, error) {
+	start := 0
+	for i, b := range p {
+		if b == '\n' && !c.prevCR && (i > 0 || true) {
+			if i > start {
+				if _, err := c.w.Write(p[start:i]); err != nil {
+					return start, err
+				}
+				c.n += int64(i - start)
+			}
+			if _, err := c.w.WriteString("\r\n"); err != nil {
+				return i, err
+			}
+			c.n += 2
+			start = i + 1
+		}
+		c.prevCR = b == '\r'
+	}
+	if start < len(p) {
+		if _, err := c.w.Write(p[start:]); err != nil {
+			return start, err
+		}
+		c.n += int64(len(p) - start)
+	}
+	return len(p), nil
+}
+
+// flagInfo turns IMAP flags into info letters, giving new keywords a
+// letter (mb.mu held).
+func (mb *mailbox) flagInfo(ctx context.Context, flags []string) (string, error) {
+	var b []byte
+	for _, fl := range flags {
+		if strings.HasPrefix(fl, `\`) {
+			if l, ok := flagLetter(fl); ok {
+				b = append(b, l)
+			}
+			continue // \Recent and unknown system flags are not stored
+		}
+		if !validKeyword(fl) {
+			return "", fmt.Errorf("maildir: invalid keyword %q", fl)
+		}
+		l, ok := mb.kw.letter(fl)
+		if !ok {
+			var err error
+			if l, err = mb.s.addKeyword(ctx, mb.dir, mb.kw, fl); err != nil {
+				return "", err
+			}
+		}
+		b = append(b, l)
+	}
+	return normInfo(string(b)), nil
+}
+
+// validKeyword: an IMAP atom (RFC 9051 flag-keyword).
+func validKeyword(k string) bool {
+	if k == "" || len(k) > 128 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`(){%*"\]`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Append stores a message durably (like a delivery: written to tmp/,
+// fsynced, renamed into cur/, the directory and dovecot-uidlist fsynced)
+// with the given flags and INTERNALDATE (zero: now). It returns the UID.
+func (f *Folder) Append(ctx context.Context, r io.Reader, flags []string, date time.Time) (uint32, error) {
+	mb := f.mb
+	s := f.s
+	if err := mb.refresh(ctx); err != nil {
+		return 0, err
+	}
+	mb.mu.Lock()
+	dir := mb.dir
+	info, err := mb.flagInfo(ctx, flags)
+	mb.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	tmp := filepath.Join(dir, "tmp", fmt.Sprintf("%d.M%dP%dQ%d.%s", time.Now().Unix(), time.Now().Nanosecond()/1000, s.pid, s.seq.Add(1), s.hostname))
+	size, err := s.writeMessageFile(tmp, r)
+	if err != nil {
+		return 0, err
+	}
+	if date.IsZero() {
+		date = time.Now()
+	}
+	if err := os.Chtimes(tmp, date, date); err != nil {
+		os.Remove(tmp)
+		return 0, fmt.Errorf("maildir: set internal date: %w", err)
+	}
+	rec := &msgRec{base: s.newBaseName(time.Now(), size, size), info: info, hasInfo: true, psize: size, vsize: size, mtime: date.Truncate(time.Second)}
+	if st, err := os.Stat(tmp); err == nil {
+		rec.mtime = st.ModTime()
+	}
+	p := &pending{rec: rec, src: tmp, rename: true}
+	if err := mb.commit(ctx, []*pending{p}); err != nil {
+		os.Remove(tmp)
+		return 0, err
+	}
+	return rec.uid, nil
+}
+
+// writeMessageFile writes r to a new file at path with CRLF line ends and
+// fsyncs it; on failure nothing is left.
+func (s *Store) writeMessageFile(path string, r io.Reader) (int64, error) {
+	file, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("maildir: create message file: %w", err)
+	}
+	bw := bufio.NewWriterSize(file, 64*1024)
+	cw := &crlfWriter{w: bw}
+	_, err = io.Copy(cw, r)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = s.fsyncFile(file)
+	}
+	if cerr := file.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return 0, fmt.Errorf("maildir: write message: %w", err)
+	}
+	return cw.n, nil
+}
+
+// StoreFlags changes flags (RFC 9051 6.4.6) by renaming the files; a
+// message in new/ moves to cur/. It returns the messages asked for that
+// exist, with their flags after the change. Keywords get letters in
+// dovecot-keywords.
+func (f *Folder) StoreFlags(ctx context.Context, uids []uint32, op FlagOp, flags []string) ([]Message, error) {
+	mb := f.mb
+	if err := mb.refresh(ctx); err != nil {
+		return nil, err
+	}
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	if mb.deleted {
+		return nil, mb.errDeleted()
+	}
+	letters, err := mb.flagInfo(ctx, flags)
+	if err != nil {
+		return nil, err
+	}
+	preCur := statID(filepath.Join(mb.dir, "cur"))
+	preNew := statID(filepath.Join(mb.dir, "new"))
+	var out []Message
+	var evs []Event
+	changed := false
+	for _, uid := range uids {
+		m := mb.byUID[uid]
+		if m == nil {
+			continue
+		}
+		var info string
+		switch op {
+		case FlagsSet:
+			// Keep letters IMAP cannot see: 'P' and keywords without names.
+			keep := []byte{}
+			for i := 0; i < len(m.info); i++ {
+				c := m.info[i]
+				if c == 'P' || (c >= 'a' && c <= 'z' && mb.kw.name(c) == "") || (c >= 'A' && c <= 'Z' && !isSystemLetter(c)) {
+					keep = append(keep, c)
+				}
+			}
+			info = normInfo(string(keep) + letters)
+		case FlagsAdd:
+			info = normInfo(m.info + letters)
+		case FlagsRemove:
+			info = strings.Map(func(r rune) rune {
+				if strings.ContainsRune(letters, r) {
+					return -1
+				}
+				return r
+			}, m.info)
+		}
+		if info != m.info || m.inNew || !m.hasInfo {
+			nm := *m
+			nm.info, nm.inNew, nm.hasInfo = info, false, true
+			if err := os.Rename(m.path(mb.dir), nm.path(mb.dir)); err != nil {
+				if errors.Is(err, os.ErrNotExist) {
+					mb.dirty = true
+					continue
+				}
+				return out, fmt.Errorf("maildir: store flags: %w", err)
+			}
+			flagsChanged := m.info != info
+			*m = nm
+			changed = true
+			if flagsChanged {
+				evs = append(evs, Event{Kind: EventFlags, UID: m.uid, Flags: mb.flagsOf(m)})
+			}
+		}
+		out = append(out, mb.messageOf(m))
+	}
+	if changed {
+		if err := mb.s.fsyncDir(filepath.Join(mb.dir, "cur")); err != nil {
+			return out, err
+		}
+		if preCur == mb.curID {
+			mb.curID = statID(filepath.Join(mb.dir, "cur"))
+		}
+		if preNew == mb.newID {
+			mb.newID = statID(filepath.Join(mb.dir, "new"))
+		}
+	}
+	mb.publishLocked(evs)
+	return out, nil
+}
+
+func isSystemLetter(c byte) bool {
+	for _, f := range systemFlags {
+		if f.letter == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Expunge removes messages flagged \Deleted: all of them when uids is
+// nil, else those of uids (UID EXPUNGE, RFC 9051 6.4.9). It returns the
+// UIDs removed, ascending.
+func (f *Folder) Expunge(ctx context.Context, uids []uint32) ([]uint32, error) {
+	mb := f.mb
+	if err := mb.refresh(ctx); err != nil {
+		return nil, err
+	}
+	mb.mu.Lock()
+	var victims []*msgRec
+	if uids == nil {
+		for _, m := range mb.msgs {
+			if hasLetter(m.info, 'T') {
+				victims = append(victims, m)
+			}
+		}
+	} else {
+		for _, uid := range uids {
+			if m := mb.byUID[uid]; m != nil && hasLetter(m.info, 'T') {
+				victims = append(victims, m)
+			}
+		}
+	}
+	mb.mu.Unlock()
+	return mb.remove(ctx, victims)
+}
+
+// remove deletes messages' files and state and publishes the expunges.
+func (mb *mailbox) remove(ctx context.Context, victims []*msgRec) ([]uint32, error) {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	if mb.deleted {
+		return nil, mb.errDeleted()
+	}
+	sort.Slice(victims, func(i, j int) bool { return victims[i].uid < victims[j].uid })
+	preCur := statID(filepath.Join(mb.dir, "cur"))
+	preNew := statID(filepath.Join(mb.dir, "new"))
+	var done []uint32
+	var evs []Event
+	var firstErr error
+	usedNew, usedCur := false, false
+	for _, m := range victims {
+		if mb.loaded && mb.byUID[m.uid] != m {
+			continue // gone already
+		}
+		if err := os.Remove(m.path(mb.dir)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("maildir: expunge: %w", err)
+			}
+			continue
+		}
+		if m.inNew {
+			usedNew = true
+		} else {
+			usedCur = true
+		}
+		delete(mb.byUID, m.uid)
+		delete(mb.byBase, m.base)
+		done = append(done, m.uid)
+		evs = append(evs, Event{Kind: EventExpunge, UID: m.uid})
+	}
+	mb.compactMsgsLocked()
+	if usedCur {
+		if err := mb.s.fsyncDir(filepath.Join(mb.dir, "cur")); err != nil && firstErr == nil {
+			firstErr = err
+		}
+		if preCur == mb.curID {
+			mb.curID = statID(filepath.Join(mb.dir, "cur"))
+		}
+	}
+	if usedNew {
+		if err := mb.s.fsyncDir(filepath.Join(mb.dir, "new")); err != nil && firstErr == nil {
+			firstErr = err
+		}
+		if preNew == mb.newID {
+			mb.newID = statID(filepath.Join(mb.dir, "new"))
+		}
+	}
+	mb.publishLocked(evs)
+	if len(mb.ulRecs) > 1000 && len(mb.ulRecs) > 2*len(mb.byBase) {
+		go mb.compactUIDList()
+	}
+	return done, firstErr
+}
+
+// compactUIDList rewrites dovecot-uidlist without the records of messages
+// that are gone.
+func (mb *mailbox) compactUIDList() {
+	ctx := context.Background()
+	mb.ulMu.Lock()
+	defer mb.ulMu.Unlock()
+	mb.mu.Lock()
+	dir := mb.dir
+	mb.mu.Unlock()
+	lock, err := mb.s.dotlock(ctx, filepath.Join(dir, uidlistName))
+	if err != nil {
+		return
+	}
+	defer lock.release()
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	if mb.deleted || !mb.loaded {
+		return
+	}
+	if err := mb.loadUIDListLocked(ctx, true); err != nil {
+		return
+	}
+	ul := &uidlist{uidValidity: mb.uidValidity, nextUID: mb.nextUID, guid: mb.guid, hdrExtra: mb.hdrExtra}
+	for _, m := range mb.msgs {
+		if r, ok := mb.ulRecs[m.base]; ok {
+			ul.recs = append(ul.recs, r)
+		}
+	}
+	if err := mb.s.replaceFile(filepath.Join(dir, uidlistName), ul.format()); err != nil {
+		mb.s.log.Error("compact uidlist", "folder", mb.name, "err", err)
+		mb.ulLoaded = false
+		return
+	}
+	mb.ulRecs = make(map[string]ulRec, len(ul.recs))
+	for _, r := range ul.recs {
+		mb.ulRecs[r.base] = r
+	}
+	mb.ulID = statID(filepath.Join(dir, uidlistName))
+}
+
+// Copy copies messages into dest (absolute name, same account) as hard
+// links with new names, keeping flags and INTERNALDATE. It returns the
+// source and new UIDs pairwise, in source UID order (RFC 4315 COPYUID).
+func (f *Folder) Copy(ctx context.Context, uids []uint32, dest string) (src, dst []uint32, err error) {
+	d, err := f.s.resolveFolder(f.mb.acct, dest)
+	if err != nil {
+		return nil, nil, err
+	}
+	if uids == nil {
+		uids = []uint32{}
+	}
+	return f.s.moveMessages(ctx, f.mb, uids, f.s.box(f.mb.acct, d), false)
+}
+
+// Move moves messages into dest (RFC 6851): each file is renamed into the
+// destination (so it is in exactly one place at every instant), then
+// expunged from this folder's state.
+func (f *Folder) Move(ctx context.Context, uids []uint32, dest string) (src, dst []uint32, err error) {
+	d, err := f.s.resolveFolder(f.mb.acct, dest)
+	if err != nil {
+		return nil, nil, err
+	}
+	if uids == nil {
+		uids = []uint32{}
+	}
+	return f.s.moveMessages(ctx, f.mb, uids, f.s.box(f.mb.acct, d), true)
+}
+
+// moveMessages moves (or copies) messages from src to dst; uids nil means
+// all of them.
+func (s *Store) moveMessages(ctx context.Context, srcBox *mailbox, uids []uint32, dstBox *mailbox, move bool) ([]uint32, []uint32, error) {
+	if err := srcBox.refresh(ctx); err != nil {
+		return nil, nil, err
+	}
+	if err := dstBox.refresh(ctx); err != nil {
+		return nil, nil, err
+	}
+	srcBox.mu.Lock()
+	var recs []*msgRec
+	var names [][]string
+	if uids == nil {
+		recs = append(recs, srcBox.msgs...)
+	} else {
+		for _, uid := range uids {
+			if m := srcBox.byUID[uid]; m != nil {
+				recs = append(recs, m)
+			}
+		}
+	}
+	sort.Slice(recs, func(i, j int) bool { return recs[i].uid < recs[j].uid })
+	recs = dedupe(recs)
+	srcDir := srcBox.dir
+	paths := make([]string, len(recs))
+	for i, m := range recs {
+		paths[i] = m.path(srcDir)
+		names = append(names, srcBox.flagsOf(m))
+	}
+	srcBox.mu.Unlock()
+	if len(recs) == 0 {
+		return nil, nil, nil
+	}
+	same := srcBox == dstBox
+	if same && move {
+		return nil, nil, fmt.Errorf("%w: cannot move a folder's messages into itself", ErrInsideItself)
+	}
+	ps := make([]*pending, len(recs))
+	dstBox.mu.Lock()
+	for i, m := range recs {
+		info, err := dstBox.flagInfo(ctx, names[i])
+		if err != nil {
+			dstBox.mu.Unlock()
+			return nil, nil, err
+		}
+		// Keep letters IMAP does not see ('P').
+		if hasLetter(m.info, 'P') {
+			info = normInfo(info + "P")
+		}
+		nr := &msgRec{base: s.newBaseName(time.Now(), m.psize, m.vsize), info: info, hasInfo: true, psize: m.psize, vsize: m.vsize, mtime: m.mtime}
+		ps[i] = &pending{rec: nr, src: paths[i], rename: move, copyOK: !move}
+	}
+	dstBox.mu.Unlock()
+	err := dstBox.commit(ctx, ps)
+	var srcUIDs, dstUIDs []uint32
+	var moved []*msgRec
+	for i, p := range ps {
+		if p.err != nil {
+			continue
+		}
+		srcUIDs = append(srcUIDs, recs[i].uid)
+		dstUIDs = append(dstUIDs, p.rec.uid)
+		moved = append(moved, recs[i])
+	}
+	if move && len(moved) > 0 {
+		// The files are gone from src already; drop them from its state.
+		if _, rerr := srcBox.remove(ctx, moved); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	return srcUIDs, dstUIDs, err
+}
+
+func dedupe(recs []*msgRec) []*msgRec {
+	out := recs[:0]
+	for i, m := range recs {
+		if i > 0 && recs[i-1] == m {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
