@@ -6,13 +6,12 @@
 FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
-RUN go mod download
+# /out/data becomes the volume's mount point, owned by the nonroot user
+# (65532) so that a fresh named volume is writable.
+RUN go mod download && mkdir -p /out/data
 COPY . .
 ARG VERSION=dev
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" -o /out/immp ./cmd/immp
-# The volume's mount point, owned by the nonroot user (65532) so a fresh
-# named volume is writable.
-RUN mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/immp /immp

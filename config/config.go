@@ -61,7 +61,7 @@ type HTTP struct {
 
 // TLS is the [tls] section.
 type TLS struct {
-	Cert       string `toml:"cert" doc:"PEM certificate chain file."`
+	Cert       string `toml:"cert" doc:"PEM certificate chain file. A renewed file is picked up within 30s."`
 	Key        string `toml:"key" doc:"PEM private key file."`
 	SelfSigned bool   `toml:"self_signed" doc:"Without cert and key: generate a self-signed certificate for hostname into\ndata_dir/tls on first start and use it. For test beds and first steps;\nclients will warn about it."`
 }

@@ -301,3 +301,23 @@ func writeCert(t *testing.T) (certPath, keyPath string) {
 	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
 	return certPath, keyPath
 }
+
+// TestREADMEConfigReference: the README's configuration reference is
+// exactly what Example prints.
+func TestREADMEConfigReference(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const begin = "<!-- BEGIN immp config example: generated, do not edit -->\n```toml\n"
+	const end = "```\n<!-- END immp config example -->"
+	s := string(b)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatal("README.md lacks the generated config block markers")
+	}
+	if got := s[i+len(begin) : j]; got != Example() {
+		t.Error("README.md's configuration reference differs from \"immp config example\"; paste its output between the markers")
+	}
+}

@@ -43,10 +43,11 @@ func fillMaildir(tb testing.TB, store *maildir.Store, acct maildir.Account, n in
 //
 //	go test ./imap -run '^$' -bench Select100k -benchtime 5x
 //
-// cold: a freshly opened store and server (the first SELECT after a
-// restart; the OS page cache is warm). warm: SELECT again after the last
-// session left the folder (the layer's index is in memory). shared:
-// another session has the folder selected, so SELECT reads nothing.
+// cold-layer: the mailbox layer alone reading the folder in a fresh
+// process. cold: a freshly opened store and server (the first SELECT after
+// a restart; the OS page cache is warm). reread: SELECT again with
+// FolderLinger off (the layer's index is in its memory). warm: SELECT
+// again within FolderLinger. shared: another session has it selected.
 func BenchmarkSelect100k(b *testing.B) {
 	const n = 100_000
 	dir := b.TempDir()
@@ -79,6 +80,28 @@ func BenchmarkSelect100k(b *testing.B) {
 			b.Fatalf("SELECT says %d messages", sel.NumMessages)
 		}
 	}
+	// cold-layer: the mailbox layer's own first read of the folder in a
+	// fresh process (OpenFolder + Messages), to tell its share of "cold".
+	b.Run("cold-layer", func(b *testing.B) {
+		for range b.N {
+			b.StopTimer()
+			st, err := maildir.Open(ctx, maildir.Options{DataDir: dir, NoSync: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			f, err := st.OpenFolder(ctx, acct, "INBOX")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := f.Messages(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			st.Close()
+			b.StartTimer()
+		}
+	})
 	b.Run("cold", func(b *testing.B) {
 		for range b.N {
 			b.StopTimer()
@@ -92,34 +115,36 @@ func BenchmarkSelect100k(b *testing.B) {
 			b.StartTimer()
 		}
 	})
-	e := newEnv(b, envOptions{dir: dir, noSync: true})
+	reselect := func(b *testing.B, c *imapclient.Client) {
+		for range b.N {
+			selectOnce(b, c)
+			b.StopTimer()
+			if err := c.Unselect().Wait(); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+	}
+	// reread: no state kept between sessions, so SELECT asks the layer
+	// for the folder's index (in its memory, no file read).
+	e := newEnv(b, envOptions{dir: dir, noSync: true, mutate: func(o *Options) { o.FolderLinger = -1 }})
 	c := e.client("bulk@example.org", nil)
 	selectOnce(b, c)
-	if err := c.Unselect().Wait(); err != nil {
-		b.Fatal(err)
-	}
-	b.Run("warm", func(b *testing.B) {
-		for range b.N {
-			selectOnce(b, c)
-			b.StopTimer()
-			if err := c.Unselect().Wait(); err != nil {
-				b.Fatal(err)
-			}
-			b.StartTimer()
-		}
-	})
+	c.Unselect().Wait()
+	b.Run("reread", func(b *testing.B) { reselect(b, c) })
+	c.Close()
+	e.stop()
+
+	// warm: the folder's state lingers after the last session left.
+	e = newEnv(b, envOptions{dir: dir, noSync: true})
+	c = e.client("bulk@example.org", nil)
+	selectOnce(b, c)
+	c.Unselect().Wait()
+	b.Run("warm", func(b *testing.B) { reselect(b, c) })
+	// shared: another session has the folder selected.
 	holder := e.client("bulk@example.org", nil)
 	selectOnce(b, holder)
-	b.Run("shared", func(b *testing.B) {
-		for range b.N {
-			selectOnce(b, c)
-			b.StopTimer()
-			if err := c.Unselect().Wait(); err != nil {
-				b.Fatal(err)
-			}
-			b.StartTimer()
-		}
-	})
+	b.Run("shared", func(b *testing.B) { reselect(b, c) })
 }
 
 // BenchmarkIdleConnections opens 1,000 connections that log in, select

@@ -21,9 +21,9 @@
 //     the matching event (a barrier), so its own EXISTS/EXPUNGE/FETCH
 //     responses come with the command's completion.
 //   - EXAMINE is read-only in the backend (RFC 9051 6.3.3): STORE, EXPUNGE,
-//     MOVE, APPEND or COPY into the examined folder are refused with
-//     NO [READ-ONLY]... CLOSE expunges nothing, and a non-PEEK body FETCH
-//     does not set \Seen.
+//     UID EXPUNGE, MOVE, and APPEND or COPY into the examined folder are
+//     refused with NO [READ-ONLY]; CLOSE succeeds and expunges nothing
+//     (RFC 9051 6.4.1); a non-PEEK body FETCH does not set \Seen.
 //   - \Recent (RFC 3501 2.3.2) is kept in memory per process: a message is
 //     recent in exactly one session, the first read-write session that
 //     selects the folder after the message arrived, or that has it selected

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -167,4 +168,70 @@ func TestSelectedFolderDeleted(t *testing.T) {
 	if _, err := a.Select("INBOX", nil).Wait(); err != nil {
 		t.Fatalf("session unusable after its folder was deleted: %v", err)
 	}
+}
+
+// A session keeps its selection while another renames the folder: the
+// mailbox layer's handle and events follow the rename (RFC 9051 6.3.6).
+func TestSelectedFolderRenamed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	acct := e.account("alice@example.org")
+	cnt := newCounter()
+	a := e.client("alice@example.org", cnt.handler())
+	b := e.client("alice@example.org", nil)
+	if err := a.Create("INBOX/old", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	e.deliver(acct, "INBOX/old", "before")
+	if _, err := a.Select("INBOX/old", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Rename("INBOX/old", "INBOX/new", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	e.deliver(acct, "INBOX/new", "after")
+	waitFor(t, func() bool { return a.Noop().Wait() == nil && a.Mailbox().NumMessages == 2 })
+	msgs, err := a.Fetch(imap.SeqSetNum(2), &imap.FetchOptions{Envelope: true}).Collect()
+	if err != nil || len(msgs) != 1 || msgs[0].Envelope.Subject != "after" {
+		t.Fatalf("FETCH after rename = %+v, %v", msgs, err)
+	}
+	// A new selection of the new name agrees.
+	sel, err := b.Select("INBOX/new", nil).Wait()
+	if err != nil || sel.NumMessages != 2 {
+		t.Errorf("SELECT INBOX/new = %+v, %v", sel, err)
+	}
+}
+
+// A folder's state outlives its last session for FolderLinger, kept
+// current by events, and is dropped afterwards.
+func TestFolderStateLingers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{mutate: func(o *Options) { o.FolderLinger = 300 * time.Millisecond }})
+	acct := e.account("alice@example.org")
+	c := e.client("alice@example.org", nil)
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Unselect().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if e.srv.reg.lookup(acct.ID, "INBOX") == nil {
+		t.Fatal("state dropped at once")
+	}
+	e.deliver(acct, "INBOX", "while lingering")
+	waitFor(t, func() bool {
+		mb := e.srv.reg.lookup(acct.ID, "INBOX")
+		if mb == nil {
+			return true
+		}
+		mb.mu.Lock()
+		defer mb.mu.Unlock()
+		return len(mb.msgs) == 1
+	})
+	sel, err := c.Select("INBOX", nil).Wait()
+	if err != nil || sel.NumMessages != 1 {
+		t.Fatalf("SELECT after delivery = %+v, %v", sel, err)
+	}
+	c.Unselect().Wait()
+	waitFor(t, func() bool { return e.srv.reg.lookup(acct.ID, "INBOX") == nil })
 }

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,7 +54,15 @@ func newEnv(t testing.TB, eo envOptions) *env {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	opts := Options{Store: store, Logger: testLogger(t)}
+	// Every test fails if the server logged a panic (imapserver recovers
+	// panics per connection, e.g. from a MailboxTracker misuse).
+	ph := &panicHandler{Handler: testLogger(t).Handler(), hits: new(atomic.Int32)}
+	t.Cleanup(func() {
+		if n := ph.hits.Load(); n > 0 {
+			t.Errorf("server logged %d panic(s)", n)
+		}
+	})
+	opts := Options{Store: store, Logger: slog.New(ph)}
 	if eo.mutate != nil {
 		eo.mutate(&opts)
 	}
@@ -105,6 +114,38 @@ func testLogger(t testing.TB) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type panicHandler struct {
+	slog.Handler
+	hits *atomic.Int32
+}
+
+func (h *panicHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *panicHandler) Handle(ctx context.Context, r slog.Record) error {
+	found := strings.Contains(r.Message, "panic")
+	r.Attrs(func(a slog.Attr) bool {
+		if strings.Contains(a.Value.String(), "panic") {
+			found = true
+		}
+		return true
+	})
+	if found {
+		h.hits.Add(1)
+	}
+	if h.Handler.Enabled(ctx, r.Level) {
+		return h.Handler.Handle(ctx, r)
+	}
+	return nil
+}
+
+func (h *panicHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &panicHandler{Handler: h.Handler.WithAttrs(as), hits: h.hits}
+}
+
+func (h *panicHandler) WithGroup(g string) slog.Handler {
+	return &panicHandler{Handler: h.Handler.WithGroup(g), hits: h.hits}
 }
 
 type testWriter struct{ t testing.TB }

@@ -37,14 +37,15 @@ type registry struct {
 	store   *maildir.Store
 	log     *slog.Logger
 	started time.Time
+	linger  time.Duration // how long a folder's state outlives its last session
 
 	mu     sync.Mutex
 	open   map[mboxKey]*mailbox
 	recent map[mboxKey]uint32 // highest UID handed out as \Recent, for closed folders
 }
 
-func newRegistry(store *maildir.Store, log *slog.Logger, started time.Time) *registry {
-	return &registry{store: store, log: log, started: started,
+func newRegistry(store *maildir.Store, log *slog.Logger, started time.Time, linger time.Duration) *registry {
+	return &registry{store: store, log: log, started: started, linger: linger,
 		open: make(map[mboxKey]*mailbox), recent: make(map[mboxKey]uint32)}
 }
 
@@ -73,6 +74,11 @@ type mailbox struct {
 	recentMax   uint32
 	silent      map[uint32]*imapserver.SessionTracker // STORE .SILENT in progress
 	unknown     int                                   // msgs without size/date
+
+	// Guarded by registry.mu: the state lingers after its last session,
+	// still fed by events, so the next SELECT reads nothing.
+	lingerTimer *time.Timer
+	lingerGen   uint64
 }
 
 // acquire returns the shared state of folder name, loading it on first use.
@@ -86,6 +92,10 @@ func (r *registry) acquire(ctx context.Context, acct maildir.Account, name strin
 	r.mu.Lock()
 	if mb, ok := r.open[key]; ok {
 		mb.refs++
+		if mb.lingerTimer != nil {
+			mb.lingerTimer.Stop()
+			mb.lingerTimer = nil
+		}
 		r.mu.Unlock()
 		select {
 		case <-mb.ready:
@@ -157,23 +167,54 @@ func (mb *mailbox) load(ctx context.Context, floor uint32, floorKnown bool) erro
 	return nil
 }
 
-// release drops one reference; the last one unsubscribes.
+// release drops one reference. After the last one the state lingers for
+// registry.linger, then unsubscribes.
 func (r *registry) release(mb *mailbox) {
 	r.mu.Lock()
 	mb.refs--
-	last := mb.refs == 0
-	if last {
-		if r.open[mb.key] == mb {
-			delete(r.open, mb.key)
-		}
+	if mb.refs > 0 {
+		r.mu.Unlock()
+		return
+	}
+	if r.linger > 0 && mb.err == nil && r.open[mb.key] == mb && !mb.isGone() {
+		mb.lingerGen++
+		gen := mb.lingerGen
+		mb.lingerTimer = time.AfterFunc(r.linger, func() { r.expire(mb, gen) })
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
+	r.drop(mb)
+}
+
+// expire ends a lingering state unless a session took it up again.
+func (r *registry) expire(mb *mailbox, gen uint64) {
+	r.mu.Lock()
+	if mb.refs > 0 || mb.lingerGen != gen || mb.lingerTimer == nil {
+		r.mu.Unlock()
+		return
+	}
+	mb.lingerTimer = nil
+	r.mu.Unlock()
+	r.drop(mb)
+}
+
+// drop unregisters an unused state, keeps its \Recent mark and
+// unsubscribes.
+func (r *registry) drop(mb *mailbox) {
+	r.mu.Lock()
+	if r.open[mb.key] == mb && mb.refs == 0 {
+		delete(r.open, mb.key)
+	}
+	if mb.err == nil && mb.folder != nil {
 		mb.mu.Lock()
-		if !mb.gone && mb.err == nil {
+		if !mb.gone && mb.key.name == mb.folder.Name() {
 			r.recent[mb.key] = mb.recentMax
 		}
 		mb.mu.Unlock()
 	}
 	r.mu.Unlock()
-	if last && mb.cancel != nil {
+	if mb.cancel != nil {
 		mb.cancel()
 	}
 }
@@ -200,6 +241,10 @@ func (r *registry) closeAll() {
 	r.mu.Lock()
 	var cancels []func()
 	for k, mb := range r.open {
+		if mb.lingerTimer != nil {
+			mb.lingerTimer.Stop()
+			mb.lingerTimer = nil
+		}
 		if mb.cancel != nil {
 			cancels = append(cancels, mb.cancel)
 		}
@@ -211,12 +256,11 @@ func (r *registry) closeAll() {
 	}
 }
 
-// forget drops the registry's knowledge of a folder that went away.
+// forget drops the registry's knowledge of a folder that was renamed or
+// deleted.
 func (r *registry) forget(key mboxKey) {
 	r.mu.Lock()
-	if mb := r.open[key]; mb != nil {
-		delete(r.open, key)
-	}
+	delete(r.open, key)
 	delete(r.recent, key)
 	r.mu.Unlock()
 }
@@ -230,15 +274,16 @@ func (mb *mailbox) onEvent(ev maildir.Event) {
 		mb.mu.Unlock()
 		return
 	}
-	gone := mb.applyLocked(ev)
+	forget := mb.applyLocked(ev)
 	mb.mu.Unlock()
-	if gone {
+	if forget {
 		mb.reg.forget(mb.key)
 	}
 }
 
-// applyLocked applies one event; it is idempotent by UID.
-func (mb *mailbox) applyLocked(ev maildir.Event) (gone bool) {
+// applyLocked applies one event; it is idempotent by UID. forget says the
+// folder no longer lives under this state's name.
+func (mb *mailbox) applyLocked(ev maildir.Event) (forget bool) {
 	defer mb.cond.Broadcast()
 	switch ev.Kind {
 	case maildir.EventNew:
@@ -282,7 +327,12 @@ func (mb *mailbox) applyLocked(ev maildir.Event) (gone bool) {
 		}
 		mb.msgs = slices.Delete(mb.msgs, i, i+1)
 		mb.tracker.QueueExpunge(uint32(i + 1))
-	case maildir.EventFolderRenamed, maildir.EventFolderDeleted:
+	case maildir.EventFolderRenamed:
+		// The folder handle and the subscription follow the rename, so
+		// sessions that have it selected go on as before; new SELECTs of
+		// the new name get a state of their own, fed by the same events.
+		return true
+	case maildir.EventFolderDeleted:
 		mb.gone = true
 		return true
 	}

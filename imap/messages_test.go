@@ -321,6 +321,9 @@ func TestConcurrentSessionsAndDelivery(t *testing.T) {
 			t.Fatal(err)
 		}
 		counters[i].set(sel.NumMessages)
+		// imapclient signals SELECT's completion a moment before it
+		// records the selected mailbox.
+		waitFor(t, func() bool { return clients[i].Mailbox() != nil })
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 100)
@@ -338,7 +341,12 @@ func TestConcurrentSessionsAndDelivery(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for round := range 5 {
-				n := c.Mailbox().NumMessages
+				mbox := c.Mailbox()
+				if mbox == nil {
+					errs <- fmt.Errorf("session %d lost its selection", i)
+					return
+				}
+				n := mbox.NumMessages
 				if n == 0 {
 					continue
 				}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,11 @@ type Options struct {
 	// CacheEntries bounds the parsed ENVELOPE/BODYSTRUCTURE cache
 	// (default 20000 messages; negative disables it).
 	CacheEntries int
+	// FolderLinger keeps a folder's in-memory state (kept current by the
+	// mailbox layer's events) this long after its last session left, so
+	// that a client re-selecting it reads nothing (default 2 minutes;
+	// negative: drop at once).
+	FolderLinger time.Duration
 }
 
 // Server is an IMAP server over one mailbox layer.
@@ -90,6 +96,9 @@ func New(opts Options) (*Server, error) {
 	if opts.CacheEntries == 0 {
 		opts.CacheEntries = 20000
 	}
+	if opts.FolderLinger == 0 {
+		opts.FolderLinger = 2 * time.Minute
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		opts:      opts,
@@ -107,7 +116,7 @@ func New(opts Options) (*Server, error) {
 			imap.CapSpecialUse: {}, imap.CapLiteralPlus: {},
 		},
 	}
-	s.reg = newRegistry(opts.Store, s.log, time.Now())
+	s.reg = newRegistry(opts.Store, s.log, time.Now(), opts.FolderLinger)
 	logger := slogPrintf{s.log}
 	s.plain = imapserver.New(&imapserver.Options{
 		NewSession: s.newSession, Caps: s.caps, Logger: logger,
@@ -295,5 +304,10 @@ func (l *chanListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0
 type slogPrintf struct{ l *slog.Logger }
 
 func (p slogPrintf) Printf(format string, args ...any) {
-	p.l.Warn("imapserver", "msg", fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	level := slog.LevelDebug // mostly clients that went away mid-command
+	if strings.Contains(msg, "panic") {
+		level = slog.LevelError
+	}
+	p.l.Log(context.Background(), level, "imapserver", "detail", msg)
 }

@@ -14,13 +14,15 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"immp/internal/metrics"
 	"immp/internal/testcert"
 	"immp/internal/throttle"
 )
 
 func TestCapabilities(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	m := metrics.New()
+	e := newEnv(t, envOptions{mutate: func(o *Options) { o.Metrics = m }})
 	e.account("alice@example.org")
 	c := e.client("alice@example.org", nil)
 	caps, err := c.Capability().Wait()
@@ -49,6 +51,29 @@ func TestCapabilities(t *testing.T) {
 	}
 	if len(ns.Personal) != 1 || ns.Personal[0].Prefix != "" || ns.Personal[0].Delim != '/' {
 		t.Errorf("namespace = %+v", ns.Personal)
+	}
+	// One command outcome counted per command, connections counted.
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, f := range families {
+		for _, mm := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range mm.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if f.GetName() == "immp_imap_commands_total" && labels["command"] == "LOGIN" && labels["result"] == "OK" {
+				seen["login"] = true
+			}
+			if f.GetName() == "immp_connections_total" && labels["protocol"] == "imap" {
+				seen["conn"] = true
+			}
+		}
+	}
+	if !seen["login"] || !seen["conn"] {
+		t.Errorf("metrics missing: %v", seen)
 	}
 }
 

@@ -183,7 +183,7 @@ func (s *session) Copy(numSet imap.NumSet, dest string) (data *imap.CopyData, er
 	if err != nil {
 		return nil, err
 	}
-	same := df.Name() == v.mb.key.name
+	same := df.Name() == v.mb.folder.Name()
 	if same && v.readOnly {
 		return nil, errReadOnly
 	}
@@ -217,7 +217,7 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 	if err != nil {
 		return err
 	}
-	if df.Name() == v.mb.key.name {
+	if df.Name() == v.mb.folder.Name() {
 		return errSameMailbox
 	}
 	targets := v.resolve(numSet)
@@ -248,7 +248,7 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 		return nil, err
 	}
 	v := s.view
-	same := v != nil && df.Name() == v.mb.key.name
+	same := v != nil && df.Name() == v.mb.folder.Name()
 	if same && v.readOnly {
 		return nil, errReadOnly
 	}

@@ -121,22 +121,20 @@ func (mb *mailbox) runBatch(batch []*pending) {
 			}
 		}
 	}
-	// 2. One fsync per directory for the whole batch.
-	if err := s.inject("fsync-dir"); err != nil {
-		fail(err)
-		return
-	}
-	if usedNew {
-		if err := s.fsyncDir(filepath.Join(dir, "new")); err != nil {
-			fail(err)
-			return
+	// 2. One fsync per directory for the whole batch. It runs together
+	// with the fsync of dovecot-uidlist below, after both were written, so
+	// that one journal commit usually covers both. A record in the list
+	// whose link did not survive a crash is harmless (a name with no
+	// file); nothing is acknowledged before both are durable.
+	syncDirs := func() error {
+		err := s.inject("fsync-dir")
+		if err == nil && usedNew {
+			err = s.fsyncDir(filepath.Join(dir, "new"))
 		}
-	}
-	if usedCur {
-		if err := s.fsyncDir(filepath.Join(dir, "cur")); err != nil {
-			fail(err)
-			return
+		if err == nil && usedCur {
+			err = s.fsyncDir(filepath.Join(dir, "cur"))
 		}
+		return err
 	}
 	var live []*pending
 	for _, p := range batch {
@@ -174,11 +172,13 @@ func (mb *mailbox) runBatch(batch []*pending) {
 	}
 	ulID := mb.ulID
 	mb.mu.Unlock()
-	newID, err := mb.appendUIDList(dir, ulID, recs)
+	newID, err := mb.appendUIDList(dir, ulID, recs, syncDirs)
 	if err == nil {
 		err = s.inject("uidlist")
 	}
 	if err != nil {
+		// Records that made it into the list name files that are now
+		// removed: harmless dead records, their UIDs never given again.
 		unlock()
 		mb.mu.Lock()
 		mb.ulLoaded = false // re-read before the next use
@@ -223,6 +223,8 @@ func (mb *mailbox) runBatch(batch []*pending) {
 			mb.curID = statID(filepath.Join(dir, "cur"))
 		}
 		mb.publishLocked(evs)
+		mb.uncached += len(evs)
+		mb.maybeSaveIndexLocked()
 	}
 }
 
@@ -294,13 +296,13 @@ func (mb *mailbox) unplace(p *pending) {
 }
 
 // appendUIDList appends records to dir's list (dot lock held by the
-// caller) and fsyncs it. If the file is not the one last read (rewritten
-// by someone) the caller re-read it under the lock already, so ulID is
-// current. A torn tail (an append that never completed) is cut first; a
-// failed append is cut back, so the list never holds half a line.
-func (mb *mailbox) appendUIDList(dir string, ulID fileID, recs []ulRec) (fileID, error) {
+// caller; ulID is the list as last read under it), then fsyncs it and, at
+// the same time, runs syncDirs. A torn tail (an append that never
+// completed) is cut first; a failed write is cut back, so the list never
+// holds half a line.
+func (mb *mailbox) appendUIDList(dir string, ulID fileID, recs []ulRec, syncDirs func() error) (fileID, error) {
 	if len(recs) == 0 {
-		return ulID, nil
+		return ulID, syncDirs()
 	}
 	path := filepath.Join(dir, uidlistName)
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
@@ -327,11 +329,19 @@ func (mb *mailbox) appendUIDList(dir string, ulID fileID, recs []ulRec) (fileID,
 		f.Truncate(size)
 		return fileID{}, fmt.Errorf("maildir: append uidlist: %w", err)
 	}
+	dirErr := make(chan error, 1)
+	go func() { dirErr <- syncDirs() }()
 	if !mb.s.opts.NoSync {
-		if err := syscall.Fdatasync(int(f.Fd())); err != nil {
-			f.Truncate(size)
-			return fileID{}, fmt.Errorf("maildir: sync uidlist: %w", err)
+		err = syscall.Fdatasync(int(f.Fd()))
+		if err != nil {
+			err = fmt.Errorf("maildir: sync uidlist: %w", err)
 		}
+	}
+	if derr := <-dirErr; err == nil {
+		err = derr
+	}
+	if err != nil {
+		return fileID{}, err
 	}
 	st, err = f.Stat()
 	if err != nil {

@@ -70,7 +70,8 @@ func (f *Folder) UIDValidity() uint32 {
 }
 
 // Messages returns every message, sorted by UID, after bringing the state
-// up to date with the disk.
+// up to date with the disk. The Flags slices are shared: do not modify
+// them.
 func (f *Folder) Messages(ctx context.Context) ([]Message, error) {
 	if err := f.mb.refresh(ctx); err != nil {
 		return nil, err
@@ -233,7 +234,9 @@ func (mb *mailbox) flagInfo(ctx context.Context, flags []string) (string, error)
 		l, ok := mb.kw.letter(fl)
 		if !ok {
 			var err error
-			if l, err = mb.s.addKeyword(ctx, mb.dir, mb.kw, fl); err != nil {
+			l, err = mb.s.addKeyword(ctx, mb.dir, mb.kw, fl)
+			mb.kwGen++
+			if err != nil {
 				return "", err
 			}
 		}
@@ -495,7 +498,11 @@ func (mb *mailbox) remove(ctx context.Context, victims []*msgRec) ([]uint32, err
 	}
 	mb.publishLocked(evs)
 	if len(mb.ulRecs) > 1000 && len(mb.ulRecs) > 2*len(mb.byBase) {
-		go mb.compactUIDList()
+		mb.s.bg.Add(1)
+		go func() {
+			defer mb.s.bg.Done()
+			mb.compactUIDList()
+		}()
 	}
 	return done, firstErr
 }

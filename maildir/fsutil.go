@@ -120,15 +120,25 @@ func (s *Store) dotlock(ctx context.Context, path string) (*lockFile, error) {
 	delay := time.Millisecond
 	deadline := time.Now().Add(30 * time.Second)
 	owner := fmt.Sprintf("%d:%s", s.pid, s.hostname)
+	// The lock is made whole (with its owner) under a temporary name and
+	// linked into place, so a lock file never exists without its owner.
+	tmp := fmt.Sprintf("%s.immp-lk.%d.%d", path, s.pid, s.seq.Add(1))
+	if err := os.WriteFile(tmp, []byte(owner), 0o600); err != nil {
+		os.Remove(tmp)
+		return nil, fmt.Errorf("maildir: lock %s: %w", filepath.Base(path), err)
+	}
+	defer os.Remove(tmp)
 	for {
-		f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		if err == nil {
-			_, werr := f.WriteString(owner)
-			f.Close()
-			if werr != nil {
-				os.Remove(lock)
-				return nil, fmt.Errorf("maildir: lock %s: %w", filepath.Base(path), werr)
+		err := os.Link(tmp, lock)
+		if err != nil && isNoLink(err) {
+			// No hard links here: create it exclusively instead.
+			var f *os.File
+			if f, err = os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err == nil {
+				f.WriteString(owner)
+				f.Close()
 			}
+		}
+		if err == nil {
 			return &lockFile{lock}, nil
 		}
 		if !errors.Is(err, os.ErrExist) {

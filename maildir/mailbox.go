@@ -52,6 +52,12 @@ type mailbox struct {
 	curID  fileID
 	dirty  bool
 	kw     *keywords
+	kwGen  int // bumped whenever kw changes
+
+	// the SQLite index (index.go)
+	idxKey    string
+	idxSaving bool
+	uncached  int // messages not in the saved index
 
 	// group commit (commit.go)
 	qmu     sync.Mutex
@@ -73,6 +79,10 @@ type msgRec struct {
 	psize   int64 // file size
 	vsize   int64 // size with CRLF line ends
 	mtime   time.Time
+
+	flags     []string // cached IMAP flags for flagsInfo/flagsGen
+	flagsInfo string
+	flagsGen  int
 }
 
 func (m *msgRec) filename() string {
@@ -434,7 +444,11 @@ func (mb *mailbox) scanLocked(ctx context.Context) ([]*msgRec, error) {
 			mb.compactMsgsLocked()
 		}
 	}
-	fillStat(mb.dir, append(added, unknown...))
+	var idx map[string]idxEnt
+	if !mb.loaded {
+		idx = mb.loadIndex(ctx)
+	}
+	mb.uncached += fillStat(mb.dir, append(added, unknown...), idx)
 	for _, m := range added {
 		if m.vsize < 0 { // vanished while we looked
 			continue
@@ -459,6 +473,7 @@ func (mb *mailbox) scanLocked(ctx context.Context) ([]*msgRec, error) {
 	mb.newID, mb.curID = newID, curID
 	mb.loaded = true
 	mb.publishLocked(evs)
+	mb.maybeSaveIndexLocked()
 	live := unknown[:0]
 	for _, m := range unknown {
 		if m.vsize >= 0 {
@@ -482,15 +497,30 @@ func (mb *mailbox) compactMsgsLocked() {
 	mb.msgs = out
 }
 
-// fillStat stats the files (mtime = INTERNALDATE) and works out sizes that
-// the names do not carry, a few at a time. A file that vanished gets
-// vsize -1.
-func fillStat(dir string, ms []*msgRec) {
-	if len(ms) == 0 {
-		return
+// fillStat finds the mtimes (INTERNALDATE) and sizes the names do not
+// carry: from the saved index if it has them, else by stat (and reading
+// files without a W= size), a few at a time. A file that vanished gets
+// vsize -1. It returns how many were not in the index.
+func fillStat(dir string, ms []*msgRec, idx map[string]idxEnt) int {
+	var todo []*msgRec
+	for _, m := range ms {
+		if e, ok := idx[m.base]; ok && e.vsize >= 0 && e.psize >= 0 {
+			m.mtime = time.Unix(0, e.mtime)
+			if m.psize < 0 {
+				m.psize = e.psize
+			}
+			if m.vsize < 0 {
+				m.vsize = e.vsize
+			}
+			continue
+		}
+		todo = append(todo, m)
+	}
+	if len(todo) == 0 {
+		return 0
 	}
 	workers := 8
-	if len(ms) < 64 {
+	if len(todo) < 64 {
 		workers = 1
 	}
 	var wg sync.WaitGroup
@@ -520,11 +550,12 @@ func fillStat(dir string, ms []*msgRec) {
 			}
 		}()
 	}
-	for _, m := range ms {
+	for _, m := range todo {
 		ch <- m
 	}
 	close(ch)
 	wg.Wait()
+	return len(todo)
 }
 
 // crlfSize is a file's size with every bare LF counted as CRLF.
@@ -566,12 +597,16 @@ func (mb *mailbox) loadKeywordsLocked() error {
 		return err
 	}
 	mb.kw = kw
+	mb.kwGen++
 	return nil
 }
 
 // flagsOf returns IMAP flags of a message: system flags then keywords,
 // sorted.
 func (mb *mailbox) flagsOf(m *msgRec) []string {
+	if m.flags != nil && m.flagsInfo == m.info && m.flagsGen == mb.kwGen {
+		return m.flags
+	}
 	fl := []string{}
 	for i := 0; i < len(m.info); i++ {
 		c := m.info[i]
@@ -591,6 +626,7 @@ func (mb *mailbox) flagsOf(m *msgRec) []string {
 		}
 	}
 	sort.Strings(fl)
+	m.flags, m.flagsInfo, m.flagsGen = fl, m.info, mb.kwGen
 	return fl
 }
 

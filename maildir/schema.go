@@ -7,7 +7,7 @@ import (
 )
 
 // schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // The schema. Names and entries keep the spelling they were given and
 // carry a lower-cased key for case-insensitive uniqueness (profile 7).
@@ -43,6 +43,13 @@ CREATE TABLE IF NOT EXISTS aliases (
 	old_key    TEXT NOT NULL,
 	target     TEXT NOT NULL,
 	PRIMARY KEY (account_id, old_key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS folder_index (
+	account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	key         TEXT NOT NULL,
+	uidvalidity INTEGER NOT NULL,
+	data        BLOB NOT NULL,
+	PRIMARY KEY (account_id, key)
 ) WITHOUT ROWID;
 `
 

@@ -71,6 +71,7 @@ type Store struct {
 	pid      int
 	seq      atomic.Uint64
 	events   *eventHub
+	bg       sync.WaitGroup // background work (index saves, compaction)
 
 	// fault, when set (tests only), is asked at named points of the
 	// commit path and may return an error to inject (an I/O error the
@@ -168,6 +169,7 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	s.bg.Wait()
 	s.verMu.Lock()
 	if s.verConn != nil {
 		s.verConn.Close()

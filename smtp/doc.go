@@ -20,7 +20,17 @@
 //
 // Every refusal is a *smtp.SMTPError built in reply.go, the one place where
 // delivery reasons become wire replies: go-smtp matches that type exactly
-// and turns any other error into a 451 carrying Go error text.
+// and turns any other error into a 451 carrying Go error text. The 250
+// after the data names the transaction id ("Ok: delivered as ID"), which
+// the Received header and the log line carry too.
+//
+// Limits: MaxLineLength (default 1 MiB) bounds every line; RFC 5321's 1000
+// octets is far exceeded by real mail, and message lines are streamed, so
+// only command lines are ever held whole. A message over MaxMessageBytes
+// gets 552 5.3.4, at MAIL when SIZE= says so, else when the limit is
+// crossed in DATA or BDAT. Not provided: VRFY/EXPN (252/502, go-smtp),
+// DSN, BINARYMIME, REQUIRETLS; a bare "postmaster" without a domain is
+// refused by go-smtp's parser (501).
 //
 // Connection hygiene: an inactivity read timeout renewed on every read
 // (go-smtp's own ReadTimeout would bound a whole DATA transfer), a write

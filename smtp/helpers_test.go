@@ -25,7 +25,7 @@ import (
 // env is one test's world: a real store in a temp dir, the real spam
 // guard, a Deliverer and a Server listening on 127.0.0.1:0.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	store  *maildir.Store
 	d      *delivery.Deliverer
 	srv    *Server
@@ -61,7 +61,7 @@ type setup struct {
 	tls   bool // serve implicit TLS instead of cleartext
 }
 
-func newEnv(t *testing.T, cfg setup) *env {
+func newEnv(t testing.TB, cfg setup) *env {
 	t.Helper()
 	ctx := context.Background()
 	store, err := maildir.Open(ctx, maildir.Options{DataDir: t.TempDir()})
@@ -214,7 +214,7 @@ func (e *env) block(acct maildir.Account, pattern string) {
 // raw is a line-level client for what go-smtp's client cannot send
 // (BDAT, pipelined batches, bad input).
 type raw struct {
-	t  *testing.T
+	t  testing.TB
 	c  net.Conn
 	tp *textproto.Conn
 }

@@ -43,16 +43,31 @@ func TestDeliverOne(t *testing.T) {
 	e := newEnv(t, setup{})
 	c := e.dial()
 	body := "From: s@remote.example\r\nSubject: hello\r\n\r\nHi Alice.\r\n"
-	errs, err := send(t, c, "s@remote.example", nil, []string{"alice@example.org"}, body)
-	if err != nil || errs[0] != nil {
-		t.Fatalf("send: %v %v", errs, err)
+	if err := c.Mail("s@remote.example", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("alice@example.org", nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(w, body)
+	resp, err := w.CloseWithResponse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, ok := strings.CutPrefix(resp.StatusText, "2.0.0 Ok: delivered as ")
+	if !ok || len(id) != 16 {
+		t.Fatalf("250 text %q", resp.StatusText)
 	}
 	got := e.msgs(e.alice, "INBOX")
 	if len(got) != 1 {
 		t.Fatalf("%d messages in INBOX", len(got))
 	}
 	for _, want := range []string{"Return-Path: <s@remote.example>\r\n", "Delivered-To: alice@example.org\r\n",
-		"Received: from localhost ([127.0.0.1])", "by mx.example.org (immp) with ESMTP id ",
+		"Received: from localhost ([127.0.0.1])", "by mx.example.org (immp) with ESMTP id " + id,
 		"for <alice@example.org>;", body} {
 		if !strings.Contains(got[0], want) {
 			t.Errorf("message lacks %q:\n%s", want, got[0])

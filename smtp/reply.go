@@ -40,6 +40,15 @@ var (
 		Message: "Local error in processing, try again later"}
 )
 
+// deliveredReply is the 250 after DATA or BDAT LAST, naming the
+// transaction id that the log line and the Received header carry. It is
+// an *SMTPError only because go-smtp takes the reply from that type; a nil
+// error would answer "OK: queued", which is not what happened.
+func deliveredReply(id string) *gosmtp.SMTPError {
+	return &gosmtp.SMTPError{Code: 250, EnhancedCode: gosmtp.EnhancedCode{2, 0, 0},
+		Message: "Ok: delivered as " + id}
+}
+
 // reasonReplies maps delivery's reasons to the wire (profile 9; RFC 3463).
 var reasonReplies = map[delivery.Reason]*gosmtp.SMTPError{
 	delivery.ReasonBadAddress: {Code: 553, EnhancedCode: gosmtp.EnhancedCode{5, 1, 3},

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
@@ -42,7 +43,7 @@ type transaction struct {
 	start    time.Time
 	accepted []delivery.Recipient
 	rcpts    []rcptLog
-	size     int64
+	size     atomic.Int64 // written by Data, which may run beside Reset (BDAT)
 }
 
 // rcptLog is one RCPT as logged: the address, its outcome, and the folder
@@ -106,6 +107,9 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 // Rcpt checks one recipient at once (profile 9).
 func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	t := s.current()
+	if t == nil { // go-smtp checks MAIL came first; never trust it blindly
+		return errLocal
+	}
 	r, err := s.srv.opts.Deliverer.CheckRecipient(s.srv.ctx, t.sender, to, s.authOK)
 	rep := replyFor(err)
 	l := rcptLog{addr: to, outcome: outcomeOf(rep)}
@@ -125,12 +129,12 @@ func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 // countingReader counts the octets of the message as received.
 type countingReader struct {
 	r io.Reader
-	n *int64
+	n *atomic.Int64
 }
 
 func (c countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	*c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 
@@ -180,7 +184,7 @@ func (s *session) Data(r io.Reader) error {
 		}
 	}
 	s.finish(t, "delivered")
-	return nil
+	return deliveredReply(t.id)
 }
 
 // Reset ends the transaction (RSET, a new EHLO, after DATA).
@@ -192,14 +196,15 @@ func (s *session) Logout() error {
 	return nil
 }
 
-// finish writes the transaction's one log line, counts it and closes it.
+// current is the open transaction, or nil.
 func (s *session) current() *transaction {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.txn
 }
 
-// finish closes transaction t unless it was closed already.
+// finish writes transaction t's one log line, counts it and closes it,
+// unless it was closed already.
 func (s *session) finish(t *transaction, outcome string) {
 	s.mu.Lock()
 	if t == nil || s.txn != t {
@@ -233,7 +238,7 @@ func (s *session) finish(t *transaction, outcome string) {
 		"helo", s.conn.Hostname(),
 		"sender", t.sender,
 		"rcpts", rcpts,
-		"size", t.size,
+		"size", t.size.Load(),
 		"duration", time.Since(t.start).Round(time.Microsecond),
 		"outcome", outcome,
 	}

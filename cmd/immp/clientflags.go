@@ -13,6 +13,7 @@ type clientFlags struct {
 	imap     *string
 	user     *string
 	tls      *bool
+	starttls *bool
 	insecure *bool
 	timeout  *time.Duration
 }
@@ -22,7 +23,8 @@ func addClientFlags(fs *flag.FlagSet, withIMAP bool) *clientFlags {
 		immp:     fs.String("immp", "127.0.0.1:3323", "IMMP server `HOST:PORT`"),
 		user:     fs.String("user", "", "account `ADDRESS` to log in as (required); password from $IMMP_PASSWORD or stdin"),
 		tls:      fs.Bool("tls", false, "connect with implicit TLS (to a tls_listen port)"),
-		insecure: fs.Bool("insecure", false, "with -tls: accept any certificate (self-signed test beds only)"),
+		starttls: fs.Bool("starttls", false, "connect in cleartext and upgrade with STARTTLS"),
+		insecure: fs.Bool("insecure", false, "with -tls or -starttls: accept any certificate (self-signed test beds only)"),
 		timeout:  fs.Duration("timeout", 30*time.Second, "give up after this long"),
 	}
 	if withIMAP {
@@ -31,9 +33,9 @@ func addClientFlags(fs *flag.FlagSet, withIMAP bool) *clientFlags {
 	return c
 }
 
-// tlsConfig is nil without -tls.
+// tlsConfig is nil without -tls or -starttls.
 func (c *clientFlags) tlsConfig() *tls.Config {
-	if !*c.tls {
+	if !*c.tls && !*c.starttls {
 		return nil
 	}
 	return &tls.Config{InsecureSkipVerify: *c.insecure, MinVersion: tls.VersionTLS12} //nolint:gosec // opt-in flag for self-signed test beds

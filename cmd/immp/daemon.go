@@ -84,7 +84,7 @@ func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *d
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
-	tlsCfg, err := serverTLS(&cfg)
+	tlsCfg, err := serverTLS(&cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -209,6 +209,7 @@ func (d *daemon) run(ctx context.Context) error {
 			defer wg.Done()
 			err := l.serve(l.ln)
 			if d.stopping.Load() {
+				d.log.Debug("listener closed", "key", l.key)
 				return
 			}
 			if err == nil {

@@ -6,7 +6,7 @@ import (
 	"immp/immp/client"
 )
 
-const guardUsage = `Usage (flags: -immp HOST:PORT -user ADDRESS [-tls] [-insecure]):
+const guardUsage = `Usage (flags: -immp HOST:PORT -user ADDRESS [-tls|-starttls] [-insecure]):
   immp guard agents [flags] [PATTERN]          list your spam guard agents
   immp guard add-agent [flags] AGENT           create an agent
   immp guard del-agent [flags] AGENT           delete an agent and its entries
@@ -46,6 +46,8 @@ func cmdGuard(e cliEnv, args []string) int {
 		return e.usageError(fs, "wrong number of arguments")
 	case *cf.user == "":
 		return e.usageError(fs, "-user is required")
+	case *cf.tls && *cf.starttls:
+		return e.usageError(fs, "-tls and -starttls exclude each other")
 	}
 	pw, err := cf.password(e)
 	if err != nil {
@@ -54,7 +56,7 @@ func cmdGuard(e cliEnv, args []string) int {
 	}
 	ctx, cancel := cf.context(e)
 	defer cancel()
-	c, err := client.Dial(ctx, *cf.immp, client.Options{User: *cf.user, Password: pw, TLS: cf.tlsConfig()})
+	c, err := client.Dial(ctx, *cf.immp, client.Options{User: *cf.user, Password: pw, TLS: cf.tlsConfig(), StartTLS: *cf.starttls})
 	if err != nil {
 		e.errorf("guard: connecting to IMMP at %s: %v", *cf.immp, err)
 		return exitFail

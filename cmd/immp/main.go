@@ -38,6 +38,9 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	// After the first signal, default handling again: a second Ctrl-C
+	// ends the process at once instead of waiting out the grace period.
+	context.AfterFunc(ctx, stop)
 	code := runContext(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)

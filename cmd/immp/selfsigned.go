@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
@@ -20,10 +21,10 @@ import (
 )
 
 // serverTLS returns the TLS config for every listener, nil when [tls] is
-// not configured. With self_signed, a certificate for the host name (and
+// not configured. Certificate files are reloaded when they change. With self_signed, a certificate for the host name (and
 // localhost, 127.0.0.1, ::1) is generated into data_dir/tls on first use
 // and reused after.
-func serverTLS(cfg *config.Config) (*tls.Config, error) {
+func serverTLS(cfg *config.Config, log *slog.Logger) (*tls.Config, error) {
 	if !cfg.TLSEnabled() {
 		return nil, nil
 	}
@@ -34,11 +35,11 @@ func serverTLS(cfg *config.Config) (*tls.Config, error) {
 			return nil, fmt.Errorf("tls.self_signed: %w", err)
 		}
 	}
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	r, err := newCertReloader(certFile, keyFile, log)
 	if err != nil {
 		return nil, fmt.Errorf("tls.cert: %w", err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+	return &tls.Config{GetCertificate: r.getCertificate, MinVersion: tls.VersionTLS12}, nil
 }
 
 func ensureSelfSigned(hostname, certFile, keyFile string) error {

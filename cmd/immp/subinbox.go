@@ -7,7 +7,7 @@ import (
 	"immp/immp/fallback"
 )
 
-const subinboxUsage = `Usage (flags: -immp HOST:PORT -imap HOST:PORT -user ADDRESS [-tls] [-insecure]):
+const subinboxUsage = `Usage (flags: -immp HOST:PORT -imap HOST:PORT -user ADDRESS [-tls|-starttls] [-insecure]):
   immp subinbox create [flags] NAME            create a subinbox (its parent must exist)
   immp subinbox delete [flags] NAME            delete a subinbox and its messages
   immp subinbox rename [flags] OLD NEW         rename (children move along)
@@ -47,6 +47,8 @@ func cmdSubinbox(e cliEnv, args []string) int {
 		return e.usageError(fs, "wrong number of arguments")
 	case *cf.user == "":
 		return e.usageError(fs, "-user is required")
+	case *cf.tls && *cf.starttls:
+		return e.usageError(fs, "-tls and -starttls exclude each other")
 	}
 	pw, err := cf.password(e)
 	if err != nil {
@@ -57,7 +59,7 @@ func cmdSubinbox(e cliEnv, args []string) int {
 	defer cancel()
 	m, fellBack, err := fallback.Dial(ctx, fallback.Options{
 		IMMPAddr: *cf.immp, IMAPAddr: *cf.imap, User: *cf.user, Password: pw,
-		TLS: cf.tlsConfig(), IMAPImplicitTLS: *cf.tls, Logger: slog.New(slog.DiscardHandler),
+		TLS: cf.tlsConfig(), StartTLS: *cf.starttls, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		e.errorf("subinbox: connecting to IMMP at %s: %v", *cf.immp, err)

@@ -17,11 +17,14 @@ type Options struct {
 	IMAPAddr string // host:port of the IMAP server, for the fallback
 	User     string // the account's address
 	Password string
-	// TLS, when set, is used for both: IMAP upgrades with STARTTLS unless
-	// IMAPImplicitTLS. Nil means cleartext (loopback test beds).
-	TLS             *tls.Config
-	IMAPImplicitTLS bool
-	Logger          *slog.Logger
+	// TLS, when set, secures both connections: with StartTLS they connect
+	// in cleartext and upgrade, without it TLS starts at once (the
+	// implicit-TLS listeners). Nil means cleartext, which the servers
+	// accept from loopback only.
+	TLS      *tls.Config
+	StartTLS bool
+	// Logger, when set, gets one line when the fallback happens.
+	Logger *slog.Logger
 }
 
 // Dial connects to the IMMP server; if that connection is refused, it logs
@@ -39,7 +42,7 @@ func Dial(ctx context.Context, opts Options) (m client.SubinboxManager, fellBack
 		return nil, false, err
 	}
 	opts.Logger.Info("IMMP connection refused, falling back to IMAP", "immp", opts.IMMPAddr, "imap", opts.IMAPAddr)
-	im, ierr := DialIMAP(ctx, opts.IMAPAddr, opts.User, opts.Password, opts.TLS, opts.IMAPImplicitTLS)
+	im, ierr := DialIMAP(ctx, opts.IMAPAddr, opts.User, opts.Password, opts.TLS, opts.StartTLS)
 	if ierr != nil {
 		return nil, true, fmt.Errorf("IMMP refused the connection (%v); IMAP fallback: %w", err, ierr)
 	}

@@ -149,3 +149,23 @@ func TestListMatch(t *testing.T) {
 		}
 	}
 }
+
+// FuzzListMatch: any reference and pattern give an answer or an error,
+// never a panic, and every answer is a known subinbox.
+func FuzzListMatch(f *testing.F) {
+	for _, s := range [][2]string{{"", "*"}, {"work", "%"}, {"inbox/", "%"}, {"INBOX", "*"}, {"a/b", "*%"}, {"", "INBOX"}, {"", "inbox/x*"}} {
+		f.Add(s[0], s[1])
+	}
+	all := [][]string{{"work"}, {"work", "office"}, {"home"}}
+	f.Fuzz(func(t *testing.T, ref, pat string) {
+		got, err := listMatch(all, ref, pat)
+		if err != nil {
+			return
+		}
+		for _, n := range got {
+			if _, err := maildir.ParseSubinbox(n); err != nil {
+				t.Errorf("listMatch(%q, %q) returned %q, not a subinbox name", ref, pat, n)
+			}
+		}
+	})
+}

@@ -28,9 +28,9 @@ type IMAP struct {
 
 // DialIMAP connects to an IMAP server and logs in. With tlsConfig nil the
 // connection stays in cleartext (the server allows that from loopback
-// only); with implicitTLS it speaks TLS from the first octet, otherwise it
-// upgrades with STARTTLS.
-func DialIMAP(ctx context.Context, addr, user, password string, tlsConfig *tls.Config, implicitTLS bool) (*IMAP, error) {
+// only); with startTLS it upgrades with STARTTLS, otherwise it speaks TLS
+// from the first octet.
+func DialIMAP(ctx context.Context, addr, user, password string, tlsConfig *tls.Config, startTLS bool) (*IMAP, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -39,7 +39,7 @@ func DialIMAP(ctx context.Context, addr, user, password string, tlsConfig *tls.C
 	var c *imapclient.Client
 	opts := &imapclient.Options{TLSConfig: tlsConfig}
 	switch {
-	case tlsConfig != nil && implicitTLS:
+	case tlsConfig != nil && !startTLS:
 		c = imapclient.New(tls.Client(conn, tlsConfig), opts)
 	case tlsConfig != nil:
 		c, err = imapclient.NewStartTLS(conn, opts)

@@ -8,5 +8,7 @@ import (
 
 // dialIMMP opens and authenticates the IMMP connection.
 func dialIMMP(ctx context.Context, opts Options) (client.SubinboxManager, error) {
-	return client.Dial(ctx, client.Options{Addr: opts.IMMPAddr, User: opts.User, Password: opts.Password, TLS: opts.TLS})
+	return client.Dial(ctx, opts.IMMPAddr, client.Options{
+		TLS: opts.TLS, StartTLS: opts.StartTLS, User: opts.User, Password: opts.Password,
+	})
 }

@@ -18,9 +18,13 @@
 // package keeps, per account, an immutable in-memory index built from
 // Store.AllEntries on first use: exact addresses in a hash set, "*@D" and
 // "*@*.D" in hash sets looked up with the sender's domain tails, other
-// patterns filed under their literal prefix or suffix, so a verdict costs
-// a handful of hash lookups whatever the list size. Patterns are matched
-// segment by segment without backtracking.
+// patterns filed under one rare 4-gram (or 3-gram) of their literal text,
+// so a verdict costs a handful of hash lookups whatever the list size; only
+// patterns with no three literal octets in a row are tried for every
+// sender. Patterns are matched segment by segment without backtracking.
+// Recipients already seen are remembered with their account, so repeated
+// recipients skip the address mapping. Caches of unknown accounts and of
+// recipients are bounded (a sender chooses them).
 //
 // Freshness. The cache (accounts, unknown accounts, indexes) belongs to
 // one value of Store.GuardVersion, which moves with every change to

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,7 +70,8 @@ type Guard struct {
 	metrics *metrics.Metrics
 	log     *slog.Logger
 	stale   time.Duration
-	maxNeg  int64     // bound on cached unknown accounts per view
+	maxNeg  int64     // bound on cached unknown accounts and recipients per view
+	none    *account  // what recipients that map to no account at all get
 	start   time.Time // for monotonic clock readings
 
 	view    atomic.Pointer[view]
@@ -87,6 +89,11 @@ type view struct {
 	version  int64
 	accounts sync.Map // canonical address -> *account
 	negative atomic.Int64
+	// rcpts maps recipient addresses as given to their account, sparing
+	// the address mapping for recipients seen before; bounded like the
+	// unknown accounts.
+	rcpts  sync.Map // recipient -> *account
+	nrcpts atomic.Int64
 }
 
 // account is one cached account: loaded once per view, then read without
@@ -105,7 +112,7 @@ func New(opts Options) (*Guard, error) {
 	}
 	g := &Guard{
 		store:   opts.Store,
-		mapper:  opts.Mapper,
+		mapper:  address.Mapper{Domains: slices.Clone(opts.Mapper.Domains), PlusSubinbox: opts.Mapper.PlusSubinbox},
 		metrics: opts.Metrics,
 		log:     opts.Logger,
 		stale:   opts.MaxStaleness,
@@ -118,6 +125,8 @@ func New(opts Options) (*Guard, error) {
 	if g.stale <= 0 {
 		g.stale = DefaultMaxStaleness
 	}
+	g.none = &account{}
+	g.none.ready.Store(true)
 	g.inval.Store(1) // no version read yet
 	return g, nil
 }
@@ -145,15 +154,11 @@ func (g *Guard) Verify(ctx context.Context, sender, recipient string) (Verdict, 
 }
 
 func (g *Guard) verify(ctx context.Context, sender, recipient string) (Verdict, error) {
-	t, err := g.mapper.Map(recipient)
-	if err != nil {
-		return NoSuchAccount, nil // invalid or not local: no account of ours
-	}
 	vw, err := g.current(ctx)
 	if err != nil {
 		return Allowed, err
 	}
-	a, err := g.account(ctx, vw, t.Account)
+	a, err := g.recipient(ctx, vw, recipient)
 	if err != nil {
 		return Allowed, err
 	}
@@ -224,6 +229,25 @@ func (g *Guard) current(ctx context.Context) (*view, error) {
 // now is a monotonic clock reading in nanoseconds.
 func (g *Guard) now() int64 { return int64(time.Since(g.start)) }
 
+// recipient returns the account recipient maps to in vw.
+func (g *Guard) recipient(ctx context.Context, vw *view, recipient string) (*account, error) {
+	if v, ok := vw.rcpts.Load(recipient); ok {
+		return v.(*account), nil
+	}
+	a := g.none
+	if t, err := g.mapper.Map(recipient); err == nil { // else invalid or not local: none of ours
+		if a, err = g.account(ctx, vw, t.Account); err != nil {
+			return nil, err
+		}
+	}
+	if vw.nrcpts.Add(1) > g.maxNeg {
+		vw.rcpts.Clear()
+		vw.nrcpts.Store(0)
+	}
+	vw.rcpts.Store(recipient, a)
+	return a, nil
+}
+
 // account returns the cached account addr of vw, loading it and building
 // its index on first use. Failures are not cached.
 func (g *Guard) account(ctx context.Context, vw *view, addr string) (*account, error) {
@@ -270,8 +294,11 @@ func (g *Guard) account(ctx context.Context, vw *view, addr string) (*account, e
 	return a, nil
 }
 
-// dropNegative forgets the view's unknown accounts.
+// dropNegative forgets the view's unknown accounts (and the recipients
+// that led to them).
 func (g *Guard) dropNegative(vw *view) {
+	vw.rcpts.Clear()
+	vw.nrcpts.Store(0)
 	vw.accounts.Range(func(k, v any) bool {
 		if a := v.(*account); a.ready.Load() && !a.exists {
 			vw.accounts.Delete(k)

@@ -287,8 +287,10 @@ func TestNegativeCacheBounded(t *testing.T) {
 	}
 	n := 0
 	g.view.Load().accounts.Range(func(_, _ any) bool { n++; return true })
-	if n > int(g.maxNeg) {
-		t.Fatalf("%d unknown accounts cached, bound %d", n, g.maxNeg)
+	r := 0
+	g.view.Load().rcpts.Range(func(_, _ any) bool { r++; return true })
+	if n > int(g.maxNeg) || r > int(g.maxNeg) {
+		t.Fatalf("%d unknown accounts and %d recipients cached, bound %d", n, r, g.maxNeg)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // naiveMatch is what an index must answer: does any entry match?
@@ -203,4 +204,27 @@ func benchSenders(n, entries int) []string {
 		}
 	}
 	return out
+}
+
+// FuzzIndex compares the index with trying every entry with the reference
+// matcher. The first argument is the list, one entry per line.
+func FuzzIndex(f *testing.F) {
+	f.Add("mail@immp.pro\n*@spam.example\n*@*.farm.example\nnews*@*\n*casino*\na*b", "x@a.farm.example")
+	f.Add("*@\n*@*.\n?@?\n*@a@b", "x@a@b")
+	f.Add("promo1*@*\n?offer2@*.example\n*-bounce3@*.lists.example", "a-bounce3@x.lists.example")
+	f.Fuzz(func(t *testing.T, list, sender string) {
+		if len(list) > 4096 || len(sender) > 2*MaxEntryLen || !utf8.ValidString(list) || !utf8.ValidString(sender) {
+			return
+		}
+		var entries []string
+		for e := range strings.SplitSeq(strings.ToLower(list), "\n") {
+			if e != "" {
+				entries = append(entries, e)
+			}
+		}
+		s := strings.ToLower(sender)
+		if got, want := buildIndex(entries).match(s), naiveMatch(entries, s); got != want {
+			t.Fatalf("entries %q, sender %q: index %v, naive %v", entries, s, got, want)
+		}
+	})
 }

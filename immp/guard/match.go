@@ -47,6 +47,16 @@ func Match(pattern, addr string) bool {
 	return compile(strings.ToLower(pattern)).match(strings.ToLower(addr))
 }
 
+// Pattern is a compiled wildcard pattern, for matching one pattern
+// against many strings (a search over a whole list).
+type Pattern struct{ p *pattern }
+
+// Compile compiles a pattern for Match; it never fails.
+func Compile(p string) Pattern { return Pattern{compile(strings.ToLower(p))} }
+
+// Match is Match(pattern, s) for the compiled pattern.
+func (p Pattern) Match(s string) bool { return p.p.match(strings.ToLower(s)) }
+
 // pattern is a compiled wildcard pattern over lower-cased text. It is the
 // pattern split at its stars: segs[0] must match at the start, the last
 // segment at the end, the ones between anywhere in order (the leftmost

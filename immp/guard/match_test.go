@@ -92,6 +92,9 @@ func TestMatch(t *testing.T) {
 		if got := Match(c.pattern, c.addr); got != c.want {
 			t.Errorf("Match(%q, %q) = %v, want %v", c.pattern, c.addr, got, c.want)
 		}
+		if got := Compile(c.pattern).Match(c.addr); got != c.want {
+			t.Errorf("Compile(%q).Match(%q) = %v, want %v", c.pattern, c.addr, got, c.want)
+		}
 		if ref := refMatch(c.pattern, c.addr); ref != c.want {
 			t.Errorf("refMatch(%q, %q) = %v, want %v (bad test case)", c.pattern, c.addr, ref, c.want)
 		}

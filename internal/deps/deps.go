@@ -10,7 +10,7 @@ import (
 	_ "github.com/pelletier/go-toml/v2"
 	_ "github.com/prometheus/client_golang/prometheus"
 	_ "github.com/prometheus/client_golang/prometheus/promhttp"
-	_ "golang.org/x/crypto/bcrypt"
 	_ "golang.org/x/crypto/argon2"
+	_ "golang.org/x/crypto/bcrypt"
 	_ "modernc.org/sqlite"
 )
