@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-
-	"immp/maildir"
 )
 
 const imaplibScript = `
@@ -252,5 +250,3 @@ func addFlag(path string, flag byte) string {
 	}
 	return filepath.Join(dir, base[:i+3]+string(letters))
 }
-
-var _ = maildir.FlagsAdd

@@ -31,8 +31,14 @@
 //     opened a folder count as recent only if their internal date is after
 //     the server started.
 //   - SELECT reads the folder's index from the mailbox layer only, never a
-//     message file; ENVELOPE and BODYSTRUCTURE are parsed once per message
-//     and kept in a bounded LRU cache (messages never change).
+//     message file, and nothing at all while the folder's state is alive:
+//     it outlives its last session by Options.FolderLinger, kept current by
+//     events. ENVELOPE and BODYSTRUCTURE are parsed once per message and
+//     kept in a bounded LRU cache (a UID with its UIDVALIDITY names one
+//     unchanging message).
+//   - A rename of a selected folder leaves the selection working (the
+//     layer's handle and events follow it); a deletion makes further
+//     commands on it answer NO [NONEXISTENT].
 //   - Cleartext LOGIN/AUTHENTICATE is offered only to loopback clients
 //     unless Options.AllowInsecureAuth; elsewhere the client must use
 //     STARTTLS or the implicit-TLS listener. Unknown user and wrong password

@@ -1,10 +1,8 @@
 package imap
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -19,7 +17,6 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 
-	"immp/internal/throttle"
 	"immp/maildir"
 )
 
@@ -321,9 +318,5 @@ func mustCI(t testing.TB, tool string) string {
 	t.Skipf("%s is not installed", tool)
 	return ""
 }
-
-var _ = bytes.NewReader
-var _ = fmt.Sprint
-var _ = throttle.New
 
 func plainClient(user, pass string) sasl.Client { return sasl.NewPlainClient("", user, pass) }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -448,5 +447,3 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 		}
 	}
 }
-
-var _ = strings.Contains

@@ -6,8 +6,6 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
-
-	"immp/maildir"
 )
 
 // view is one session's selection of a folder.
@@ -174,5 +172,3 @@ func normFlags(in []imap.Flag) []string {
 	}
 	return out
 }
-
-var _ = maildir.FlagsSet

@@ -1,12 +1,9 @@
 package imap
 
 import (
-	"context"
-	"crypto/tls"
 	"errors"
 	"net"
 	"net/netip"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -237,7 +234,3 @@ func TestShutdownSaysBye(t *testing.T) {
 		t.Error("listener still accepting after Shutdown")
 	}
 }
-
-var _ = tls.VersionTLS13
-var _ = slices.Contains[[]int]
-var _ = context.Background

@@ -25,7 +25,8 @@ type session struct {
 
 	acct   maildir.Account
 	authed bool
-	view   *view // selected folder, nil when none
+	tried  string // user name of a failed login, for its log line
+	view   *view  // selected folder, nil when none
 }
 
 var (
@@ -90,6 +91,10 @@ func (s *session) track(cmd string) func(*error) {
 		if code != "" {
 			attrs = append(attrs, "code", code)
 		}
+		if s.tried != "" {
+			attrs = append(attrs, "user", s.tried)
+			s.tried = ""
+		}
 		level := slog.LevelInfo
 		if internal != nil && !errors.As(internal, &ie) {
 			// The client saw only a code; the cause goes to the log.
@@ -116,7 +121,7 @@ func (s *session) Login(username, password string) (err error) {
 		if errors.Is(err, maildir.ErrAuthFailed) || errors.Is(err, maildir.ErrNoSuchAccount) ||
 			errors.Is(err, maildir.ErrInvalidAddress) {
 			s.srv.opts.Throttle.Failure(s.ip)
-			s.log.Info("login failed", "user", username)
+			s.tried = username
 			return authFailed()
 		}
 		return err

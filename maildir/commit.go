@@ -59,6 +59,10 @@ func (mb *mailbox) assign(ctx context.Context, ps []*pending) error {
 	return mb.commit(ctx, ps)
 }
 
+// maxInflight bounds the batches whose fsyncs run at once (pipelining:
+// the next batch is linked and numbered while the previous one syncs).
+const maxInflight = 4
+
 func (mb *mailbox) lead() {
 	for {
 		mb.qmu.Lock()
@@ -71,17 +75,38 @@ func (mb *mailbox) lead() {
 		}
 		mb.qmu.Unlock()
 		mb.runBatch(batch)
-		for _, p := range batch {
-			close(p.done)
-		}
 	}
 }
 
+// runBatch does the first half of a batch in order (place, number, append
+// to the list) and leaves the second half (fsync, publish, wake the
+// callers) to a goroutine, so the next batch can start while this one's
+// fsyncs run. Batches complete in order.
 func (mb *mailbox) runBatch(batch []*pending) {
 	ctx := context.Background()
 	s := mb.s
 	mb.ulMu.Lock()
 	defer mb.ulMu.Unlock()
+	if mb.inflightSem == nil {
+		mb.inflightSem = make(chan struct{}, maxInflight)
+	}
+	prev := mb.tail
+	done := make(chan struct{})
+	mb.tail = done
+	finish := func(f func()) {
+		mb.inflightSem <- struct{}{}
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			defer func() { <-mb.inflightSem }()
+			f()
+			if prev != nil {
+				<-prev
+			}
+			mb.completeBatch(batch)
+			close(done)
+		}()
+	}
 
 	mb.mu.Lock()
 	dir, deleted := mb.dir, mb.deleted
@@ -90,6 +115,7 @@ func (mb *mailbox) runBatch(batch []*pending) {
 		for _, p := range batch {
 			p.err = fmt.Errorf("%w: folder was deleted", ErrNonexistent)
 		}
+		finish(func() {})
 		return
 	}
 	preNew := statID(filepath.Join(dir, "new"))
@@ -111,8 +137,14 @@ func (mb *mailbox) runBatch(batch []*pending) {
 			usedCur = true
 		}
 	}
+	var live []*pending
+	for _, p := range batch {
+		if p.err == nil {
+			live = append(live, p)
+		}
+	}
 	fail := func(err error) {
-		for _, p := range batch {
+		for _, p := range live {
 			if p.err == nil {
 				p.err = err
 				if p.placed != "" {
@@ -121,42 +153,24 @@ func (mb *mailbox) runBatch(batch []*pending) {
 			}
 		}
 	}
-	// 2. One fsync per directory for the whole batch. It runs together
-	// with the fsync of dovecot-uidlist below, after both were written, so
-	// that one journal commit usually covers both. A record in the list
-	// whose link did not survive a crash is harmless (a name with no
-	// file); nothing is acknowledged before both are durable.
-	syncDirs := func() error {
-		err := s.inject("fsync-dir")
-		if err == nil && usedNew {
-			err = s.fsyncDir(filepath.Join(dir, "new"))
-		}
-		if err == nil && usedCur {
-			err = s.fsyncDir(filepath.Join(dir, "cur"))
-		}
-		return err
-	}
-	var live []*pending
-	for _, p := range batch {
-		if p.err == nil {
-			live = append(live, p)
-		}
-	}
 	if len(live) == 0 {
+		finish(func() {})
 		return
 	}
-	// 3. UIDs, under Dovecot's dot lock.
+	// 2. UIDs, under Dovecot's dot lock: numbered and appended (not yet
+	// synced) here, in order.
 	lock, err := s.dotlock(ctx, filepath.Join(dir, uidlistName))
 	if err != nil {
 		fail(err)
+		finish(func() {})
 		return
 	}
-	unlock := lock.release
 	mb.mu.Lock()
 	if err := mb.loadUIDListLocked(ctx, true); err != nil {
 		mb.mu.Unlock()
-		unlock()
+		lock.release()
 		fail(err)
+		finish(func() {})
 		return
 	}
 	next := mb.nextUID
@@ -172,25 +186,17 @@ func (mb *mailbox) runBatch(batch []*pending) {
 	}
 	ulID := mb.ulID
 	mb.mu.Unlock()
-	newID, err := mb.appendUIDList(dir, ulID, recs, syncDirs)
-	if err == nil {
-		err = s.inject("uidlist")
-	}
+	ulFile, newID, err := mb.appendUIDList(dir, ulID, recs)
 	if err != nil {
-		// Records that made it into the list name files that are now
-		// removed: harmless dead records, their UIDs never given again.
-		unlock()
+		lock.release()
 		mb.mu.Lock()
 		mb.ulLoaded = false // re-read before the next use
 		mb.mu.Unlock()
 		fail(err)
+		finish(func() {})
 		return
 	}
-	unlock()
-
-	// 4. Publish.
 	mb.mu.Lock()
-	defer mb.mu.Unlock()
 	if len(recs) > 0 {
 		mb.nextUID = next
 		for _, r := range recs {
@@ -198,10 +204,86 @@ func (mb *mailbox) runBatch(batch []*pending) {
 		}
 		mb.ulID = newID
 	}
+	if mb.inflight == nil {
+		mb.inflight = make(map[string]bool)
+	}
+	for _, p := range live {
+		mb.inflight[p.rec.base] = true
+	}
+	mb.mu.Unlock()
+	lock.release()
+
+	// 3. One fsync per directory for the whole batch, together with the
+	// fsync of dovecot-uidlist, after both were written, so that one
+	// journal commit usually covers both. A record in the list whose link
+	// did not survive a crash is harmless (a name with no file); nothing
+	// is acknowledged before both are durable.
+	finish(func() {
+		dirErr := make(chan error, 1)
+		go func() {
+			err := s.inject("fsync-dir")
+			if err == nil && usedNew {
+				err = s.fsyncDir(filepath.Join(dir, "new"))
+			}
+			if err == nil && usedCur {
+				err = s.fsyncDir(filepath.Join(dir, "cur"))
+			}
+			dirErr <- err
+		}()
+		var err error
+		if ulFile != nil {
+			if !s.opts.NoSync {
+				if e := syscall.Fdatasync(int(ulFile.Fd())); e != nil {
+					err = fmt.Errorf("maildir: sync uidlist: %w", e)
+				}
+			}
+			ulFile.Close()
+		}
+		if derr := <-dirErr; err == nil {
+			err = derr
+		}
+		if err == nil {
+			err = s.inject("uidlist")
+		}
+		mb.mu.Lock()
+		for _, p := range live {
+			delete(mb.inflight, p.rec.base)
+		}
+		if err != nil {
+			// The records written name files now removed: harmless dead
+			// records whose UIDs are never given again.
+			mb.ulLoaded = false
+			mb.mu.Unlock()
+			fail(err)
+			return
+		}
+		mb.batchDirs(dir, usedNew, usedCur, preNew, preCur)
+		mb.mu.Unlock()
+	})
+}
+
+// batchDirs (mu held): our own links changed the directories; if nothing
+// else had changed them since they were read, what we hold is still all.
+func (mb *mailbox) batchDirs(dir string, usedNew, usedCur bool, preNew, preCur fileID) {
+	if !mb.loaded {
+		return
+	}
+	if usedNew && preNew == mb.newID {
+		mb.newID = statID(filepath.Join(dir, "new"))
+	}
+	if usedCur && preCur == mb.curID {
+		mb.curID = statID(filepath.Join(dir, "cur"))
+	}
+}
+
+// completeBatch publishes a batch's messages (in batch order) and wakes
+// its callers.
+func (mb *mailbox) completeBatch(batch []*pending) {
+	mb.mu.Lock()
 	if mb.loaded {
 		var evs []Event
-		for _, p := range live {
-			if mb.byBase[p.rec.base] != nil {
+		for _, p := range batch {
+			if p.err != nil || mb.byBase[p.rec.base] != nil {
 				continue
 			}
 			mb.byBase[p.rec.base] = p.rec
@@ -214,17 +296,13 @@ func (mb *mailbox) runBatch(batch []*pending) {
 			}
 			evs = append(evs, Event{Kind: EventNew, UID: p.rec.uid, Flags: mb.flagsOf(p.rec)})
 		}
-		// Our own links changed the directories; if nothing else had
-		// changed them since they were read, what we hold is still all.
-		if usedNew && preNew == mb.newID {
-			mb.newID = statID(filepath.Join(dir, "new"))
-		}
-		if usedCur && preCur == mb.curID {
-			mb.curID = statID(filepath.Join(dir, "cur"))
-		}
 		mb.publishLocked(evs)
 		mb.uncached += len(evs)
 		mb.maybeSaveIndexLocked()
+	}
+	mb.mu.Unlock()
+	for _, p := range batch {
+		close(p.done)
 	}
 }
 
@@ -296,28 +374,29 @@ func (mb *mailbox) unplace(p *pending) {
 }
 
 // appendUIDList appends records to dir's list (dot lock held by the
-// caller; ulID is the list as last read under it), then fsyncs it and, at
-// the same time, runs syncDirs. A torn tail (an append that never
-// completed) is cut first; a failed write is cut back, so the list never
-// holds half a line.
-func (mb *mailbox) appendUIDList(dir string, ulID fileID, recs []ulRec, syncDirs func() error) (fileID, error) {
+// caller; ulID is the list as last read under it) without syncing it; it
+// returns the open file for the caller to fsync. A torn tail (an append
+// that never completed) is cut first; a failed write is cut back, so the
+// list never holds half a line.
+func (mb *mailbox) appendUIDList(dir string, ulID fileID, recs []ulRec) (*os.File, fileID, error) {
 	if len(recs) == 0 {
-		return ulID, syncDirs()
+		return nil, ulID, nil
 	}
 	path := filepath.Join(dir, uidlistName)
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
-		return fileID{}, fmt.Errorf("maildir: append uidlist: %w", err)
+		return nil, fileID{}, fmt.Errorf("maildir: append uidlist: %w", err)
 	}
-	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return fileID{}, fmt.Errorf("maildir: append uidlist: %w", err)
+		f.Close()
+		return nil, fileID{}, fmt.Errorf("maildir: append uidlist: %w", err)
 	}
 	size := st.Size()
 	if tail, ok := tornTail(path, size); ok {
 		if err := f.Truncate(tail); err != nil {
-			return fileID{}, fmt.Errorf("maildir: repair uidlist: %w", err)
+			f.Close()
+			return nil, fileID{}, fmt.Errorf("maildir: repair uidlist: %w", err)
 		}
 		size = tail
 	}
@@ -327,27 +406,15 @@ func (mb *mailbox) appendUIDList(dir string, ulID fileID, recs []ulRec, syncDirs
 	}
 	if _, err := f.WriteAt(b, size); err != nil {
 		f.Truncate(size)
-		return fileID{}, fmt.Errorf("maildir: append uidlist: %w", err)
-	}
-	dirErr := make(chan error, 1)
-	go func() { dirErr <- syncDirs() }()
-	if !mb.s.opts.NoSync {
-		err = syscall.Fdatasync(int(f.Fd()))
-		if err != nil {
-			err = fmt.Errorf("maildir: sync uidlist: %w", err)
-		}
-	}
-	if derr := <-dirErr; err == nil {
-		err = derr
-	}
-	if err != nil {
-		return fileID{}, err
+		f.Close()
+		return nil, fileID{}, fmt.Errorf("maildir: append uidlist: %w", err)
 	}
 	st, err = f.Stat()
 	if err != nil {
-		return fileID{}, fmt.Errorf("maildir: append uidlist: %w", err)
+		f.Close()
+		return nil, fileID{}, fmt.Errorf("maildir: append uidlist: %w", err)
 	}
-	return idOf(st), nil
+	return f, idOf(st), nil
 }
 
 // tornTail reports where a file whose last line lacks its newline should

@@ -10,6 +10,8 @@
 //	                                       foreign keys, one writer
 //	                                       connection): accounts, agents,
 //	                                       entries, REPLACE aliases, meta
+//	                                       (guard version), folder_index
+//	                                       (mtimes and sizes, index.go)
 //	<data>/spool/                          delivery bodies being written
 //	<data>/mail/<domain>/<local>/Maildir/  one account, Maildir++ as
 //	                                       Dovecot 2.3 lays it out with
@@ -32,6 +34,16 @@
 // served with CRLF. Dovecot pointed at the tree sees the same folders,
 // messages, flags, UIDs and UIDVALIDITY; its own index files are left
 // alone.
+//
+// # Durable delivery
+//
+// Delivery (delivery.go) writes the body once into the spool, fsyncs it and
+// hard-links it into every recipient folder's new/. Each folder has a
+// group committer (commit.go): whatever is queued is linked and numbered
+// together (dovecot-uidlist appended under Dovecot's dot lock), then new/
+// and the list are fsynced together, so one journal commit usually covers
+// a whole batch; the next batch is prepared while one syncs. Callers
+// return only when their batch is durable; events go out in order.
 //
 // # Invariants
 //

@@ -530,11 +530,14 @@ func (mb *mailbox) compactUIDList() {
 		return
 	}
 	ul := &uidlist{uidValidity: mb.uidValidity, nextUID: mb.nextUID, guid: mb.guid, hdrExtra: mb.hdrExtra}
-	for _, m := range mb.msgs {
-		if r, ok := mb.ulRecs[m.base]; ok {
+	for _, r := range mb.ulRecs {
+		// Keep the records of messages present and of those being
+		// committed (not yet in the state).
+		if mb.byBase[r.base] != nil || mb.inflight[r.base] {
 			ul.recs = append(ul.recs, r)
 		}
 	}
+	sort.Slice(ul.recs, func(i, j int) bool { return ul.recs[i].uid < ul.recs[j].uid })
 	if err := mb.s.replaceFile(filepath.Join(dir, uidlistName), ul.format()); err != nil {
 		mb.s.log.Error("compact uidlist", "folder", mb.name, "err", err)
 		mb.ulLoaded = false

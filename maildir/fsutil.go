@@ -120,14 +120,19 @@ func (s *Store) dotlock(ctx context.Context, path string) (*lockFile, error) {
 	delay := time.Millisecond
 	deadline := time.Now().Add(30 * time.Second)
 	owner := fmt.Sprintf("%d:%s", s.pid, s.hostname)
-	// The lock is made whole (with its owner) under a temporary name and
-	// linked into place, so a lock file never exists without its owner.
-	tmp := fmt.Sprintf("%s.immp-lk.%d.%d", path, s.pid, s.seq.Add(1))
-	if err := os.WriteFile(tmp, []byte(owner), 0o600); err != nil {
-		os.Remove(tmp)
-		return nil, fmt.Errorf("maildir: lock %s: %w", filepath.Base(path), err)
+	// The lock is made whole (with its owner) under a name of this
+	// process's own and linked into place, so a lock file never exists
+	// without its owner. That file is kept for the next lock.
+	tmp := fmt.Sprintf("%s.immp-lk.%d", path, s.pid)
+	if st, err := os.Lstat(tmp); err != nil || st.Size() != int64(len(owner)) {
+		if err := os.WriteFile(tmp, []byte(owner), 0o600); err != nil {
+			os.Remove(tmp)
+			return nil, fmt.Errorf("maildir: lock %s: %w", filepath.Base(path), err)
+		}
+		s.mu.Lock()
+		s.lockFiles[tmp] = true
+		s.mu.Unlock()
 	}
-	defer os.Remove(tmp)
 	for {
 		err := os.Link(tmp, lock)
 		if err != nil && isNoLink(err) {
@@ -140,6 +145,13 @@ func (s *Store) dotlock(ctx context.Context, path string) (*lockFile, error) {
 		}
 		if err == nil {
 			return &lockFile{lock}, nil
+		}
+		if errors.Is(err, os.ErrNotExist) {
+			// Our owner file went away (another Store of this process
+			// closed): make it again.
+			if werr := os.WriteFile(tmp, []byte(owner), 0o600); werr == nil {
+				continue
+			}
 		}
 		if !errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("maildir: lock %s: %w", filepath.Base(path), err)

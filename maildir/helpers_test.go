@@ -137,3 +137,5 @@ func waitFor(t testing.TB, cond func() bool) {
 }
 
 var _ = strings.TrimSpace
+
+var zeroTime time.Time

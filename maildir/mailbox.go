@@ -60,9 +60,12 @@ type mailbox struct {
 	uncached  int // messages not in the saved index
 
 	// group commit (commit.go)
-	qmu     sync.Mutex
-	queue   []*pending
-	leading bool
+	qmu         sync.Mutex
+	queue       []*pending
+	leading     bool
+	tail        chan struct{}   // done when the last batch started is complete (ulMu)
+	inflightSem chan struct{}   // bounds batches syncing at once (ulMu)
+	inflight    map[string]bool // base names numbered but not yet durable (mu)
 }
 
 type boxKey struct {
@@ -377,6 +380,9 @@ func (mb *mailbox) scanLocked(ctx context.Context) ([]*msgRec, error) {
 			continue
 		}
 		seen[base] = true
+		if mb.inflight[base] {
+			continue // being committed: it is published when durable
+		}
 		info = normInfo(info)
 		if m := mb.byBase[base]; m != nil {
 			if m.inNew != e.inNew || m.info != info || m.hasInfo != hasInfo {

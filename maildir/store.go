@@ -65,7 +65,9 @@ type Store struct {
 	mu     sync.Mutex
 	boxes  map[boxKey]*mailbox // shared per-folder state, one per process
 	treeMu map[int64]*sync.Mutex
-	closed bool
+	// lock owner files made by dotlock, removed by Close
+	lockFiles map[string]bool
+	closed    bool
 
 	hostname string
 	pid      int
@@ -107,13 +109,14 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("maildir: create data dir: %w", err)
 	}
 	s := &Store{
-		opts:    opts,
-		log:     log,
-		dataDir: dataDir,
-		mailDir: mailDir,
-		boxes:   make(map[boxKey]*mailbox),
-		treeMu:  make(map[int64]*sync.Mutex),
-		pid:     os.Getpid(),
+		opts:      opts,
+		log:       log,
+		dataDir:   dataDir,
+		mailDir:   mailDir,
+		boxes:     make(map[boxKey]*mailbox),
+		treeMu:    make(map[int64]*sync.Mutex),
+		lockFiles: make(map[string]bool),
+		pid:       os.Getpid(),
 	}
 	s.hostname = maildirHostname()
 	s.events = newEventHub()
@@ -170,6 +173,11 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.bg.Wait()
+	s.mu.Lock()
+	for f := range s.lockFiles {
+		os.Remove(f)
+	}
+	s.mu.Unlock()
 	s.verMu.Lock()
 	if s.verConn != nil {
 		s.verConn.Close()

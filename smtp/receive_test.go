@@ -117,11 +117,19 @@ func TestRcptCodesMixed(t *testing.T) {
 	if strings.Count(logs, `"msg":"smtp transaction"`) != 1 {
 		t.Fatalf("want one transaction line:\n%s", logs)
 	}
-	for _, want := range []string{`alice@example.org delivered INBOX"`, `nobody@example.org rejected 550`,
-		`work/alice@example.org delivered INBOX/work"`, `"outcome":"delivered"`, `"sender":"x@spam.example"`,
+	for _, want := range []string{`"<alice@example.org> delivered INBOX"`, `<nobody@example.org> rejected 550`,
+		`<work/alice@example.org> delivered INBOX/work"`, `"outcome":"delivered"`, `"sender":"x@spam.example"`,
 		`"client":"127.0.0.1"`, `"size":`, `"duration":`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %s:\n%s", want, logs)
+		}
+	}
+	if v := e.metric("immp_smtp_transactions_total", map[string]string{"service": "smtp", "outcome": "delivered"}); v != 1 {
+		t.Errorf("transactions delivered = %v", v)
+	}
+	for kind, want := range map[string]float64{"inbox": 1, "subinbox": 1, "fallback_inbox": 0} {
+		if v := e.metric("immp_deliveries_total", map[string]string{"folder": kind}); v != want {
+			t.Errorf("deliveries{%s} = %v, want %v", kind, v, want)
 		}
 	}
 	if strings.Contains(logs, "SECRET-CONTENT") || strings.Contains(logs, "mixed") {
@@ -238,6 +246,9 @@ func TestSubinboxChangedInFlight(t *testing.T) {
 	}
 	if n := len(e.msgs(e.alice, "INBOX")); n != 1 {
 		t.Errorf("INBOX (fallback) has %d", n)
+	}
+	if v := e.metric("immp_deliveries_total", map[string]string{"folder": "fallback_inbox"}); v != 1 {
+		t.Errorf("fallback deliveries = %v, want 1", v)
 	}
 }
 

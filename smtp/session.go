@@ -224,7 +224,7 @@ func (s *session) finish(t *transaction, outcome string) {
 	}
 	rcpts := make([]string, len(t.rcpts))
 	for i, r := range t.rcpts {
-		v := r.addr + " " + r.outcome
+		v := "<" + r.addr + "> " + r.outcome
 		if r.folder != "" {
 			v += " " + r.folder
 		}
@@ -241,9 +241,6 @@ func (s *session) finish(t *transaction, outcome string) {
 		"size", t.size.Load(),
 		"duration", time.Since(t.start).Round(time.Microsecond),
 		"outcome", outcome,
-	}
-	if s.authOK {
-		attrs = append(attrs, "auth", s.auth.Address)
 	}
 	if tl := s.tlsText(); tl != "" {
 		attrs = append(attrs, "tls", tl)

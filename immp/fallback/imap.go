@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-imap/v2/imapserver"
 
@@ -230,5 +229,3 @@ func (m *IMAP) Close() error {
 	m.c.Logout().Wait()
 	return m.c.Close()
 }
-
-var _ = imap.CapIMAP4rev1
