@@ -31,7 +31,7 @@ func TestBuiltInDefaultQuickStart(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(binary, "serve")
 	cmd.Dir = dir
-	var log strings.Builder
+	var log syncBuffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

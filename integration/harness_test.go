@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -83,8 +82,7 @@ type server struct {
 	dataDir string
 	config  string
 	addrs   map[string]string // "smtp", "submission", "imap", "imaps", "immp", "immps", "http"
-	logMu   sync.Mutex
-	log     strings.Builder
+	log     syncBuffer
 	done    chan error
 }
 
@@ -94,6 +92,11 @@ type serverOptions struct {
 	autoCreate bool
 	noIMMP     bool   // leave the IMMP listener off: its address refuses connections
 	extra      string // more TOML appended to the generated file
+	dataDir    string // data_dir; "" is a fresh directory under t.TempDir()
+	// tables adds lines inside a table the harness writes itself
+	// ("smtp", "imap", "immp"), where extra cannot: TOML forbids
+	// defining a table twice.
+	tables map[string]string
 }
 
 // startServer writes a config with every listener on a free loopback port
@@ -105,6 +108,9 @@ func startServer(t testing.TB, opts serverOptions) *server {
 	}
 	dir := t.TempDir()
 	s := &server{t: t, dataDir: filepath.Join(dir, "data"), config: filepath.Join(dir, "immp.toml"), done: make(chan error, 1)}
+	if opts.dataDir != "" {
+		s.dataDir = opts.dataDir
+	}
 	s.addrs = map[string]string{}
 	for _, k := range []string{"smtp", "submission", "imap", "immp", "http"} {
 		s.addrs[k] = freePort(t)
@@ -118,10 +124,10 @@ func startServer(t testing.TB, opts serverOptions) *server {
 		fmt.Fprintf(&b, "%q", d)
 	}
 	b.WriteString("]\n\n")
-	fmt.Fprintf(&b, "[smtp]\nlisten = %q\n\n[submission]\nlisten = %q\n\n[imap]\nlisten = %q\n\n[http]\nlisten = %q\n\n",
-		s.addrs["smtp"], s.addrs["submission"], s.addrs["imap"], s.addrs["http"])
+	fmt.Fprintf(&b, "[smtp]\nlisten = %q\n%s\n[submission]\nlisten = %q\n\n[imap]\nlisten = %q\n%s\n[http]\nlisten = %q\n\n",
+		s.addrs["smtp"], opts.tables["smtp"], s.addrs["submission"], s.addrs["imap"], opts.tables["imap"], s.addrs["http"])
 	if !opts.noIMMP {
-		fmt.Fprintf(&b, "[immp]\nlisten = %q\n\n", s.addrs["immp"])
+		fmt.Fprintf(&b, "[immp]\nlisten = %q\n%s\n", s.addrs["immp"], opts.tables["immp"])
 	}
 	fmt.Fprintf(&b, "[accounts]\nauto_create = %v\n\n", opts.autoCreate)
 	b.WriteString(opts.extra)
@@ -137,8 +143,8 @@ func (s *server) start() {
 	t.Helper()
 	s.cmd = exec.Command(binary, "serve", "-config", s.config)
 	s.cmd.Dir = filepath.Dir(s.config)
-	s.cmd.Stdout = s.logWriter()
-	s.cmd.Stderr = s.logWriter()
+	s.cmd.Stdout = &s.log
+	s.cmd.Stderr = &s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -200,23 +206,25 @@ func (s *server) waitReady() {
 	t.Fatalf("immp serve not ready after 20s; log:\n%s", s.logs())
 }
 
-func (s *server) logWriter() io.Writer {
-	return writerFunc(func(p []byte) (int, error) {
-		s.logMu.Lock()
-		defer s.logMu.Unlock()
-		return s.log.Write(p)
-	})
+func (s *server) logs() string { return s.log.String() }
+
+// syncBuffer collects a child process's output while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
 }
 
-func (s *server) logs() string {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	return s.log.String()
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
 }
 
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
 
 // immp runs the binary with args against this server's config, feeding
 // stdin, and returns stdout, stderr and the exit code.

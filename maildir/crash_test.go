@@ -26,6 +26,7 @@ import (
 //
 // go test -run TestCrash ./maildir                  (CI: 50 kills or 15 s)
 // go test -run TestCrash ./maildir -crash.long      (400 kills)
+// IMMP_CRASH_KILLS=n sets the number of kills
 
 var crashLong = flag.Bool("crash.long", false, "run the crash test with hundreds of kills")
 
@@ -119,6 +120,9 @@ func TestCrash(t *testing.T) {
 	kills := 50
 	if *crashLong || os.Getenv("IMMP_CRASH_LONG") != "" {
 		kills = 400
+	}
+	if n, err := strconv.Atoi(os.Getenv("IMMP_CRASH_KILLS")); err == nil && n > 0 {
+		kills = n
 	}
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -226,6 +230,9 @@ func TestCrash(t *testing.T) {
 			}
 		}
 		s.Close()
+		if (i+1)%25 == 0 {
+			t.Logf("%d kills, %d acknowledged copies so far", i+1, len(acked))
+		}
 	}
 	t.Logf("%d acknowledged copies checked", len(acked))
 	if len(acked) == 0 {
