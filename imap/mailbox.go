@@ -28,7 +28,7 @@ type msgMeta struct {
 	flags []string
 	size  int64
 	date  time.Time
-	known bool // size and date filled (an event carries neither)
+	known bool // size and date filled (EventNew carries them; fillMeta covers the rest)
 }
 
 // registry holds the shared state of every folder open in this process:
@@ -292,8 +292,13 @@ func (mb *mailbox) applyLocked(ev maildir.Event) (forget bool) {
 		}
 		mb.maxUID = ev.UID
 		mb.uidNext = max(mb.uidNext, ev.UID+1)
-		mb.msgs = append(mb.msgs, msgMeta{uid: ev.UID, flags: ev.Flags})
-		mb.unknown++
+		if ev.InternalDate.IsZero() {
+			// An event made up without size and date: fillMeta reads them.
+			mb.msgs = append(mb.msgs, msgMeta{uid: ev.UID, flags: ev.Flags})
+			mb.unknown++
+		} else {
+			mb.msgs = append(mb.msgs, msgMeta{uid: ev.UID, flags: ev.Flags, size: ev.Size, date: ev.InternalDate, known: true})
+		}
 		mb.tracker.QueueNumMessages(uint32(len(mb.msgs)))
 		// RFC 3501 2.3.2: recent in exactly one session, the first that
 		// learns of it; here the oldest read-write selection.
@@ -394,14 +399,15 @@ func (mb *mailbox) resync(ctx context.Context) {
 	}
 	for _, m := range list {
 		if m.UID > mb.maxUID {
-			mb.applyLocked(maildir.Event{Kind: maildir.EventNew, UID: m.UID, Flags: m.Flags})
+			mb.applyLocked(maildir.Event{Kind: maildir.EventNew, UID: m.UID, Flags: m.Flags, Size: m.Size, InternalDate: m.InternalDate})
 		}
 	}
 	mb.fillLocked(list)
 }
 
-// fillMeta makes sure size and date are known for every message (events
-// carry neither); it reads the index once for all unknown messages.
+// fillMeta makes sure size and date are known for every message (an
+// EventNew carries them, so this is rarely needed); it reads the index
+// once for all unknown messages.
 func (mb *mailbox) fillMeta(ctx context.Context) error {
 	mb.mu.Lock()
 	n := mb.unknown

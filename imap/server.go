@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -252,11 +253,31 @@ func isLoopback(a net.Addr) bool {
 	return false
 }
 
-// countedConn reports its close to the connection gauge once.
+// countedConn reports its close to the connection gauge once, and makes
+// a read timeout final.
 type countedConn struct {
 	net.Conn
-	once   sync.Once
-	closed func()
+	once     sync.Once
+	closed   func()
+	timedOut atomic.Bool
+}
+
+// Read fails for good once a read has hit its deadline. imapserver gives
+// each command 30 s once it has begun; a timeout in the middle of a
+// command's arguments comes back as that command's error ("NO
+// [SERVERBUG]"), and imapserver then reads the next command with a fresh
+// deadline, so a client trickling one octet a second (slowloris) would
+// be answered every 30 s and kept forever. Sticky, the next read ends
+// the session.
+func (c *countedConn) Read(p []byte) (int, error) {
+	if c.timedOut.Load() {
+		return 0, os.ErrDeadlineExceeded
+	}
+	n, err := c.Conn.Read(p)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		c.timedOut.Store(true)
+	}
+	return n, err
 }
 
 func (c *countedConn) Close() error {

@@ -50,8 +50,36 @@ type conn struct {
 	limits int // over-limit commands so far
 	bads   int // BAD replies in a row
 
-	mu   sync.Mutex
-	busy bool // executing a command (Shutdown lets it finish)
+	mu      sync.Mutex
+	busy    bool // executing a command (Shutdown lets it finish)
+	waiting bool // idle with nothing read yet: the next octets start a command
+}
+
+// cmdReader sits under the codec (and under TLS) and starts the command
+// timer when the first octets of a command arrive.
+type cmdReader struct {
+	net.Conn
+	c *conn
+}
+
+func (r cmdReader) Read(p []byte) (int, error) {
+	n, err := r.Conn.Read(p)
+	if n > 0 {
+		r.c.commandStarted()
+	}
+	return n, err
+}
+
+// commandStarted moves the read deadline from the autologout timer to the
+// command timer (never later, and not while shutting down).
+func (c *conn) commandStarted() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.waiting || c.s.closing.Load() {
+		return
+	}
+	c.waiting = false
+	c.raw.SetReadDeadline(time.Now().Add(min(c.s.opts.CommandTimeout, c.s.idle)))
 }
 
 func (s *Server) handle(nc net.Conn, implicitTLS bool) {
@@ -67,7 +95,6 @@ func (s *Server) handle(nc net.Conn, implicitTLS bool) {
 	c := &conn{
 		s:     s,
 		raw:   nc,
-		nc:    nc,
 		ip:    ip,
 		isTLS: implicitTLS,
 		ctx:   s.ctx,
@@ -75,8 +102,9 @@ func (s *Server) handle(nc net.Conn, implicitTLS bool) {
 		log: s.log.With("conn", s.nextID.Add(1), "remote", nc.RemoteAddr().String(),
 			"tls", implicitTLS),
 	}
+	c.nc = cmdReader{Conn: nc, c: c}
 	if implicitTLS {
-		tc := tls.Server(nc, s.opts.TLSConfig)
+		tc := tls.Server(c.nc, s.opts.TLSConfig)
 		ctx, cancel := context.WithTimeout(s.ctx, time.Minute)
 		err := tc.HandshakeContext(ctx)
 		cancel()
@@ -148,6 +176,7 @@ func (c *conn) idle() bool {
 		return false
 	}
 	c.busy = false
+	c.waiting = true
 	c.raw.SetReadDeadline(time.Now().Add(c.s.idle))
 	return true
 }
@@ -200,9 +229,15 @@ func (c *conn) readFailed(err error) bool {
 		c.bye("Too much data")
 		return false
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		if c.s.closing.Load() {
+		c.mu.Lock()
+		started := !c.waiting
+		c.mu.Unlock()
+		switch {
+		case c.s.closing.Load():
 			c.bye("IMMP server shutting down")
-		} else {
+		case started:
+			c.bye("Command not completed in time")
+		default:
 			c.bye("Autologout; idle for too long")
 		}
 		return false

@@ -15,8 +15,10 @@
 //   - Commands are executed one after the other and answered in order;
 //     replies are flushed when no further command is already buffered,
 //     so a pipelining client gets its answers in few segments (draft 5.5).
-//   - A command with no activity for IdleTimeout (at least 30 minutes,
-//     draft 5.4) ends the session with "* BYE".
+//   - No command for IdleTimeout (at least 30 minutes, draft 5.4) ends
+//     the session with "* BYE Autologout"; a command not complete within
+//     CommandTimeout (30 s) of its first octet, with "* BYE Command not
+//     completed in time" (a client trickling octets, slowloris).
 //   - Over-long lines and literals are answered BAD [LIMIT] and skipped
 //     (see immp/wire); the third such command, or 20 BAD commands in a
 //     row, ends the session with "* BYE".

@@ -23,6 +23,10 @@ import (
 // MinIdleTimeout is the shortest autologout timer allowed (draft 5.4).
 const MinIdleTimeout = 30 * time.Minute
 
+// DefaultCommandTimeout is Options.CommandTimeout's default, as go-imap's
+// IMAP server allows for one command.
+const DefaultCommandTimeout = 30 * time.Second
+
 // ErrServerClosed is returned by Serve and ServeTLS after Shutdown.
 var ErrServerClosed = errors.New("immp: server closed")
 
@@ -46,6 +50,12 @@ type Options struct {
 	// IdleTimeout is the autologout timer; 0 means 30 minutes, and less
 	// than 30 minutes is an error (draft 5.4).
 	IdleTimeout time.Duration
+	// CommandTimeout bounds how long a command may take to arrive once
+	// its first octet has (default DefaultCommandTimeout), apart from the
+	// autologout timer between commands: a client trickling a command in
+	// one octet at a time (slowloris) is cut off after it, not after
+	// IdleTimeout.
+	CommandTimeout time.Duration
 	// Throttle slows down repeated login failures; nil means none.
 	Throttle *throttle.Limiter
 	// Limits of the codec; zero fields take the profile's values.
@@ -88,6 +98,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if idle < MinIdleTimeout {
 		return nil, fmt.Errorf("immp: idle timeout %v is below the minimum of %v (draft 5.4)", idle, MinIdleTimeout)
+	}
+	if opts.CommandTimeout <= 0 {
+		opts.CommandTimeout = DefaultCommandTimeout
 	}
 	log := opts.Logger
 	if log == nil {

@@ -132,6 +132,36 @@ func TestAutologout(t *testing.T) {
 	}
 }
 
+// TestSlowCommand: a command trickled in one octet at a time (slowloris)
+// is cut off by the command timer, long before the autologout, and the
+// timer does not run between commands.
+func TestSlowCommand(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *Options) { o.CommandTimeout = 400 * time.Millisecond })
+	c := e.dial()
+	c.send("A NOOP")
+	c.expect("A OK NOOP completed")
+	time.Sleep(600 * time.Millisecond) // idle between commands: fine
+	c.send("B NOOP")
+	c.expect("B OK NOOP completed")
+	start := time.Now()
+	go func() {
+		for _, b := range []byte("C LOGIN alice@example.org secret\r\n") {
+			if _, err := c.nc.Write([]byte{b}); err != nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	c.expect("* BYE Command not completed in time")
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("cut off after %v, want about 400ms", d)
+	}
+	if !c.closed() {
+		t.Fatal("open after BYE")
+	}
+}
+
 // TestShutdown: in-flight commands finish, idle sessions get BYE, Serve
 // returns ErrServerClosed, new connections are refused.
 func TestShutdown(t *testing.T) {

@@ -9,4 +9,10 @@
 // A test that needs a tool which is not installed is skipped, except when
 // the environment says CI=true: there a missing tool is a failure, so that a
 // green CI run means every client was really exercised.
+//
+// Hardening: TestAbuse* hold 2,000 idle connections, dribble commands one
+// octet a second, and throw oversized, malformed and pipelined input at
+// IMMP while timing a well-behaved client. TestSoak runs mixed load on a
+// binary built with -race for $IMMP_SOAK (default 45s; IMMP_SOAK=10m for
+// the long run) and checks for races, goroutine leaks and RSS growth.
 package integration

@@ -81,6 +81,7 @@ type server struct {
 	cmd     *exec.Cmd
 	dataDir string
 	config  string
+	bin     string            // the binary run; "" is the one TestMain built
 	addrs   map[string]string // "smtp", "submission", "imap", "imaps", "immp", "immps", "http"
 	log     syncBuffer
 	done    chan error
@@ -97,6 +98,7 @@ type serverOptions struct {
 	// ("smtp", "imap", "immp"), where extra cannot: TOML forbids
 	// defining a table twice.
 	tables map[string]string
+	binary string // the immp binary to run; "" is the one TestMain built
 }
 
 // startServer writes a config with every listener on a free loopback port
@@ -107,7 +109,7 @@ func startServer(t testing.TB, opts serverOptions) *server {
 		opts.domains = []string{"example.org"}
 	}
 	dir := t.TempDir()
-	s := &server{t: t, dataDir: filepath.Join(dir, "data"), config: filepath.Join(dir, "immp.toml"), done: make(chan error, 1)}
+	s := &server{t: t, dataDir: filepath.Join(dir, "data"), config: filepath.Join(dir, "immp.toml"), done: make(chan error, 1), bin: opts.binary}
 	if opts.dataDir != "" {
 		s.dataDir = opts.dataDir
 	}
@@ -141,7 +143,11 @@ func startServer(t testing.TB, opts serverOptions) *server {
 func (s *server) start() {
 	t := s.t
 	t.Helper()
-	s.cmd = exec.Command(binary, "serve", "-config", s.config)
+	bin := binary
+	if s.bin != "" {
+		bin = s.bin
+	}
+	s.cmd = exec.Command(bin, "serve", "-config", s.config)
 	s.cmd.Dir = filepath.Dir(s.config)
 	s.cmd.Stdout = &s.log
 	s.cmd.Stderr = &s.log

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -159,11 +161,10 @@ func appendMsg(c *imapclient.Client, folder, id string) error {
 	return err
 }
 
-// isNO says whether err is a tagged NO from the IMAP server (not a broken
-// connection or a BAD).
-func isNO(err error) bool {
+// imapNO says whether err is a tagged NO with the given response code.
+func imapNO(err error, code imap.ResponseCode) bool {
 	var ie *imap.Error
-	return errors.As(err, &ie) && ie.Type == imap.StatusResponseTypeNo
+	return errors.As(err, &ie) && ie.Type == imap.StatusResponseTypeNo && ie.Code == code
 }
 
 // immpSession is one logged-in IMMP connection kept across a fault.
@@ -258,6 +259,9 @@ func TestFullDisk(t *testing.T) {
 	t.Parallel()
 	mnt := mountTmpfs(t, "12m")
 	s := startServer(t, serverOptions{dataDir: filepath.Join(mnt, "data")})
+	if p := os.Getenv("IMMP_DUMP_LOG"); p != "" {
+		t.Cleanup(func() { os.WriteFile(p+"-"+t.Name(), []byte(s.logs()), 0o600) })
+	}
 	const user, pw, folder = "full@example.org", "pw-full", "INBOX/load"
 	s.addUser(t, user, pw)
 	ic := immpSession(t, s.addrs["immp"], user, pw)
@@ -267,20 +271,18 @@ func TestFullDisk(t *testing.T) {
 	mc := imapSession(t, s.addrs["imap"], user, pw)
 
 	var (
-		mu     sync.Mutex
-		acked  = map[string]bool{}
-		codes  = map[int]int{}
-		filled = make(chan struct{})
-		stop   = make(chan struct{})
-		wg     sync.WaitGroup
+		mu    sync.Mutex
+		acked = map[string]bool{}
+		codes = map[int]int{}
+		stop  = make(chan struct{})
+		wg    sync.WaitGroup
 	)
 	filler := filepath.Join(mnt, "filler")
 	for w := 0; w < 4; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			refusedAfterFull := 0
-			for m := 0; refusedAfterFull < 10; m++ {
+			for m := 0; ; m++ {
 				select {
 				case <-stop:
 					return
@@ -301,46 +303,44 @@ func TestFullDisk(t *testing.T) {
 				if code != 250 && code != 451 && code != 452 {
 					t.Errorf("%s: SMTP %d on a full disk, want 250 (stored), 451 or 452", id, code)
 				}
-				select {
-				case <-filled:
-					if code != 250 {
-						refusedAfterFull++
-					}
-				default:
-				}
 			}
 		}()
 	}
 	// Let some mail in, then fill the disk under the load and keep it
-	// full: failed deliveries free their spool files, which the filler
-	// takes back.
+	// full for a while: failed deliveries free their spool files, which
+	// the filler takes back; now and then it gives back up to three pages,
+	// so that some deliveries get their spool file written and then fail
+	// further on (links, dovecot-uidlist), or succeed.
 	time.Sleep(300 * time.Millisecond)
 	start := time.Now()
 	fill(t, filler)
-	close(filled)
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	deadline := time.After(15 * time.Second)
-loop:
-	for {
-		select {
-		case <-done:
-			break loop
-		case <-deadline:
-			close(stop)
-			<-done
-			break loop
-		case <-time.After(20 * time.Millisecond):
-			fill(t, filler)
+	for time.Since(start) < 1500*time.Millisecond {
+		time.Sleep(5 * time.Millisecond)
+		if st, err := os.Stat(filler); err == nil && rand.IntN(2) == 0 {
+			os.Truncate(filler, max(0, st.Size()-int64(rand.IntN(3*4096+1))))
+			time.Sleep(2 * time.Millisecond)
 		}
+		fill(t, filler)
 	}
+	close(stop)
+	wg.Wait()
 	mu.Lock()
-	t.Logf("under load: %d acknowledged (250), %d x 452, %d x 451, other %v; disk full after %v",
+	t.Logf("under load: %d acknowledged (250), %d x 452, %d x 451, other %v; disk kept full for %v",
 		codes[250], codes[452], codes[451], codes, time.Since(start).Round(time.Millisecond))
 	if codes[452]+codes[451] == 0 {
 		t.Fatalf("no SMTP refusal on a full disk: %v", codes)
 	}
+	// The server's own count agrees with what the clients heard.
+	delivered := s.metric(t, `immp_smtp_transactions_total{outcome="delivered",service="smtp"}`)
+	tempfail := s.metric(t, `immp_smtp_transactions_total{outcome="tempfail",service="smtp"}`)
+	if delivered != fmt.Sprint(codes[250]) || tempfail != fmt.Sprint(codes[451]+codes[452]) {
+		t.Fatalf("metrics: %s delivered, %s tempfail; clients heard %v", delivered, tempfail, codes)
+	}
 	mu.Unlock()
+
+	// Nothing acknowledged is lost, nothing refused was kept, on the
+	// full disk.
+	before := verifyStored(t, s, user, pw, folder, acked)
 
 	// The disk stays full: each protocol refuses, temporarily.
 	fill(t, filler)
@@ -349,34 +349,22 @@ loop:
 		t.Fatalf("SMTP on a full disk: %d %v, want 452 or 451", code, err)
 	}
 	fill(t, filler)
-	if err := appendMsg(mc, folder, "full-append"); !isNO(err) {
-		t.Fatalf("APPEND on a full disk: %v, want NO", err)
-	} else {
-		t.Logf("APPEND on a full disk: %v", err)
+	if err := appendMsg(mc, folder, "full-append"); !imapNO(err, imap.ResponseCodeUnavailable) {
+		t.Fatalf("APPEND on a full disk: %v, want NO [UNAVAILABLE]", err)
 	}
 	fill(t, filler)
-	if err := ic.Create(ctx10s(t), "full"); err != nil {
-		if code, no := immpNO(err); !no {
-			t.Fatalf("IMMP CREATE on a full disk: %v, want NO", err)
-		} else {
-			t.Logf("IMMP CREATE on a full disk: NO [%s]", code)
-		}
-	} else {
+	if err := ic.Create(ctx10s(t), "full"); err == nil {
 		t.Fatalf("IMMP CREATE on a full disk answered OK")
+	} else if code, no := immpNO(err); !no || code != "UNAVAILABLE" {
+		t.Fatalf("IMMP CREATE on a full disk: %v, want NO [UNAVAILABLE]", err)
 	}
+	// A database write (the WAL grows) on a full disk.
 	fill(t, filler)
 	if err := ic.StoreSpamEntry(ctx10s(t), user, "*@spam.example"); err == nil {
-		t.Logf("STORESPAMENTRY on a full disk answered OK")
-	} else if code, no := immpNO(err); !no {
-		t.Fatalf("STORESPAMENTRY on a full disk: %v, want OK or NO", err)
-	} else {
-		t.Logf("STORESPAMENTRY on a full disk: NO [%s]", code)
+		t.Logf("STORESPAMENTRY on a full disk answered OK (the WAL had room)")
+	} else if code, no := immpNO(err); !no || code != "UNAVAILABLE" {
+		t.Fatalf("STORESPAMENTRY on a full disk: %v, want OK or NO [UNAVAILABLE]", err)
 	}
-
-	// Nothing acknowledged is lost, nothing refused was kept.
-	mu.Lock()
-	before := verifyStored(t, s, user, pw, folder, acked)
-	mu.Unlock()
 
 	// Free the space: the same process, the same sessions carry on.
 	if err := os.Remove(filler); err != nil {
@@ -409,8 +397,11 @@ loop:
 	if err := ic.Create(ctx10s(t), "full"); err != nil {
 		t.Fatalf("IMMP CREATE after space was freed: %v", err)
 	}
-	if err := ic.Noop(ctx10s(t)); err != nil {
-		t.Fatalf("IMMP session after space was freed: %v", err)
+	if err := ic.StoreSpamEntry(ctx10s(t), user, "*@spam.example"); err != nil && !client.HasCode(err, "ALREADYEXISTS") {
+		t.Fatalf("STORESPAMENTRY after space was freed: %v", err)
+	}
+	if code, err := spamSend(s.addrs["smtp"], user); code != 550 {
+		t.Fatalf("SMTP from a blocked sender after space was freed: %d %v, want 550", code, err)
 	}
 	after := verifyStored(t, s, user, pw, folder, acked)
 	t.Logf("recovered %v after space was freed; %d messages stored (%d before), all intact", recovery.Round(time.Millisecond), len(after), len(before))
@@ -474,6 +465,9 @@ func TestReadOnlyDataDir(t *testing.T) {
 	t.Parallel()
 	mnt := mountTmpfs(t, "16m")
 	s := startServer(t, serverOptions{dataDir: filepath.Join(mnt, "data")})
+	if p := os.Getenv("IMMP_DUMP_LOG"); p != "" {
+		t.Cleanup(func() { os.WriteFile(p+"-"+t.Name(), []byte(s.logs()), 0o600) })
+	}
 	const user, pw, folder = "ro@example.org", "pw-ro", "INBOX/ro"
 	s.addUser(t, user, pw)
 	ic := immpSession(t, s.addrs["immp"], user, pw)
@@ -507,17 +501,14 @@ func TestReadOnlyDataDir(t *testing.T) {
 			t.Fatalf("SMTP on a read-only data directory: %d, want 4xx", code)
 		}
 	}
-	err := appendMsg(mc, folder, "ro-append")
-	if !isNO(err) {
-		t.Fatalf("APPEND on a read-only data directory: %v, want NO", err)
+	t.Logf("read-only: SMTP %v", codes)
+	if err := appendMsg(mc, folder, "ro-append"); !imapNO(err, imap.ResponseCodeUnavailable) {
+		t.Fatalf("APPEND on a read-only data directory: %v, want NO [UNAVAILABLE]", err)
 	}
-	t.Logf("read-only: SMTP %v; APPEND: %v", codes, err)
 	if err := ic.Create(ctx10s(t), "ro2"); err == nil {
 		t.Fatal("IMMP CREATE on a read-only data directory answered OK")
-	} else if code, no := immpNO(err); !no {
-		t.Fatalf("IMMP CREATE on a read-only data directory: %v, want NO", err)
-	} else {
-		t.Logf("read-only: IMMP CREATE NO [%s]", code)
+	} else if code, no := immpNO(err); !no || code != "UNAVAILABLE" {
+		t.Fatalf("IMMP CREATE on a read-only data directory: %v, want NO [UNAVAILABLE]", err)
 	}
 	// What was stored stays readable.
 	if _, err := mc.Select(folder, nil).Wait(); err != nil {
@@ -549,4 +540,217 @@ func TestReadOnlyDataDir(t *testing.T) {
 	s.stop()
 	s.start()
 	sameUIDs(t, found, verifyStored(t, s, user, pw, folder, acked))
+}
+
+// lockDB holds an exclusive SQLite lock on db from another process (a
+// python3 sqlite3 client) until the returned release is called; release
+// returns how long the lock was held.
+func lockDB(t *testing.T, db string) (release func() time.Duration) {
+	t.Helper()
+	python := needTool(t, "python3")
+	const script = `
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+c.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+sys.stdin.read()
+c.execute("COMMIT")
+`
+	cmd := exec.Command(python, "-c", script, db)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 7)
+	if _, err := io.ReadFull(stdout, buf); err != nil || string(buf) != "locked\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("locking %s: %q %v %s", db, buf, err, stderr.String())
+	}
+	start := time.Now()
+	var once sync.Once
+	var held time.Duration
+	release = func() time.Duration {
+		once.Do(func() {
+			stdin.Close()
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("lock holder: %v %s", err, stderr.String())
+			}
+			held = time.Since(start)
+		})
+		return held
+	}
+	t.Cleanup(func() { release() })
+	return release
+}
+
+// TestSQLiteLocked holds an exclusive lock on immp.db from another
+// process for longer than busy_timeout (5s). What must write to the
+// database answers a temporary failure: STORESPAMENTRY NO [UNAVAILABLE],
+// "immp user add" exit 1 naming the lock, SMTP to an account that
+// auto_create would make 451. What needs no database write goes on:
+// delivery to an existing account (every 250 stored), APPEND, IMMP CREATE
+// (folders live in the Maildir++ tree), "immp user list". Once the lock
+// is gone everything works without a restart.
+func TestSQLiteLocked(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOptions{autoCreate: true})
+	if p := os.Getenv("IMMP_DUMP_LOG"); p != "" {
+		t.Cleanup(func() { os.WriteFile(p+"-"+t.Name(), []byte(s.logs()), 0o600) })
+	}
+	const user, pw, folder = "locked@example.org", "pw-locked", "INBOX/locked"
+	s.addUser(t, user, pw)
+	ic := immpSession(t, s.addrs["immp"], user, pw)
+	if err := ic.Create(ctx10s(t), "locked"); err != nil {
+		t.Fatalf("CREATE locked: %v", err)
+	}
+	mc := imapSession(t, s.addrs["imap"], user, pw)
+	// Connections made before the lock, so that logging in (which may
+	// write) is not what is measured.
+	ic2 := immpSession(t, s.addrs["immp"], user, pw)
+	mc2 := imapSession(t, s.addrs["imap"], user, pw)
+	acked := map[string]bool{}
+
+	release := lockDB(t, filepath.Join(s.dataDir, "immp.db"))
+	type outcome struct {
+		err error
+		dur time.Duration
+		out string
+	}
+	var (
+		mu      sync.Mutex
+		results = map[string]outcome{}
+		wg      sync.WaitGroup
+	)
+	op := func(what string, f func() (string, error)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			out, err := f()
+			mu.Lock()
+			results[what] = outcome{err, time.Since(t0), out}
+			mu.Unlock()
+		}()
+	}
+	cli := func(stdin string, args ...string) func() (string, error) {
+		return func() (string, error) {
+			out, errOut, code := s.immp(t, stdin, nil, append(args[:1:1], append([]string{args[1], "-config", s.config}, args[2:]...)...)...)
+			if code != 0 {
+				return out + errOut, fmt.Errorf("exit %d", code)
+			}
+			return out + errOut, nil
+		}
+	}
+	op("STORESPAMENTRY", func() (string, error) { return "", ic.StoreSpamEntry(ctx10s(t), user, "*@spam.example") })
+	op("user add", cli("pw2\n", "user", "add", "second@example.org"))
+	op("user list", cli("", "user", "list"))
+	op("CREATE", func() (string, error) { return "", ic2.Create(ctx10s(t), "during") })
+	op("SMTP", func() (string, error) {
+		code, err := trySend(s.addrs["smtp"], "locked/"+user, "during-smtp")
+		return fmt.Sprint(code), err
+	})
+	op("SMTP new account", func() (string, error) {
+		code, err := trySend(s.addrs["smtp"], "third@example.org", "during-new")
+		return fmt.Sprint(code), err
+	})
+	op("APPEND", func() (string, error) { return "", appendMsg(mc2, folder, "during-append") })
+	wg.Wait()
+	held := release()
+	for what, r := range results {
+		t.Logf("under lock: %-16s %v in %v %s", what, r.err, r.dur.Round(time.Millisecond), strings.TrimSpace(r.out))
+	}
+	t.Logf("lock held %v", held.Round(time.Millisecond))
+
+	if r := results["STORESPAMENTRY"]; r.err == nil {
+		t.Errorf("STORESPAMENTRY under lock answered OK")
+	} else if code, no := immpNO(r.err); !no || code != "UNAVAILABLE" {
+		t.Errorf("STORESPAMENTRY under lock: %v, want NO [UNAVAILABLE]", r.err)
+	}
+	if r := results["user add"]; r.err == nil || !strings.Contains(r.out, "locked") {
+		t.Errorf("user add under lock: %v %q, want exit 1 naming the lock", r.err, r.out)
+	}
+	if r := results["user list"]; r.err != nil || !strings.Contains(r.out, user) {
+		t.Errorf("user list under lock: %v %q, want the accounts", r.err, r.out)
+	}
+	if r := results["CREATE"]; r.err != nil {
+		t.Errorf("IMMP CREATE under lock: %v (it needs no database write)", r.err)
+	}
+	if r := results["SMTP"]; r.err != nil || r.out != "250" {
+		t.Errorf("SMTP under lock: %s %v, want 250 (delivery needs no database write)", r.out, r.err)
+	} else {
+		acked["during-smtp"] = true
+	}
+	if r := results["SMTP new account"]; r.err != nil || r.out[0] != '4' {
+		t.Errorf("SMTP to an account to be created under lock: %s %v, want 4xx", r.out, r.err)
+	}
+	if r := results["APPEND"]; r.err != nil {
+		t.Errorf("APPEND under lock: %v", r.err)
+	} else {
+		acked["during-append"] = true
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	// Released: the same sessions and the CLI work again, no restart.
+	freed := time.Now()
+	if err := ic.StoreSpamEntry(ctx10s(t), user, "*@spam.example"); err != nil {
+		t.Fatalf("STORESPAMENTRY after the lock: %v", err)
+	}
+	recovery := time.Since(freed)
+	if code, err := trySend(s.addrs["smtp"], "locked/"+user, "from-spam"); code != 250 {
+		t.Fatalf("SMTP after the lock: %d %v", code, err)
+	}
+	acked["from-spam"] = true
+	if code, err := spamSend(s.addrs["smtp"], user); code != 550 {
+		t.Fatalf("SMTP from a sender blocked after the lock: %d %v, want 550 (the entry is in force)", code, err)
+	}
+	if out, errOut, code := s.immp(t, "pw2\n", nil, "user", "add", "-config", s.config, "second@example.org"); code != 0 {
+		t.Fatalf("user add after the lock: exit %d %s%s", code, out, errOut)
+	}
+	if code, err := trySend(s.addrs["smtp"], "third@example.org", "after-new"); code != 250 {
+		t.Fatalf("SMTP to a new account after the lock: %d %v", code, err)
+	}
+	if err := appendMsg(mc, folder, "after-append"); err != nil {
+		t.Fatalf("APPEND after the lock: %v", err)
+	}
+	acked["after-append"] = true
+	found := verifyStored(t, s, user, pw, folder, acked)
+	if n, _ := imapSubjects(t, s.addrs["imap"], user, pw, "INBOX/during"); n != 0 {
+		t.Fatalf("INBOX/during has %d messages", n)
+	}
+	t.Logf("after the lock: first write %v; %d messages in %s, all intact", recovery.Round(time.Millisecond), len(found), folder)
+	checkLog(t, s)
+}
+
+// spamSend sends from a sender the test blocks, returning the code.
+func spamSend(addr, rcpt string) (int, error) {
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	if err := c.Hello("spam.example"); err != nil {
+		return 0, err
+	}
+	if err := c.Mail("bulk@spam.example", nil); err != nil {
+		return 0, err
+	}
+	var se *smtp.SMTPError
+	if err := c.Rcpt(rcpt, nil); errors.As(err, &se) {
+		return se.Code, nil
+	} else if err != nil {
+		return 0, err
+	}
+	return 250, nil
 }

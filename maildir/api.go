@@ -78,7 +78,7 @@ type Status struct {
 type EventKind int
 
 const (
-	EventNew           EventKind = iota // a message was added (UID, Flags set)
+	EventNew           EventKind = iota // a message was added (UID, Flags, Size, InternalDate set)
 	EventFlags                          // a message's flags changed (UID, Flags set)
 	EventExpunge                        // a message was removed (UID set)
 	EventFolderRenamed                  // the folder was renamed (NewName set)
@@ -94,6 +94,9 @@ type Event struct {
 	UID     uint32
 	Flags   []string
 	NewName string
+	// Size and InternalDate are set for EventNew, as Message has them.
+	Size         int64
+	InternalDate time.Time
 }
 
 // Delivered says where one recipient's copy was filed.

@@ -242,3 +242,50 @@ func BenchmarkOpenFolder100k(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSpoolKind alternates quarter-second rounds of deliveries at 16
+// workers through unnamed (O_TMPFILE) and named spool files, so that both
+// see the same load on a shared machine, and reports both rates.
+func BenchmarkSpoolKind(b *testing.B) {
+	unnamed := openStore(b, Options{})
+	if !unnamed.spoolTmpfile() {
+		b.Skip("no unnamed spool files here")
+	}
+	named := openStore(b, Options{})
+	named.spoolOnce.Do(func() {}) // never probed: named files
+	fnU := benchDeliverFunc(b, unnamed, newAccount(b, unnamed, "alice@example.org"))
+	fnN := benchDeliverFunc(b, named, newAccount(b, named, "alice@example.org"))
+	round := func(fn func() error) (int, time.Duration) {
+		var count atomic.Int64
+		stop := time.Now().Add(250 * time.Millisecond)
+		var wg sync.WaitGroup
+		start := time.Now()
+		for w := 0; w < 16; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(stop) {
+					if err := fn(); err != nil {
+						b.Error(err)
+						return
+					}
+					count.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		return int(count.Load()), time.Since(start)
+	}
+	var nU, nN int
+	var dU, dN time.Duration
+	for b.Loop() {
+		for i := 0; i < 4; i++ {
+			n, d := round(fnN)
+			nN, dN = nN+n, dN+d
+			n, d = round(fnU)
+			nU, dU = nU+n, dU+d
+		}
+	}
+	b.ReportMetric(float64(nN)/dN.Seconds(), "named/s")
+	b.ReportMetric(float64(nU)/dU.Seconds(), "unnamed/s")
+}

@@ -25,6 +25,7 @@ type pending struct {
 	rec      *msgRec // base, info, inNew, sizes, mtime in; uid out
 	existing bool    // the file is already in place; it only needs a UID
 	src      string  // file to place
+	follow   bool    // src is a /proc/self/fd name (spool.go)
 	rename   bool    // rename src instead of linking it
 	copyOK   bool    // copy when a hard link is impossible
 	placed   string  // where it was placed (for undo)
@@ -184,9 +185,9 @@ func (mb *mailbox) runBatch(batch []*pending) {
 		recs = append(recs, ulRec{uid: next, base: p.rec.base})
 		next++
 	}
-	ulID := mb.ulID
+	ulID, ulTorn := mb.ulID, mb.ulTorn
 	mb.mu.Unlock()
-	ulFile, newID, err := mb.appendUIDList(dir, ulID, recs)
+	ulFile, newID, err := mb.appendUIDList(dir, ulID, !ulTorn, recs)
 	if err != nil {
 		lock.release()
 		mb.mu.Lock()
@@ -203,6 +204,7 @@ func (mb *mailbox) runBatch(batch []*pending) {
 			mb.ulRecs[r.base] = r
 		}
 		mb.ulID = newID
+		mb.ulTorn = false
 	}
 	if mb.inflight == nil {
 		mb.inflight = make(map[string]bool)
@@ -246,9 +248,6 @@ func (mb *mailbox) runBatch(batch []*pending) {
 			err = s.inject("uidlist")
 		}
 		mb.mu.Lock()
-		for _, p := range live {
-			delete(mb.inflight, p.rec.base)
-		}
 		if err != nil {
 			// The records written name files now removed: harmless dead
 			// records whose UIDs are never given again.
@@ -280,6 +279,12 @@ func (mb *mailbox) batchDirs(dir string, usedNew, usedCur bool, preNew, preCur f
 // its callers.
 func (mb *mailbox) completeBatch(batch []*pending) {
 	mb.mu.Lock()
+	// Only now may a scan see these files: until the batch is durable and
+	// published (after every earlier batch), a scan finding one would
+	// publish it early and out of UID order.
+	for _, p := range batch {
+		delete(mb.inflight, p.rec.base)
+	}
 	if mb.loaded {
 		var evs []Event
 		for _, p := range batch {
@@ -294,7 +299,7 @@ func (mb *mailbox) completeBatch(batch []*pending) {
 			} else {
 				mb.msgs = append(mb.msgs, p.rec)
 			}
-			evs = append(evs, Event{Kind: EventNew, UID: p.rec.uid, Flags: mb.flagsOf(p.rec)})
+			evs = append(evs, Event{Kind: EventNew, UID: p.rec.uid, Flags: mb.flagsOf(p.rec), Size: p.rec.vsize, InternalDate: p.rec.mtime})
 		}
 		mb.publishLocked(evs)
 		mb.uncached += len(evs)
@@ -328,7 +333,7 @@ func (mb *mailbox) place(dir string, p *pending) error {
 				err = os.Rename(p.src, dst)
 			}
 		} else {
-			err = os.Link(p.src, dst)
+			err = linkFile(p.src, dst, p.follow)
 			if err != nil && isNoLink(err) && p.copyOK {
 				err = mb.copyInto(dir, p.src, dst)
 			}
@@ -374,11 +379,11 @@ func (mb *mailbox) unplace(p *pending) {
 }
 
 // appendUIDList appends records to dir's list (dot lock held by the
-// caller; ulID is the list as last read under it) without syncing it; it
-// returns the open file for the caller to fsync. A torn tail (an append
-// that never completed) is cut first; a failed write is cut back, so the
-// list never holds half a line.
-func (mb *mailbox) appendUIDList(dir string, ulID fileID, recs []ulRec) (*os.File, fileID, error) {
+// caller; ulID is the list as last read under it, clean that it ended in
+// a whole line) without syncing it; it returns the open file for the
+// caller to fsync. A torn tail (an append that never completed) is cut
+// first; a failed write is cut back, so the list never holds half a line.
+func (mb *mailbox) appendUIDList(dir string, ulID fileID, clean bool, recs []ulRec) (*os.File, fileID, error) {
 	if len(recs) == 0 {
 		return nil, ulID, nil
 	}
@@ -393,12 +398,17 @@ func (mb *mailbox) appendUIDList(dir string, ulID fileID, recs []ulRec) (*os.Fil
 		return nil, fileID{}, fmt.Errorf("maildir: append uidlist: %w", err)
 	}
 	size := st.Size()
-	if tail, ok := tornTail(path, size); ok {
-		if err := f.Truncate(tail); err != nil {
-			f.Close()
-			return nil, fileID{}, fmt.Errorf("maildir: repair uidlist: %w", err)
+	// Unchanged since it was read or written here whole: no torn tail
+	// to look for (spares an open and a read per batch).
+	unchanged := clean && idOf(st) == ulID
+	if !unchanged {
+		if tail, ok := tornTail(path, size); ok {
+			if err := f.Truncate(tail); err != nil {
+				f.Close()
+				return nil, fileID{}, fmt.Errorf("maildir: repair uidlist: %w", err)
+			}
+			size = tail
 		}
-		size = tail
 	}
 	var b []byte
 	for _, r := range recs {

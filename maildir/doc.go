@@ -13,6 +13,8 @@
 //	                                       (guard version), folder_index
 //	                                       (mtimes and sizes, index.go)
 //	<data>/spool/                          delivery bodies being written
+//	                                       (unnamed O_TMPFILE files where
+//	                                       the kernel allows, spool.go)
 //	<data>/mail/<domain>/<local>/Maildir/  one account, Maildir++ as
 //	                                       Dovecot 2.3 lays it out with
 //	                                       mail_location = maildir:~/Maildir,
@@ -37,8 +39,9 @@
 //
 // # Durable delivery
 //
-// Delivery (delivery.go) writes the body once into the spool, fsyncs it and
-// hard-links it into every recipient folder's new/. Each folder has a
+// Delivery (delivery.go) writes the body once into the spool (an unnamed
+// file where possible, so no spool name is made and removed per message),
+// fsyncs it and hard-links it into every recipient folder's new/. Each folder has a
 // group committer (commit.go): whatever is queued is linked and numbered
 // together (dovecot-uidlist appended under Dovecot's dot lock), then new/
 // and the list are fsynced together, so one journal commit usually covers
@@ -58,7 +61,11 @@
 //     leaves it.
 //   - One shared in-memory state per folder per process (mailbox.go); every
 //     handle and delivery goes through it, so changes are seen at once and
-//     published to subscribers in order (events.go).
+//     published to subscribers in order (events.go); new messages are
+//     announced in UID order, each only once its batch is durable.
+//   - A message record in that state is never changed in place (a change
+//     replaces it), so pointers to it are safe to read without the lock;
+//     Flags slices handed out are never written after.
 //   - Subinbox rules (profile 6) live in folders.go only and serve IMMP and
 //     IMAP alike.
 //

@@ -70,8 +70,10 @@ func (f *Folder) UIDValidity() uint32 {
 }
 
 // Messages returns every message, sorted by UID, after bringing the state
-// up to date with the disk. The Flags slices are shared: do not modify
-// them.
+// up to date with the disk. The Flags slices are shared with other
+// callers and events: the layer never changes one once handed out (a flag
+// change makes a new slice), and callers must not modify them either
+// (their capacity equals their length, so an append copies).
 func (f *Folder) Messages(ctx context.Context) ([]Message, error) {
 	if err := f.mb.refresh(ctx); err != nil {
 		return nil, err
@@ -376,8 +378,10 @@ func (f *Folder) StoreFlags(ctx context.Context, uids []uint32, op FlagOp, flags
 			}, m.info)
 		}
 		if info != m.info || m.inNew || !m.hasInfo {
-			nm := *m
-			nm.info, nm.inNew, nm.hasInfo = info, false, true
+			// Copy on write: a record in the state is never changed in
+			// place, since pointers to it are read without mu (a
+			// delivery reading its UID, COPY/MOVE reading its source).
+			nm := m.with(info, false, true)
 			if err := os.Rename(m.path(mb.dir), nm.path(mb.dir)); err != nil {
 				if errors.Is(err, os.ErrNotExist) {
 					mb.dirty = true
@@ -386,7 +390,8 @@ func (f *Folder) StoreFlags(ctx context.Context, uids []uint32, op FlagOp, flags
 				return out, fmt.Errorf("maildir: store flags: %w", err)
 			}
 			flagsChanged := m.info != info
-			*m = nm
+			mb.replaceLocked(nm)
+			m = nm
 			changed = true
 			if flagsChanged {
 				evs = append(evs, Event{Kind: EventFlags, UID: m.uid, Flags: mb.flagsOf(m)})
@@ -460,8 +465,14 @@ func (mb *mailbox) remove(ctx context.Context, victims []*msgRec) ([]uint32, err
 	var firstErr error
 	usedNew, usedCur := false, false
 	for _, m := range victims {
-		if mb.loaded && mb.byUID[m.uid] != m {
-			continue // gone already
+		if mb.loaded {
+			// The state may hold a newer copy of the record (flags
+			// changed since the caller looked): same UID and base name.
+			cur := mb.byUID[m.uid]
+			if cur == nil || cur.base != m.base {
+				continue // gone already
+			}
+			m = cur
 		}
 		if err := os.Remove(m.path(mb.dir)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			if firstErr == nil {
@@ -548,6 +559,7 @@ func (mb *mailbox) compactUIDList() {
 		mb.ulRecs[r.base] = r
 	}
 	mb.ulID = statID(filepath.Join(dir, uidlistName))
+	mb.ulTorn = false
 }
 
 // Copy copies messages into dest (absolute name, same account) as hard

@@ -124,14 +124,21 @@ func (s *Store) dotlock(ctx context.Context, path string) (*lockFile, error) {
 	// process's own and linked into place, so a lock file never exists
 	// without its owner. That file is kept for the next lock.
 	tmp := fmt.Sprintf("%s.immp-lk.%d", path, s.pid)
-	if st, err := os.Lstat(tmp); err != nil || st.Size() != int64(len(owner)) {
-		if err := os.WriteFile(tmp, []byte(owner), 0o600); err != nil {
-			os.Remove(tmp)
-			return nil, fmt.Errorf("maildir: lock %s: %w", filepath.Base(path), err)
+	s.mu.Lock()
+	made := s.lockFiles[tmp]
+	s.mu.Unlock()
+	// Made by this Store before: no need to look (if it went away, the
+	// link below fails with ENOENT and it is made again).
+	if !made {
+		if st, err := os.Lstat(tmp); err != nil || st.Size() != int64(len(owner)) {
+			if err := os.WriteFile(tmp, []byte(owner), 0o600); err != nil {
+				os.Remove(tmp)
+				return nil, fmt.Errorf("maildir: lock %s: %w", filepath.Base(path), err)
+			}
+			s.mu.Lock()
+			s.lockFiles[tmp] = true
+			s.mu.Unlock()
 		}
-		s.mu.Lock()
-		s.lockFiles[tmp] = true
-		s.mu.Unlock()
 	}
 	for {
 		err := os.Link(tmp, lock)

@@ -43,6 +43,7 @@ type mailbox struct {
 	hdrExtra    []string
 	ulRecs      map[string]ulRec // base -> record, every record in the file
 	ulID        fileID
+	ulTorn      bool // the list as last read (ulID) ends in a partial line
 
 	loaded bool
 	msgs   []*msgRec // sorted by UID
@@ -86,6 +87,32 @@ type msgRec struct {
 	flags     []string // cached IMAP flags for flagsInfo/flagsGen
 	flagsInfo string
 	flagsGen  int
+}
+
+// A msgRec, once in the state (msgs, byUID, byBase), is never changed in
+// place, apart from its flags cache (written and read under mu only):
+// pointers to it are read without mu (a delivery reading the UID it got,
+// COPY/MOVE reading its source, background index saves). A change makes
+// a new record (with) that replaces the old one (replaceLocked).
+
+// with returns a copy of m with other flags or another place.
+func (m *msgRec) with(info string, inNew, hasInfo bool) *msgRec {
+	nm := *m
+	nm.info, nm.inNew, nm.hasInfo = info, inNew, hasInfo
+	if info != m.info {
+		nm.flags, nm.flagsInfo = nil, ""
+	}
+	return &nm
+}
+
+// replaceLocked (mu held) puts nm in place of the record with its UID.
+func (mb *mailbox) replaceLocked(nm *msgRec) {
+	mb.byUID[nm.uid] = nm
+	mb.byBase[nm.base] = nm
+	i := sort.Search(len(mb.msgs), func(i int) bool { return mb.msgs[i].uid >= nm.uid })
+	if i < len(mb.msgs) && mb.msgs[i].uid == nm.uid {
+		mb.msgs[i] = nm
+	}
 }
 
 func (m *msgRec) filename() string {
@@ -257,6 +284,7 @@ func (mb *mailbox) loadUIDListLocked(ctx context.Context, haveLock bool) error {
 		mb.ulRecs[r.base] = r
 	}
 	mb.ulID = idOf(st)
+	mb.ulTorn = ul.torn
 	mb.ulLoaded = true
 	return nil
 }
@@ -387,7 +415,8 @@ func (mb *mailbox) scanLocked(ctx context.Context) ([]*msgRec, error) {
 		if m := mb.byBase[base]; m != nil {
 			if m.inNew != e.inNew || m.info != info || m.hasInfo != hasInfo {
 				changed := m.info != info
-				m.inNew, m.info, m.hasInfo = e.inNew, info, hasInfo
+				m = m.with(info, e.inNew, hasInfo)
+				mb.replaceLocked(m)
 				if changed && mb.loaded {
 					evs = append(evs, Event{Kind: EventFlags, UID: m.uid, Flags: mb.flagsOf(m)})
 				}
@@ -428,11 +457,12 @@ func (mb *mailbox) scanLocked(ctx context.Context) ([]*msgRec, error) {
 			if e, ok := where[m.base]; ok {
 				_, info, hasInfo := splitName(e.name)
 				info = normInfo(info)
-				if info != m.info && mb.loaded {
-					m.info = info
+				changed := info != m.info
+				m = m.with(info, e.inNew, hasInfo)
+				mb.replaceLocked(m)
+				if changed && mb.loaded {
 					evs = append(evs, Event{Kind: EventFlags, UID: m.uid, Flags: mb.flagsOf(m)})
 				}
-				m.info, m.hasInfo, m.inNew = info, hasInfo, e.inNew
 				continue
 			}
 			still = append(still, m)
@@ -471,7 +501,7 @@ func (mb *mailbox) scanLocked(ctx context.Context) ([]*msgRec, error) {
 		if mb.loaded {
 			for _, m := range added {
 				if m.vsize >= 0 {
-					evs = append(evs, Event{Kind: EventNew, UID: m.uid, Flags: mb.flagsOf(m)})
+					evs = append(evs, Event{Kind: EventNew, UID: m.uid, Flags: mb.flagsOf(m), Size: m.vsize, InternalDate: m.mtime})
 				}
 			}
 		}
@@ -632,6 +662,9 @@ func (mb *mailbox) flagsOf(m *msgRec) []string {
 		}
 	}
 	sort.Strings(fl)
+	// Clipped: the slice goes to callers and events, shared; an append
+	// by one of them must not write into it.
+	fl = fl[:len(fl):len(fl)]
 	m.flags, m.flagsInfo, m.flagsGen = fl, m.info, mb.kwGen
 	return fl
 }

@@ -73,7 +73,10 @@ type Store struct {
 	pid      int
 	seq      atomic.Uint64
 	events   *eventHub
-	bg       sync.WaitGroup // background work (index saves, compaction)
+
+	spoolOnce    sync.Once // probe for unnamed spool files (spool.go)
+	spoolUnnamed bool
+	bg           sync.WaitGroup // background work (index saves, compaction)
 
 	// fault, when set (tests only), is asked at named points of the
 	// commit path and may return an error to inject (an I/O error the

@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -65,7 +66,7 @@ func (s *Server) track(c net.Conn) (*trackedConn, bool) {
 		}()
 		return nil, false
 	}
-	tc := &trackedConn{Conn: c, srv: s, ip: ip, idle: s.opts.ReadTimeout}
+	tc := &trackedConn{Conn: c, srv: s, ip: ip, idle: s.opts.ReadTimeout, replied: true}
 	s.conns[tc] = struct{}{}
 	s.perIP[ip]++
 	s.mu.Unlock()
@@ -95,24 +96,63 @@ type trackedConn struct {
 
 	mu       sync.Mutex
 	inTxn    bool // between MAIL and the end of the transaction
+	inData   bool // reading message data: the deadline is renewed per read
+	replied  bool // a reply was written since the deadline was last set
+	timedOut bool // a read hit the deadline: every later read fails too
 	draining bool
 }
 
-// Read renews the inactivity deadline before every read: go-smtp sets
-// its ReadTimeout once per command, which would bound the whole DATA
-// transfer instead of the silence. While draining, a connection not in a
-// transaction reads a timeout, which go-smtp answers with 421 and closes.
+// Read sets the read deadline. Between commands it runs from the last
+// reply: the next command must be complete within ReadTimeout however its
+// bytes trickle in, so a client sending one byte at a time (slowloris)
+// is cut off. During DATA it is renewed before every read: go-smtp sets
+// its ReadTimeout once per command, which would bound the whole transfer
+// of a large message instead of the silence. While draining, a connection
+// not in a transaction reads a timeout, which go-smtp answers with 421 and
+// closes.
 func (c *trackedConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
 	if c.draining && !c.inTxn {
 		c.mu.Unlock()
 		return 0, os.ErrDeadlineExceeded
 	}
-	if c.idle > 0 {
+	if c.timedOut {
+		c.mu.Unlock()
+		return 0, os.ErrDeadlineExceeded
+	}
+	if c.idle > 0 && (c.replied || c.inData) {
 		c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+		c.replied = false
 	}
 	c.mu.Unlock()
-	return c.Conn.Read(p)
+	n, err := c.Conn.Read(p)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// Sticky: bufio.Reader.ReadLine hands a partial line over as a
+		// line and drops the error, so go-smtp answers the fragment
+		// (501) and reads again; without this, that reply would renew
+		// the deadline and a one-byte-a-second client would never go.
+		c.mu.Lock()
+		c.timedOut = true
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+// Write notes that a reply went out: the next read starts the deadline
+// for the next command.
+func (c *trackedConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	c.replied = true
+	c.mu.Unlock()
+	return c.Conn.Write(p)
+}
+
+// data marks the message data being read (true) or done with (false).
+func (c *trackedConn) data(on bool) {
+	c.mu.Lock()
+	c.inData = on
+	c.replied = true
+	c.mu.Unlock()
 }
 
 func (c *trackedConn) Close() error {

@@ -32,9 +32,11 @@
 // DSN, BINARYMIME, REQUIRETLS; a bare "postmaster" without a domain is
 // refused by go-smtp's parser (501).
 //
-// Connection hygiene: an inactivity read timeout renewed on every read
-// (go-smtp's own ReadTimeout would bound a whole DATA transfer), a write
-// timeout, a per-address connection limit, and Shutdown that stops
+// Connection hygiene: a read timeout that runs from the last reply, so a
+// command must be complete within it however slowly its octets trickle in
+// (slowloris), and during DATA one renewed on every read (go-smtp's own
+// ReadTimeout would bound a whole DATA transfer); a timeout is final. A
+// write timeout, a per-address connection limit, and Shutdown that stops
 // accepting, closes idle connections with 421 and lets a transaction in
 // progress finish its data and commit.
 //

@@ -139,6 +139,38 @@ func TestReadTimeout(t *testing.T) {
 	}
 }
 
+// A command trickled in one byte at a time (slowloris) must be complete
+// within ReadTimeout of the last reply: renewing the deadline on every
+// read, as during DATA, would keep such a client forever.
+func TestSlowCommandCutOff(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, setup{opts: Options{ReadTimeout: time.Second}})
+	r := e.raw()
+	start := time.Now()
+	go func() {
+		for _, b := range []byte("EHLO slow.example\r\n") {
+			if _, err := r.c.Write([]byte{b}); err != nil {
+				return // cut off
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}()
+	// go-smtp (through bufio.Reader.ReadLine) takes the partial line as a
+	// command first, then reports the timeout: 421 4.4.2.
+	for {
+		code, msg := r.reply()
+		if code == 421 {
+			if !strings.HasPrefix(msg, "4.4.2") {
+				t.Errorf("got %q", msg)
+			}
+			break
+		}
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("slow command cut off after %v, want about 1s", d)
+	}
+}
+
 // Shutdown closes idle connections at once and lets a DATA in progress
 // finish and commit; Serve then returns ErrServerClosed.
 func TestShutdownDrains(t *testing.T) {

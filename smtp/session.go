@@ -145,6 +145,10 @@ func (s *session) Data(r io.Reader) error {
 	if t == nil { // reset meanwhile
 		return errLocal
 	}
+	if s.tc != nil {
+		s.tc.data(true)
+		defer s.tc.data(false)
+	}
 	body := io.Reader(countingReader{r, &t.size})
 	if s.srv.opts.Submission {
 		var err error
