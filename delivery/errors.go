@@ -2,7 +2,8 @@ package delivery
 
 import (
 	"errors"
-	"syscall"
+
+	"immp/maildir"
 )
 
 // Reason says why a recipient or a delivery was refused. The protocol
@@ -95,7 +96,7 @@ func fail(r Reason, err error) *Error { return &Error{Reason: r, Err: err} }
 // storageErr classifies a mailbox layer failure: a full disk (or quota)
 // is told apart so the client hears 452 rather than 451 (RFC 3463 4.3.1).
 func storageErr(err error) *Error {
-	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+	if maildir.Full(err) {
 		return fail(ReasonStorageFull, err)
 	}
 	return fail(ReasonStorage, err)

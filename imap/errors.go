@@ -61,6 +61,10 @@ func toWire(err error) error {
 		return authFailed()
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return errUnavailable
+	case maildir.Temporary(err):
+		// Disk full, read-only file system, database locked: the client
+		// retries later (RFC 5530 UNAVAILABLE); not a server bug.
+		return errUnavailable
 	}
 	return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeServerBug,
 		Text: "Internal error, the server log has details"}

@@ -3,7 +3,6 @@ package immp
 import (
 	"context"
 	"errors"
-	"syscall"
 
 	"immp/immp/guard"
 	"immp/immp/wire"
@@ -93,8 +92,10 @@ func (c *conn) translate(cmd *wire.Command, err error) (status, code, text strin
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return wire.NO, codeUnavailable, "Server busy, try again later"
-	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
-		c.log.Error("storage full", "command", cmd.Name, "err", err)
+	case maildir.Temporary(err):
+		// Disk full, read-only file system, database locked past
+		// busy_timeout: temporary, not a server bug.
+		c.log.Warn("storage unavailable", "command", cmd.Name, "err", err)
 		return wire.NO, codeUnavailable, "Storage temporarily unavailable"
 	}
 	c.log.Error("command failed", "command", cmd.Name, "err", err)

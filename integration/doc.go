@@ -15,4 +15,10 @@
 // IMMP while timing a well-behaved client. TestSoak runs mixed load on a
 // binary built with -race for $IMMP_SOAK (default 45s; IMMP_SOAK=10m for
 // the long run) and checks for races, goroutine leaks and RSS growth.
+// TestFullDisk, TestReadOnlyDataDir and TestSQLiteLocked (storage_test.go)
+// put the data directory on a small tmpfs that they fill or make read-only
+// (they need root to mount; skipped otherwise, failed under CI=true) and
+// hold immp.db locked from another process past busy_timeout: 4xx and NO,
+// never a 250 for what was not stored, and service resumes without a
+// restart.
 package integration

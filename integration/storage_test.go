@@ -259,9 +259,6 @@ func TestFullDisk(t *testing.T) {
 	t.Parallel()
 	mnt := mountTmpfs(t, "12m")
 	s := startServer(t, serverOptions{dataDir: filepath.Join(mnt, "data")})
-	if p := os.Getenv("IMMP_DUMP_LOG"); p != "" {
-		t.Cleanup(func() { os.WriteFile(p+"-"+t.Name(), []byte(s.logs()), 0o600) })
-	}
 	const user, pw, folder = "full@example.org", "pw-full", "INBOX/load"
 	s.addUser(t, user, pw)
 	ic := immpSession(t, s.addrs["immp"], user, pw)
@@ -465,9 +462,6 @@ func TestReadOnlyDataDir(t *testing.T) {
 	t.Parallel()
 	mnt := mountTmpfs(t, "16m")
 	s := startServer(t, serverOptions{dataDir: filepath.Join(mnt, "data")})
-	if p := os.Getenv("IMMP_DUMP_LOG"); p != "" {
-		t.Cleanup(func() { os.WriteFile(p+"-"+t.Name(), []byte(s.logs()), 0o600) })
-	}
 	const user, pw, folder = "ro@example.org", "pw-ro", "INBOX/ro"
 	s.addUser(t, user, pw)
 	ic := immpSession(t, s.addrs["immp"], user, pw)
@@ -604,9 +598,6 @@ c.execute("COMMIT")
 func TestSQLiteLocked(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, serverOptions{autoCreate: true})
-	if p := os.Getenv("IMMP_DUMP_LOG"); p != "" {
-		t.Cleanup(func() { os.WriteFile(p+"-"+t.Name(), []byte(s.logs()), 0o600) })
-	}
 	const user, pw, folder = "locked@example.org", "pw-locked", "INBOX/locked"
 	s.addUser(t, user, pw)
 	ic := immpSession(t, s.addrs["immp"], user, pw)

@@ -290,9 +290,23 @@ func TestExternalChanges(t *testing.T) {
 	}
 }
 
+// Both kinds of spool file: unnamed (O_TMPFILE, where it works) and
+// named (elsewhere).
 func TestDeliveryMultiRecipient(t *testing.T) {
 	t.Parallel()
+	for _, named := range []bool{false, true} {
+		t.Run(fmt.Sprintf("named=%v", named), func(t *testing.T) {
+			t.Parallel()
+			testDeliveryMultiRecipient(t, named)
+		})
+	}
+}
+
+func testDeliveryMultiRecipient(t *testing.T, named bool) {
 	s := openStore(t, Options{})
+	if named {
+		s.spoolOnce.Do(func() {}) // never probed: named spool files
+	}
 	a := newAccount(t, s, "alice@example.org")
 	b := newAccount(t, s, "bob@example.org")
 	ctx := context.Background()

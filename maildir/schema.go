@@ -61,6 +61,12 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if v > schemaVersion {
 		return fmt.Errorf("maildir: database schema %d is newer than this program (%d)", v, schemaVersion)
 	}
+	if v == schemaVersion {
+		// Current: nothing to write. Opening must not need the write
+		// lock, or "immp user list" (and a server start) would fail
+		// while another process holds it past busy_timeout.
+		return nil
+	}
 	if _, err := db.ExecContext(ctx, schemaSQL); err != nil {
 		return fmt.Errorf("maildir: create schema: %w", err)
 	}

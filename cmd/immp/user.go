@@ -100,6 +100,8 @@ func cmdUser(e cliEnv, args []string) int {
 		e.errorf("user %s: %s already exists", verb, addr)
 	case errors.Is(err, maildir.ErrNoSuchAccount):
 		e.errorf("user %s: no account %s", verb, addr)
+	case maildir.Temporary(err):
+		e.errorf("user %s: %v (the database is locked by another process, or the disk is full or read-only; try again later)", verb, err)
 	default:
 		e.errorf("user %s: %v", verb, err)
 	}
