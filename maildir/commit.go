@@ -110,7 +110,7 @@ func (mb *mailbox) runBatch(batch []*pending) {
 	}
 
 	mb.mu.Lock()
-	dir, deleted := mb.dir, mb.deleted
+	dir, name, deleted := mb.dir, mb.name, mb.deleted
 	mb.mu.Unlock()
 	if deleted {
 		for _, p := range batch {
@@ -128,7 +128,7 @@ func (mb *mailbox) runBatch(batch []*pending) {
 		if p.existing {
 			continue
 		}
-		if err := mb.place(dir, p); err != nil {
+		if err := mb.place(dir, name, p); err != nil {
 			p.err = err
 			continue
 		}
@@ -311,8 +311,10 @@ func (mb *mailbox) completeBatch(batch []*pending) {
 	}
 }
 
-// place links (or renames, or copies) p.src to its name in dir.
-func (mb *mailbox) place(dir string, p *pending) error {
+// place links (or renames, or copies) p.src to its name in dir (the
+// folder called name; both read under mu by the caller, as a rename
+// changes them).
+func (mb *mailbox) place(dir, name string, p *pending) error {
 	s := mb.s
 	sub := "cur"
 	if p.rec.inNew {
@@ -322,7 +324,7 @@ func (mb *mailbox) place(dir string, p *pending) error {
 		dst := filepath.Join(dir, sub, p.rec.filename())
 		err := s.inject("link")
 		if err != nil {
-			return fmt.Errorf("maildir: place message in %s: %w", mb.name, err)
+			return fmt.Errorf("maildir: place message in %s: %w", name, err)
 		}
 		if p.rename {
 			// rename(2) would replace an existing name silently: link
@@ -346,7 +348,7 @@ func (mb *mailbox) place(dir string, p *pending) error {
 			p.rec.base = s.newBaseName(time.Now(), p.rec.psize, p.rec.vsize)
 			continue
 		}
-		return fmt.Errorf("maildir: place message in %s: %w", mb.name, err)
+		return fmt.Errorf("maildir: place message in %s: %w", name, err)
 	}
 }
 

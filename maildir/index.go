@@ -118,7 +118,7 @@ func (mb *mailbox) maybeSaveIndexLocked() {
 		c.flags = nil
 		snap[i] = &c
 	}
-	key, uv, acct := mb.indexKey(), mb.uidValidity, mb.acct.ID
+	key, uv, acct, name := mb.indexKey(), mb.uidValidity, mb.acct.ID, mb.name
 	s := mb.s
 	s.bg.Add(1)
 	go func() {
@@ -129,7 +129,7 @@ func (mb *mailbox) maybeSaveIndexLocked() {
 		_, err := s.wdb.ExecContext(ctx, "INSERT OR REPLACE INTO folder_index(account_id, key, uidvalidity, data) VALUES (?, ?, ?, ?)",
 			acct, key, uv, data)
 		if err != nil {
-			s.log.Warn("save folder index", "folder", mb.name, "err", err)
+			s.log.Warn("save folder index", "folder", name, "err", err)
 		}
 		mb.mu.Lock()
 		mb.idxSaving = false
