@@ -131,6 +131,15 @@ func (d *Deliverer) Deliver(ctx context.Context, env Envelope, body io.Reader) (
 		k := copyKey{results[i].Recipient.Account.ID, results[i].Folder}
 		if j := index[k]; j < len(delivered) && len(delivered) == len(order) {
 			results[i].UID = delivered[j].UID
+			// The subinbox may have been renamed or deleted during the
+			// commit itself; the mailbox layer then filed the copy where
+			// the folder is now, or into INBOX (draft 2.2.2).
+			if got := delivered[j].Folder; got != results[i].Folder {
+				results[i].Folder = got
+				if got == "INBOX" {
+					results[i].Kind = metrics.FolderFallback
+				}
+			}
 		}
 	}
 	counted := make(map[copyKey]bool)

@@ -114,7 +114,7 @@ func (mb *mailbox) runBatch(batch []*pending) {
 	mb.mu.Unlock()
 	if deleted {
 		for _, p := range batch {
-			p.err = fmt.Errorf("%w: folder was deleted", ErrNonexistent)
+			p.err = notPlaced{fmt.Errorf("%w: folder was deleted", ErrNonexistent)}
 		}
 		finish(func() {})
 		return
@@ -225,10 +225,10 @@ func (mb *mailbox) runBatch(batch []*pending) {
 		go func() {
 			err := s.inject("fsync-dir")
 			if err == nil && usedNew {
-				err = s.fsyncDir(filepath.Join(dir, "new"))
+				err = mb.fsyncSub(dir, "new")
 			}
 			if err == nil && usedCur {
-				err = s.fsyncDir(filepath.Join(dir, "cur"))
+				err = mb.fsyncSub(dir, "cur")
 			}
 			dirErr <- err
 		}()
@@ -259,6 +259,22 @@ func (mb *mailbox) runBatch(batch []*pending) {
 		mb.batchDirs(dir, usedNew, usedCur, preNew, preCur)
 		mb.mu.Unlock()
 	})
+}
+
+// fsyncSub fsyncs dir/sub, where dir is the folder's directory when the
+// batch was placed. A rename of the folder meanwhile carried the links
+// along, so the directory to sync is then the one the folder has now.
+func (mb *mailbox) fsyncSub(dir, sub string) error {
+	err := mb.s.fsyncDir(filepath.Join(dir, sub))
+	if errors.Is(err, os.ErrNotExist) {
+		mb.mu.Lock()
+		now, deleted := mb.dir, mb.deleted
+		mb.mu.Unlock()
+		if now != dir && !deleted {
+			err = mb.s.fsyncDir(filepath.Join(now, sub))
+		}
+	}
+	return err
 }
 
 // batchDirs (mu held): our own links changed the directories; if nothing
@@ -348,8 +364,28 @@ func (mb *mailbox) place(dir, name string, p *pending) error {
 			p.rec.base = s.newBaseName(time.Now(), p.rec.psize, p.rec.vsize)
 			continue
 		}
-		return fmt.Errorf("maildir: place message in %s: %w", name, err)
+		err = fmt.Errorf("maildir: place message in %s: %w", name, err)
+		if errors.Is(err, os.ErrNotExist) {
+			// The folder's directory went away under us (renamed or
+			// deleted meanwhile); nothing was placed, so the caller may
+			// try again where the folder is now.
+			return notPlaced{err}
+		}
+		return err
 	}
+}
+
+// notPlaced marks a commit error that left nothing behind because the
+// folder moved or vanished before the file was linked: Delivery.Commit
+// retries such a copy in the folder's new place, or in INBOX.
+type notPlaced struct{ err error }
+
+func (e notPlaced) Error() string { return e.err.Error() }
+func (e notPlaced) Unwrap() error { return e.err }
+
+func isNotPlaced(err error) bool {
+	var np notPlaced
+	return errors.As(err, &np)
 }
 
 func isNoLink(err error) bool {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -208,9 +209,35 @@ func (d *Delivery) Commit(ctx context.Context) ([]Delivered, error) {
 		}()
 	}
 	wg.Wait()
+	placedIn := slices.Clone(d.targets)
+	for i := range placedIn {
+		for attempt := 0; errs[i] != nil && isNotPlaced(errs[i]) && attempt < 5; attempt++ {
+			// The folder was renamed or deleted between AddRecipient and
+			// the link. A rename: try again once its state names the new
+			// directory. A deletion: the copy goes to INBOX (draft 2.2.2,
+			// profile 9); nothing is dropped and no 4xx is needed.
+			box := placedIn[i]
+			if box.isDeleted() {
+				if box.name == "INBOX" {
+					break
+				}
+				box = d.s.box(box.acct, "INBOX")
+			} else {
+				time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+			}
+			ps[i] = &pending{
+				rec:    &msgRec{base: d.s.newBaseName(time.Now(), size, size), inNew: true, psize: size, vsize: size, mtime: st.ModTime()},
+				src:    d.path,
+				follow: d.unnamed,
+				copyOK: true,
+			}
+			placedIn[i] = box
+			errs[i] = box.commit(ctx, []*pending{ps[i]})
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		// Undo the copies that made it: the delivery failed as a whole.
-		for i, box := range d.targets {
+		for i, box := range placedIn {
 			if errs[i] == nil {
 				box.remove(context.Background(), []*msgRec{ps[i].rec})
 			}
@@ -221,7 +248,7 @@ func (d *Delivery) Commit(ctx context.Context) ([]Delivered, error) {
 	for i, r := range d.rcpts {
 		for j, t := range d.targets {
 			if t == r.box {
-				out[i] = Delivered{Account: r.acct, Folder: r.folder, UID: ps[j].rec.uid}
+				out[i] = Delivered{Account: r.acct, Folder: placedIn[j].currentName(), UID: ps[j].rec.uid}
 			}
 		}
 	}

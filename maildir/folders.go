@@ -250,13 +250,16 @@ func (s *Store) DeleteFolder(ctx context.Context, acct Account, name string) err
 func (s *Store) removeFolderDir(acct Account, f string) error {
 	root := s.AccountDir(acct)
 	trash := filepath.Join(root, fmt.Sprintf("..immp-deleted.%d.%d", s.pid, s.seq.Add(1)))
+	unlock := s.lockBoxes(acct, []string{f})
 	if err := os.Rename(folderDir(root, f), trash); err != nil {
+		unlock()
 		return fmt.Errorf("maildir: delete folder: %w", err)
 	}
+	s.forgetBox(acct, f)
+	unlock()
 	if err := s.fsyncDir(root); err != nil {
 		return err
 	}
-	s.forgetBox(acct, f)
 	s.events.publish(boxKey{acct.ID, f}, Event{Kind: EventFolderDeleted, Account: acct.ID, Folder: f})
 	if err := os.RemoveAll(trash); err != nil {
 		s.log.Error("remove deleted folder", "account", acct.Address, "folder", f, "err", err)
@@ -344,22 +347,31 @@ func (s *Store) RenameFolder(ctx context.Context, acct Account, oldName, newName
 			return err
 		}
 	}
+	// Batches being placed in these folders finish first, and none starts
+	// until the state names the new directories (commit.go).
+	var moving []string
+	for _, m := range moves {
+		moving = append(moving, m[0])
+	}
+	unlock := s.lockBoxes(acct, moving)
 	for i, m := range moves {
 		err := os.Rename(folderDir(root, m[0]), folderDir(root, m[1]))
 		if err != nil {
 			for j := i - 1; j >= 0; j-- {
 				os.Rename(folderDir(root, moves[j][1]), folderDir(root, moves[j][0]))
 			}
+			unlock()
 			return fmt.Errorf("maildir: rename folder: %w", err)
 		}
 	}
+	s.renameBoxes(acct, old, nn)
+	unlock()
 	if err := s.fsyncDir(root); err != nil {
 		return err
 	}
 	for _, m := range moves {
 		s.events.publish(boxKey{acct.ID, m[0]}, Event{Kind: EventFolderRenamed, Account: acct.ID, Folder: m[0], NewName: m[1]})
 	}
-	s.renameBoxes(acct, old, nn)
 	s.events.rename(acct.ID, old, nn)
 	if err := s.renameSubscriptions(acct, old, nn); err != nil {
 		return err

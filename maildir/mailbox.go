@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"syscall"
@@ -207,6 +208,30 @@ func (s *Store) renameBoxes(acct Account, oldName, newName string) {
 	}
 }
 
+// lockBoxes takes the commit lock (ulMu) of the live state of each named
+// folder, in name order, so that a rename or deletion of the directories
+// never lands between a batch reading a folder's directory and linking
+// into it. Folders with no state in this process need none.
+func (s *Store) lockBoxes(acct Account, names []string) (unlock func()) {
+	sorted := slices.Sorted(slices.Values(names))
+	var boxes []*mailbox
+	s.mu.Lock()
+	for _, n := range sorted {
+		if mb := s.boxes[boxKey{acct.ID, n}]; mb != nil {
+			boxes = append(boxes, mb)
+		}
+	}
+	s.mu.Unlock()
+	for _, mb := range boxes {
+		mb.ulMu.Lock()
+	}
+	return func() {
+		for i := len(boxes) - 1; i >= 0; i-- {
+			boxes[i].ulMu.Unlock()
+		}
+	}
+}
+
 // forgetBox drops the state of a deleted folder.
 func (s *Store) forgetBox(acct Account, name string) {
 	s.mu.Lock()
@@ -232,6 +257,19 @@ func (s *Store) dropAccountBoxes(acct Account) {
 		}
 	}
 	delete(s.treeMu, acct.ID)
+}
+
+func (mb *mailbox) isDeleted() bool {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	return mb.deleted
+}
+
+// currentName is the folder's name now (a rename changes it).
+func (mb *mailbox) currentName() string {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	return mb.name
 }
 
 func (mb *mailbox) errDeleted() error {
