@@ -42,8 +42,9 @@ type Submission struct {
 
 // IMAP is the [imap] section.
 type IMAP struct {
-	Listen    string `toml:"listen" doc:"Cleartext IMAP (STARTTLS when [tls] is set), host:port. Empty: off."`
-	TLSListen string `toml:"tls_listen" doc:"Implicit-TLS IMAP (IMAPS), host:port; needs [tls]. Empty: off."`
+	Listen        string `toml:"listen" doc:"Cleartext IMAP (STARTTLS when [tls] is set), host:port. Empty: off."`
+	TLSListen     string `toml:"tls_listen" doc:"Implicit-TLS IMAP (IMAPS), host:port; needs [tls]. Empty: off."`
+	MaxConnsPerIP int    `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited."`
 }
 
 // IMMP is the [immp] section.
@@ -52,6 +53,7 @@ type IMMP struct {
 	TLSListen       string   `toml:"tls_listen" doc:"Implicit-TLS IMMP, host:port; needs [tls]. The draft names no port for it. Empty: off."`
 	TrustedNetworks []string `toml:"trusted_networks" doc:"Networks (CIDR) whose clients may ask VERIFYSUBINBOX and\nVERIFYINSPAMGUARDAGENT without logging in (typically your MX relays)."`
 	IdleTimeout     Duration `toml:"idle_timeout" doc:"Autologout after this long without a command; at least 30m (draft 5.4)."`
+	MaxConnsPerIP   int      `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited."`
 }
 
 // HTTP is the [http] section.
@@ -120,9 +122,11 @@ func base() Config {
 			ReadTimeout:     DefaultReadTimeout,
 			MaxConnsPerIP:   DefaultMaxConnsPerIP,
 		},
+		IMAP: IMAP{MaxConnsPerIP: DefaultMaxConnsPerIP},
 		IMMP: IMMP{
 			TrustedNetworks: []string{"127.0.0.0/8", "::1/128"},
 			IdleTimeout:     DefaultIdleTimeout,
+			MaxConnsPerIP:   DefaultMaxConnsPerIP,
 		},
 		Delivery: Delivery{PlusSubinbox: true},
 		Log:      Log{Format: "text", Level: "info"},

@@ -139,6 +139,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"zero recipients", minimal + "[smtp]\nmax_recipients = 0\n", "smtp.max_recipients", 5},
 		{"zero read timeout", minimal + "[smtp]\nread_timeout = \"0s\"\n", "smtp.read_timeout", 5},
 		{"zero conns", minimal + "[smtp]\nmax_conns_per_ip = 0\n", "smtp.max_conns_per_ip", 5},
+		{"zero imap conns", minimal + "[imap]\nmax_conns_per_ip = 0\n", "imap.max_conns_per_ip", 5},
+		{"negative immp conns", minimal + "[immp]\nmax_conns_per_ip = -2\n", "immp.max_conns_per_ip", 5},
 		{"idle below 30m", minimal + "[immp]\nidle_timeout = \"29m\"\n", "immp.idle_timeout", 5},
 		{"bad CIDR", minimal + "[immp]\ntrusted_networks = [\"10.0.0.0/33\"]\n", "immp.trusted_networks", 5},
 		{"bad log format", minimal + "[log]\nformat = \"xml\"\n", "log.format", 5},

@@ -58,6 +58,10 @@ func (c *Config) Validate() error {
 		return bad("smtp.read_timeout", "must be greater than 0")
 	case c.SMTP.MaxConnsPerIP == 0 || c.SMTP.MaxConnsPerIP < -1:
 		return bad("smtp.max_conns_per_ip", "must be greater than 0, or -1 for unlimited")
+	case c.IMAP.MaxConnsPerIP == 0 || c.IMAP.MaxConnsPerIP < -1:
+		return bad("imap.max_conns_per_ip", "must be greater than 0, or -1 for unlimited")
+	case c.IMMP.MaxConnsPerIP == 0 || c.IMMP.MaxConnsPerIP < -1:
+		return bad("immp.max_conns_per_ip", "must be greater than 0, or -1 for unlimited")
 	case c.IMMP.IdleTimeout < MinIdleTimeout:
 		return bad("immp.idle_timeout", "%v is below the minimum of 30m (draft 5.4)", c.IMMP.IdleTimeout)
 	}

@@ -155,7 +155,7 @@ func BenchmarkSelect100k(b *testing.B) {
 //	go test ./imap -run '^$' -bench IdleConnections -benchtime 1x
 func BenchmarkIdleConnections(b *testing.B) {
 	const conns = 1000
-	e := newEnv(b, envOptions{noSync: true})
+	e := newEnv(b, envOptions{noSync: true, mutate: func(o *Options) { o.MaxConnsPerIP = -1 }})
 	e.account("idle@example.org")
 	// Warm up: one full session, so code paths and the folder are loaded.
 	warm := e.client("idle@example.org", nil)

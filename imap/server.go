@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
+	"immp/internal/connlimit"
 	"immp/internal/metrics"
 	"immp/internal/throttle"
 	"immp/maildir"
@@ -53,7 +55,14 @@ type Options struct {
 	// that a client re-selecting it reads nothing (default 2 minutes;
 	// negative: drop at once).
 	FolderLinger time.Duration
+	// MaxConnsPerIP caps simultaneous connections from one address
+	// (default DefaultMaxConnsPerIP; negative: unlimited).
+	MaxConnsPerIP int
 }
+
+// DefaultMaxConnsPerIP is the per-address connection cap when Options
+// leaves it zero.
+const DefaultMaxConnsPerIP = 50
 
 // Server is an IMAP server over one mailbox layer.
 type Server struct {
@@ -81,6 +90,7 @@ type Server struct {
 	serveWG             sync.WaitGroup
 	shutdownOnce        sync.Once
 	plainErr, strictErr error
+	perIP               *connlimit.Limiter
 }
 
 // New checks opts and builds a Server; it does not listen yet.
@@ -101,7 +111,11 @@ func New(opts Options) (*Server, error) {
 		opts.FolderLinger = 2 * time.Minute
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	if opts.MaxConnsPerIP == 0 {
+		opts.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
 	s := &Server{
+		perIP:     connlimit.New(opts.MaxConnsPerIP),
 		opts:      opts,
 		log:       opts.Logger.With("protocol", "imap"),
 		cache:     newParseCache(opts.CacheEntries),
@@ -181,6 +195,12 @@ func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
 			return fmt.Errorf("imap: accept: %w", err)
 		}
 		delay = 0
+		c, ok := s.perIP.Admit(c)
+		if !ok {
+			s.log.Warn("connection refused: too many from one address", "remote", c.RemoteAddr().String())
+			go refuse(c, implicitTLS)
+			continue
+		}
 		c = &countedConn{Conn: c, closed: s.opts.Metrics.ConnOpened("imap")}
 		mayAuth := implicitTLS || s.opts.AllowInsecureAuth || isLoopback(c.RemoteAddr())
 		if implicitTLS {
@@ -331,4 +351,16 @@ func (p slogPrintf) Printf(format string, args ...any) {
 		level = slog.LevelError
 	}
 	p.l.Log(context.Background(), level, "imapserver", "detail", msg)
+}
+
+// refuse tells a client over its address's connection cap why it is
+// dropped (RFC 9051 7.1.5 BYE) and closes the connection. On an
+// implicit-TLS port nothing can be said before a handshake, which an
+// over-limit client is not worth.
+func refuse(c net.Conn, implicitTLS bool) {
+	if !implicitTLS {
+		c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+		io.WriteString(c, "* BYE [LIMIT] Too many connections from your address\r\n")
+	}
+	c.Close()
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -15,6 +16,7 @@ import (
 	"immp/delivery/address"
 	"immp/immp/guard"
 	"immp/immp/wire"
+	"immp/internal/connlimit"
 	"immp/internal/metrics"
 	"immp/internal/throttle"
 	"immp/maildir"
@@ -60,7 +62,14 @@ type Options struct {
 	Throttle *throttle.Limiter
 	// Limits of the codec; zero fields take the profile's values.
 	Limits wire.Limits
+	// MaxConnsPerIP caps simultaneous connections from one address
+	// (default DefaultMaxConnsPerIP; negative: unlimited).
+	MaxConnsPerIP int
 }
+
+// DefaultMaxConnsPerIP is the per-address connection cap when Options
+// leaves it zero.
+const DefaultMaxConnsPerIP = 50
 
 // Server is an IMMP server. It holds no global state: several may run in
 // one process.
@@ -82,6 +91,7 @@ type Server struct {
 	closing   atomic.Bool
 	wg        sync.WaitGroup
 	nextID    atomic.Uint64
+	perIP     *connlimit.Limiter
 }
 
 // New checks opts and returns a Server.
@@ -110,8 +120,12 @@ func New(opts Options) (*Server, error) {
 	if trusted == nil {
 		trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	}
+	if opts.MaxConnsPerIP == 0 {
+		opts.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{
+		perIP:     connlimit.New(opts.MaxConnsPerIP),
 		opts:      opts,
 		log:       log.With("protocol", "immp"),
 		trusted:   trusted,
@@ -168,6 +182,12 @@ func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
 			return err
 		}
 		backoff = 0
+		nc, ok := s.perIP.Admit(nc)
+		if !ok {
+			s.log.Warn("connection refused: too many from one address", "remote", nc.RemoteAddr().String())
+			go refuse(nc, implicitTLS, "* BYE [LIMIT] Too many connections from your address\r\n")
+			continue
+		}
 		if !s.track(nc) {
 			nc.Close()
 			return ErrServerClosed
@@ -256,4 +276,16 @@ func (s *Server) isTrusted(ip netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// refuse tells a client over its address's connection cap why it is
+// dropped and closes the connection, without waiting on a slow reader.
+// On an implicit-TLS port nothing can be said before a handshake, which
+// an over-limit client is not worth.
+func refuse(nc net.Conn, implicitTLS bool, line string) {
+	if !implicitTLS {
+		nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
+		io.WriteString(nc, line)
+	}
+	nc.Close()
 }

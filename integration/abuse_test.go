@@ -120,13 +120,13 @@ func greeted(src, addr string) (net.Conn, string, error) {
 // TestAbuseIdleConnections holds 2,000 idle connections spread over SMTP,
 // IMAP and IMMP and 100 source addresses, reports what each costs the
 // server in resident memory, checks that the server raised its own
-// open-files limit, that SMTP's per-address limit holds, that a
+// open-files limit, that each protocol's per-address limit holds, that a
 // well-behaved client is served meanwhile, and that every connection's
 // goroutines are gone once the clients hang up. Not parallel: it lowers
 // the test process's soft open-files limit for a moment.
 func TestAbuseIdleConnections(t *testing.T) {
 	const total = 2000
-	const perIP = 10 // [smtp] max_conns_per_ip: about 7 SMTP clients per source address below
+	const perIP = 10 // max_conns_per_ip of each protocol: about 7 clients per protocol and source address below
 
 	// Start the server with a low soft limit to see that it raises its own
 	// (Go's os package does so at start, since Go 1.19; real servers must).
@@ -144,6 +144,8 @@ func TestAbuseIdleConnections(t *testing.T) {
 	}
 	s := startServer(t, serverOptions{tables: map[string]string{
 		"smtp": fmt.Sprintf("max_conns_per_ip = %d\n", perIP),
+		"imap": fmt.Sprintf("max_conns_per_ip = %d\n", perIP),
+		"immp": fmt.Sprintf("max_conns_per_ip = %d\n", perIP),
 	}})
 	lim.Cur = lim.Max
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
@@ -235,24 +237,32 @@ func TestAbuseIdleConnections(t *testing.T) {
 		t.Errorf("SMTP delivery among idle connections: %v", err)
 	}
 
-	// SMTP's per-address limit: a fresh address gets perIP connections,
-	// then 421 (RFC 5321 3.8).
-	var mine []net.Conn
-	for i := range perIP + 1 {
-		c, line, err := greeted("127.0.0.250", s.addrs["smtp"])
-		if err != nil {
-			t.Fatalf("connection %d from 127.0.0.250: %v (%q)", i+1, err, line)
-		}
-		mine = append(mine, c)
-		switch {
-		case i < perIP && !strings.HasPrefix(line, "220 "):
-			t.Errorf("connection %d of %d from one address: %q, want 220", i+1, perIP, line)
-		case i == perIP && !strings.HasPrefix(line, "421 4.7.0"):
-			t.Errorf("connection %d from one address (limit %d): %q, want 421 4.7.0", i+1, perIP, line)
-		}
+	// Each protocol's per-address limit: a fresh address gets perIP
+	// connections, then a refusal in the protocol's words (RFC 5321 3.8;
+	// RFC 9051 7.1.5 BYE; profile 2 for IMMP).
+	limits := []struct{ proto, from, ok, refused string }{
+		{"smtp", "127.0.0.250", "220 ", "421 4.7.0"},
+		{"imap", "127.0.0.251", "* OK", "* BYE [LIMIT]"},
+		{"immp", "127.0.0.252", "* OK", "* BYE [LIMIT]"},
 	}
-	for _, c := range mine {
-		c.Close()
+	for _, l := range limits {
+		var mine []net.Conn
+		for i := range perIP + 1 {
+			c, line, err := greeted(l.from, s.addrs[l.proto])
+			if err != nil {
+				t.Fatalf("%s connection %d from %s: %v (%q)", l.proto, i+1, l.from, err, line)
+			}
+			mine = append(mine, c)
+			switch {
+			case i < perIP && !strings.HasPrefix(line, l.ok):
+				t.Errorf("%s connection %d of %d from one address: %q, want %q", l.proto, i+1, perIP, line, l.ok)
+			case i == perIP && !strings.HasPrefix(line, l.refused):
+				t.Errorf("%s connection %d from one address (limit %d): %q, want %q", l.proto, i+1, perIP, line, l.refused)
+			}
+		}
+		for _, c := range mine {
+			c.Close()
+		}
 	}
 
 	// Hang up everything: the server's connections and goroutines go back.
@@ -463,7 +473,9 @@ func latencies(t *testing.T, s *server, stop <-chan struct{}) func() []time.Dura
 // and the others stay served.
 func TestAbuseIMMP(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, serverOptions{})
+	// All abusers come from 127.0.0.1; the per-address cap has its own
+	// test (TestAbuseIdleConnections), here the abuse is inside sessions.
+	s := startServer(t, serverOptions{tables: map[string]string{"immp": "max_conns_per_ip = -1\n"}})
 	addr := s.addrs["immp"]
 	stop := make(chan struct{})
 	collect := latencies(t, s, stop)

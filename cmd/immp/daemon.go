@@ -150,7 +150,8 @@ func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *d
 				imapSrv, err = imap.New(imap.Options{
 					Logger: log, Metrics: d.metrics, Store: d.store, TLSConfig: tlsCfg,
 					AllowInsecureAuth: cfg.Auth.AllowInsecure, Throttle: limiter,
-					AppendLimit: uint32(min(int64(cfg.SMTP.MaxMessageBytes), 1<<32-1)),
+					AppendLimit:   uint32(min(int64(cfg.SMTP.MaxMessageBytes), 1<<32-1)),
+					MaxConnsPerIP: cfg.IMAP.MaxConnsPerIP,
 				})
 				if err != nil {
 					return nil, err
@@ -167,6 +168,7 @@ func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *d
 					Logger: log, Metrics: d.metrics, Store: d.store, Guard: g, Mapper: mapper,
 					TLSConfig: tlsCfg, TrustedNetworks: trusted, AllowInsecureAuth: cfg.Auth.AllowInsecure,
 					IdleTimeout: time.Duration(cfg.IMMP.IdleTimeout), Throttle: limiter,
+					MaxConnsPerIP: cfg.IMMP.MaxConnsPerIP,
 				})
 				if err != nil {
 					return nil, fmt.Errorf("immp: %w", err)
