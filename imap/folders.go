@@ -103,7 +103,7 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 			if ref == "" || strings.HasPrefix(p, "/") {
 				pat = canonInbox(p)
 			}
-			if imapserver.MatchList(name, '/', ref, pat) {
+			if matchList(name, ref, pat) {
 				matched = true
 				break
 			}
@@ -229,4 +229,23 @@ func (r *registry) recentFloor(k mboxKey) (uint32, bool) {
 	defer r.mu.Unlock()
 	v, ok := r.recent[k]
 	return v, ok
+}
+
+// matchList is imapserver.MatchList's reference handling (RFC 9051 6.3.9)
+// over the mailbox layer's matcher, which is linear in the pattern where
+// go-imap's backtracks exponentially on runs of wildcards.
+func matchList(name, reference, pattern string) bool {
+	if strings.HasPrefix(pattern, "/") {
+		reference, pattern = "", pattern[1:]
+	}
+	if reference != "" {
+		if !strings.HasSuffix(reference, "/") {
+			reference += "/"
+		}
+		if !strings.HasPrefix(name, reference) {
+			return false
+		}
+		name = name[len(reference):]
+	}
+	return maildir.MatchPattern(pattern, name, false)
 }

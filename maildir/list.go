@@ -16,29 +16,36 @@ func MatchPattern(pattern, name string, fold bool) bool {
 	return match(pattern, name)
 }
 
+// match runs in O(len(p)*len(n)) time whatever the wildcards: a
+// backtracking matcher is exponential in runs of "%" and "*", which a
+// client controls (one LIST line can carry thousands of them).
 func match(p, n string) bool {
-	for len(p) > 0 {
-		switch p[0] {
+	// cur[j]: the pattern so far matches n[:j].
+	cur := make([]bool, len(n)+1)
+	next := make([]bool, len(n)+1)
+	cur[0] = true
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch c {
 		case '*', '%':
-			wild := p[0]
-			rest := p[1:]
-			for i := 0; i <= len(n); i++ {
-				if match(rest, n[i:]) {
-					return true
-				}
-				if i < len(n) && wild == '%' && n[i] == '/' {
-					return false
+			run := false
+			for j := 0; j <= len(n); j++ {
+				run = run || cur[j]
+				next[j] = run
+				if c == '%' && j < len(n) && n[j] == '/' {
+					// n[k:j+1] would hold a hierarchy delimiter.
+					run = false
 				}
 			}
-			return false
 		default:
-			if len(n) == 0 || n[0] != p[0] {
-				return false
+			next[0] = false
+			for j := 0; j < len(n); j++ {
+				next[j+1] = cur[j] && n[j] == c
 			}
-			p, n = p[1:], n[1:]
 		}
+		cur, next = next, cur
 	}
-	return len(n) == 0
+	return cur[len(n)]
 }
 
 // ListEntry is one subinbox as IMMP LIST returns it (profile 6).

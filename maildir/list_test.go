@@ -3,7 +3,9 @@ package maildir
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestMatchPattern(t *testing.T) {
@@ -74,6 +76,37 @@ func TestListSubinboxes(t *testing.T) {
 		}
 		if !reflect.DeepEqual(names, tt.want) {
 			t.Errorf("LIST %q %q = %q, want %q", tt.ref, tt.pat, names, tt.want)
+		}
+	}
+}
+
+// TestMatchPatternIsNotExponential: runs of wildcards, which a client
+// controls, cost time linear in their length (a backtracking matcher took
+// minutes on this input).
+func TestMatchPatternIsNotExponential(t *testing.T) {
+	name := strings.Repeat("work", 60) + "\x7f"
+	pattern := "work" + strings.Repeat("%", 4000) + "00000000\x7f"
+	start := time.Now()
+	if MatchPattern(pattern, name, true) {
+		t.Error("matched a name that lacks the pattern's literal tail")
+	}
+	if !MatchPattern(strings.Repeat("%*", 2000)+"\x7f", name, false) {
+		t.Error("did not match a name ending in the pattern's literal tail")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v", d)
+	}
+	for _, c := range []struct {
+		pattern, name string
+		want          bool
+	}{
+		{"%", "work", true}, {"%", "work/office", false}, {"*", "work/office", true},
+		{"work/%", "work/office", true}, {"%/office", "work/office", true},
+		{"w%k", "work", true}, {"w%k", "wo/rk", false}, {"", "", true}, {"", "a", false},
+		{"a*b*c", "aXbYc", true}, {"a*b*c", "aXbY", false}, {"%%", "a/b", false},
+	} {
+		if got := MatchPattern(c.pattern, c.name, false); got != c.want {
+			t.Errorf("MatchPattern(%q, %q) = %v, want %v", c.pattern, c.name, got, c.want)
 		}
 	}
 }

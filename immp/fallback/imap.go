@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/emersion/go-imap/v2/imapserver"
 
 	"immp/maildir"
 )
@@ -192,7 +191,7 @@ func listMatch(all [][]string, reference, pattern string) ([]string, error) {
 		full = "INBOX" + full[5:]
 		for _, c := range all {
 			name := maildir.AbsoluteName(c)
-			if imapserver.MatchList(name, '/', "", full) {
+			if maildir.MatchPattern(full, name, true) {
 				out = append(out, spelled+name[5:])
 			}
 		}
@@ -207,7 +206,7 @@ func listMatch(all [][]string, reference, pattern string) ([]string, error) {
 			continue
 		}
 		rel := maildir.AddressName(c[len(parent):])
-		if imapserver.MatchList(rel, '/', "", pattern) {
+		if maildir.MatchPattern(pattern, rel, true) {
 			out = append(out, maildir.AddressName(c))
 		}
 	}
