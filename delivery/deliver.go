@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -52,6 +51,15 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// copyBufSize is the size of each Read of a message body.
+const copyBufSize = 32 << 10
+
+// txnWriter hides any ReadFrom of a Txn, so io.CopyBuffer uses the
+// pooled buffer.
+type txnWriter struct{ w io.Writer }
+
+func (t txnWriter) Write(p []byte) (int, error) { return t.w.Write(p) }
+
 // Deliver writes body once, with trace headers prepended, and commits it
 // to every recipient's folder in one durable transaction. It returns only
 // after the commit returned; on any error nothing was delivered to anyone.
@@ -80,18 +88,24 @@ func (d *Deliverer) Deliver(ctx context.Context, env Envelope, body io.Reader) (
 		}
 	}()
 
-	w := bufio.NewWriterSize(txn, 64<<10)
-	if _, err := w.WriteString(traceHeaders(d.opts.Hostname, env)); err != nil {
+	if _, err := io.WriteString(txn, traceHeaders(d.opts.Hostname, env)); err != nil {
 		return nil, storageErr(err)
 	}
+	// The transaction buffers its file itself; the copy buffer only sets
+	// the size of each Read of the body (and is reused: a fresh one per
+	// message would be garbage at every delivery).
+	buf, _ := d.bufs.Get().(*[]byte)
+	if buf == nil {
+		b := make([]byte, copyBufSize)
+		buf = &b
+	}
 	br := &bodyReader{r: body}
-	if _, err := w.ReadFrom(br); err != nil {
+	_, err = io.CopyBuffer(txnWriter{txn}, br, *buf)
+	d.bufs.Put(buf)
+	if err != nil {
 		if br.err != nil {
 			return nil, fail(ReasonBody, br.err)
 		}
-		return nil, storageErr(err)
-	}
-	if err := w.Flush(); err != nil {
 		return nil, storageErr(err)
 	}
 

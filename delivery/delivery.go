@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"immp/delivery/address"
 	"immp/immp/guard"
@@ -48,6 +49,7 @@ type Options struct {
 type Deliverer struct {
 	opts Options
 	log  *slog.Logger
+	bufs sync.Pool // *[]byte of copyBufSize: body copy buffers
 }
 
 // New checks opts and returns a Deliverer.

@@ -323,17 +323,32 @@ func (s *Store) Account(ctx context.Context, address string) (Account, error) {
 	if err != nil {
 		return Account{}, fmt.Errorf("%w: %w", ErrNoSuchAccount, err)
 	}
+	ver, verr := s.GuardVersion(ctx)
+	if verr == nil {
+		if e, ok := s.accounts.get(ver, addr); ok {
+			if !e.found {
+				return Account{}, fmt.Errorf("%w: %s", ErrNoSuchAccount, addr)
+			}
+			return e.acct, nil
+		}
+	}
 	var acct Account
 	var created int64
 	err = s.rdb.QueryRowContext(ctx, "SELECT id, address, created FROM accounts WHERE address = ?", addr).
 		Scan(&acct.ID, &acct.Address, &created)
 	if errors.Is(err, sql.ErrNoRows) {
+		if verr == nil {
+			s.accounts.put(ver, addr, cachedAccount{})
+		}
 		return Account{}, fmt.Errorf("%w: %s", ErrNoSuchAccount, addr)
 	}
 	if err != nil {
 		return Account{}, dbErr("lookup account", err)
 	}
 	acct.Created = time.Unix(created, 0)
+	if verr == nil {
+		s.accounts.put(ver, addr, cachedAccount{acct: acct, found: true})
+	}
 	return acct, nil
 }
 

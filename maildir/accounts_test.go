@@ -247,3 +247,51 @@ func BenchmarkGuardVersion(b *testing.B) {
 		}
 	}
 }
+
+// TestAccountCacheSeesOtherProcesses: account lookups are cached, yet a
+// creation or deletion made through another Store on the same data
+// directory (another process, such as the immp user command) is seen
+// within the GuardVersion recheck interval, and this Store's own changes
+// at once.
+func TestAccountCacheSeesOtherProcesses(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a := openStore(t, Options{DataDir: dir})
+	b := openStore(t, Options{DataDir: dir})
+	newAccount(t, a, "kept@example.org")
+	newAccount(t, a, "gone@example.org")
+	for _, addr := range []string{"kept@example.org", "gone@example.org"} {
+		if _, err := a.Account(ctx, addr); err != nil {
+			t.Fatalf("Account(%s): %v", addr, err)
+		}
+	}
+	if _, err := a.Account(ctx, "new@example.org"); !errors.Is(err, ErrNoSuchAccount) {
+		t.Fatalf("Account(new) before it exists: %v", err)
+	}
+
+	if err := b.DeleteAccount(ctx, "gone@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.AddAccount(ctx, "new@example.org", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		_, err := a.Account(ctx, "gone@example.org")
+		return errors.Is(err, ErrNoSuchAccount)
+	})
+	waitFor(t, func() bool {
+		_, err := a.Account(ctx, "new@example.org")
+		return err == nil
+	})
+	if _, err := a.Account(ctx, "kept@example.org"); err != nil {
+		t.Fatalf("Account(kept): %v", err)
+	}
+
+	// Own changes: no wait at all.
+	if err := a.DeleteAccount(ctx, "kept@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Account(ctx, "kept@example.org"); !errors.Is(err, ErrNoSuchAccount) {
+		t.Fatalf("Account(kept) right after its deletion here: %v", err)
+	}
+}

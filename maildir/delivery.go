@@ -67,8 +67,7 @@ func (s *Store) BeginDelivery(ctx context.Context) (*Delivery, error) {
 	if s.spoolTmpfile() {
 		f, err := openTmpfile(dir)
 		if err == nil {
-			bw := bufio.NewWriterSize(f, 64*1024)
-			return &Delivery{s: s, path: fdPath(f), unnamed: true, file: f, bw: bw, cw: &crlfWriter{w: bw}}, nil
+			return s.newDelivery(f, fdPath(f), true), nil
 		}
 		s.log.Warn("spool: unnamed file failed; using a named one", "err", err)
 	}
@@ -83,8 +82,35 @@ func (s *Store) BeginDelivery(ctx context.Context) (*Delivery, error) {
 	if err != nil {
 		return nil, fmt.Errorf("maildir: spool: %w", err)
 	}
-	bw := bufio.NewWriterSize(f, 64*1024)
-	return &Delivery{s: s, path: path, file: f, bw: bw, cw: &crlfWriter{w: bw}}, nil
+	return s.newDelivery(f, path, false), nil
+}
+
+// spoolBufSize is the write buffer of a delivery's spool file: most
+// messages are written with one write(2).
+const spoolBufSize = 64 << 10
+
+// newDelivery wraps an open spool file. Its buffer comes from the Store's
+// pool and goes back when the delivery ends: at hundreds of deliveries a
+// second a fresh 64 KiB each would be most of the server's garbage.
+func (s *Store) newDelivery(f *os.File, path string, unnamed bool) *Delivery {
+	bw, _ := s.spoolBufs.Get().(*bufio.Writer)
+	if bw == nil {
+		bw = bufio.NewWriterSize(f, spoolBufSize)
+	} else {
+		bw.Reset(f)
+	}
+	return &Delivery{s: s, path: path, unnamed: unnamed, file: f, bw: bw, cw: &crlfWriter{w: bw}}
+}
+
+// releaseBuf returns the write buffer to the pool (d.mu held, delivery
+// done); a buffer still holding unwritten octets is dropped with them.
+func (d *Delivery) releaseBuf() {
+	if d.bw == nil {
+		return
+	}
+	d.bw.Reset(nil)
+	d.s.spoolBufs.Put(d.bw)
+	d.bw, d.cw = nil, nil
 }
 
 // cleanSpool removes spool files left by a crash (older than an hour, so a
@@ -162,14 +188,18 @@ func (d *Delivery) Commit(ctx context.Context) ([]Delivered, error) {
 		defer os.Remove(d.path)
 	}
 	if d.err != nil {
+		d.releaseBuf()
 		d.file.Close()
 		return nil, d.err
 	}
 	if len(d.targets) == 0 {
+		d.releaseBuf()
 		d.file.Close()
 		return nil, errors.New("maildir: delivery has no recipients")
 	}
 	err := d.bw.Flush()
+	size := d.cw.n
+	d.releaseBuf()
 	if err == nil {
 		err = d.s.fsyncFile(d.file)
 	}
@@ -186,7 +216,6 @@ func (d *Delivery) Commit(ctx context.Context) ([]Delivered, error) {
 		d.file.Close()
 		return nil, fmt.Errorf("maildir: spool: %w", err)
 	}
-	size := d.cw.n
 	ps := make([]*pending, len(d.targets))
 	now := time.Now()
 	for i := range d.targets {
@@ -271,6 +300,7 @@ func (d *Delivery) Abort() error {
 		return nil
 	}
 	d.done = true
+	d.releaseBuf()
 	d.file.Close()
 	if d.unnamed {
 		return nil // an unnamed file goes with its last descriptor

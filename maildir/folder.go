@@ -2,6 +2,7 @@ package maildir
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -193,30 +194,48 @@ type crlfWriter struct {
 }
 
 func (c *crlfWriter) Write(p []byte) (int, error) {
-	start := 0
-	for i, b := range p {
-		if b == '\n' && !c.prevCR && (i > 0 || true) {
-			if i > start {
-				if _, err := c.w.Write(p[start:i]); err != nil {
-					return start, err
-				}
-				c.n += int64(i - start)
-			}
-			if _, err := c.w.WriteString("\r\n"); err != nil {
-				return i, err
-			}
-			c.n += 2
-			start = i + 1
+	done := 0 // octets of p written
+	for done < len(p) {
+		i := bytes.IndexByte(p[done:], '\n')
+		if i < 0 {
+			break
 		}
-		c.prevCR = b == '\r'
+		i += done
+		bare := !c.prevCR
+		if i > 0 {
+			bare = p[i-1] != '\r'
+		}
+		c.prevCR = false
+		if !bare { // up to and with the LF as it is
+			if err := c.put(p[done : i+1]); err != nil {
+				return done, err
+			}
+			done = i + 1
+			continue
+		}
+		if err := c.put(p[done:i]); err != nil {
+			return done, err
+		}
+		if err := c.put(crlf); err != nil {
+			return i, err
+		}
+		done = i + 1
 	}
-	if start < len(p) {
-		if _, err := c.w.Write(p[start:]); err != nil {
-			return start, err
+	if done < len(p) {
+		if err := c.put(p[done:]); err != nil {
+			return done, err
 		}
-		c.n += int64(len(p) - start)
+		c.prevCR = p[len(p)-1] == '\r'
 	}
 	return len(p), nil
+}
+
+var crlf = []byte("\r\n")
+
+func (c *crlfWriter) put(b []byte) error {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return err
 }
 
 // flagInfo turns IMAP flags into info letters, giving new keywords a

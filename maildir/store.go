@@ -75,6 +75,8 @@ type Store struct {
 	events   *eventHub
 
 	spoolOnce    sync.Once // probe for unnamed spool files (spool.go)
+	spoolBufs    sync.Pool // *bufio.Writer of spoolBufSize (delivery.go)
+	accounts     accountCache
 	spoolUnnamed bool
 	bg           sync.WaitGroup // background work (index saves, compaction)
 

@@ -72,12 +72,9 @@ func runPostfix(c config, size, conc int) (float64, error) {
 	if os.Geteuid() != 0 {
 		return 0, fmt.Errorf("a private Postfix instance needs root")
 	}
-	base, err := os.MkdirTemp("", "smtpbench-postfix-")
+	base, err := c.runDir("smtpbench-postfix-")
 	if err != nil {
 		return 0, err
-	}
-	if !c.keep {
-		defer os.RemoveAll(base)
 	}
 	os.Chmod(base, 0o755)
 	port, err := freePort()
