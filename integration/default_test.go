@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"immp/internal/syncbuf"
 )
 
 // The built-in default binds fixed ports (DESIGN.md: SMTP 3025, IMAP 3143,
@@ -31,7 +33,7 @@ func TestBuiltInDefaultQuickStart(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(binary, "serve")
 	cmd.Dir = dir
-	var log syncBuffer
+	var log syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

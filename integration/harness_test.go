@@ -10,10 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"immp/internal/syncbuf"
 )
 
 // binary is the path of the immp binary built by TestMain.
@@ -83,7 +84,7 @@ type server struct {
 	config  string
 	bin     string            // the binary run; "" is the one TestMain built
 	addrs   map[string]string // "smtp", "submission", "imap", "imaps", "immp", "immps", "http"
-	log     syncBuffer
+	log     syncbuf.Buffer
 	done    chan error
 }
 
@@ -213,24 +214,6 @@ func (s *server) waitReady() {
 }
 
 func (s *server) logs() string { return s.log.String() }
-
-// syncBuffer collects a child process's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // immp runs the binary with args against this server's config, feeding
 // stdin, and returns stdout, stderr and the exit code.

@@ -217,7 +217,8 @@ func (mb *mailbox) runBatch(batch []*pending) {
 
 	// 3. One fsync per directory for the whole batch, together with the
 	// fsync of dovecot-uidlist, after both were written, so that one
-	// journal commit usually covers both. A record in the list whose link
+	// journal commit usually covers both; batches that overlap share
+	// these fsyncs (syncgroup.go). A record in the list whose link
 	// did not survive a crash is harmless (a name with no file); nothing
 	// is acknowledged before both are durable.
 	finish(func() {
@@ -225,19 +226,22 @@ func (mb *mailbox) runBatch(batch []*pending) {
 		go func() {
 			err := s.inject("fsync-dir")
 			if err == nil && usedNew {
-				err = mb.fsyncSub(dir, "new")
+				err = mb.syncNew.Sync(func() error { return mb.fsyncSub(dir, "new") })
 			}
 			if err == nil && usedCur {
-				err = mb.fsyncSub(dir, "cur")
+				err = mb.syncCur.Sync(func() error { return mb.fsyncSub(dir, "cur") })
 			}
 			dirErr <- err
 		}()
 		var err error
 		if ulFile != nil {
 			if !s.opts.NoSync {
-				if e := syscall.Fdatasync(int(ulFile.Fd())); e != nil {
-					err = fmt.Errorf("maildir: sync uidlist: %w", e)
-				}
+				err = mb.syncUIDList.Sync(func() error {
+					if e := syscall.Fdatasync(int(ulFile.Fd())); e != nil {
+						return fmt.Errorf("maildir: sync uidlist: %w", e)
+					}
+					return nil
+				})
 			}
 			ulFile.Close()
 		}

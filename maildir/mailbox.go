@@ -68,6 +68,9 @@ type mailbox struct {
 	tail        chan struct{}   // done when the last batch started is complete (ulMu)
 	inflightSem chan struct{}   // bounds batches syncing at once (ulMu)
 	inflight    map[string]bool // base names numbered but not yet durable (mu)
+	syncNew     syncGroup       // fsyncs of new/ shared by overlapping batches
+	syncCur     syncGroup       // the same for cur/
+	syncUIDList syncGroup       // the same for dovecot-uidlist
 }
 
 type boxKey struct {

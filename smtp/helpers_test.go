@@ -1,7 +1,6 @@
 package smtp
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/textproto"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"immp/delivery/address"
 	"immp/immp/guard"
 	"immp/internal/metrics"
+	"immp/internal/syncbuf"
 	"immp/maildir"
 )
 
@@ -32,26 +31,9 @@ type env struct {
 	addr   string
 	alice  maildir.Account
 	bob    maildir.Account
-	logs   *syncBuffer
+	logs   *syncbuf.Buffer
 	served chan error
 	m      *metrics.Metrics
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 type setup struct {
@@ -70,7 +52,7 @@ func newEnv(t testing.TB, cfg setup) *env {
 	}
 	t.Cleanup(func() { store.Close() })
 	mapper := address.Mapper{Domains: []string{"example.org"}, PlusSubinbox: true}
-	e := &env{t: t, store: store, logs: &syncBuffer{}, m: metrics.New()}
+	e := &env{t: t, store: store, logs: &syncbuf.Buffer{}, m: metrics.New()}
 	g := cfg.guard
 	if g == nil {
 		gg, err := guard.New(guard.Options{Store: store, Mapper: mapper})

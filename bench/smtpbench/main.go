@@ -10,6 +10,11 @@
 // then files the message; both are timed to the same point. Each cell is
 // the median of several runs, each on a fresh data directory.
 //
+// Besides the rates it reports what each message cost, as medians: CPU
+// time of the whole machine, and the write requests and cache flushes of
+// the device that holds the run directories. On a shared machine these
+// move far less from run to run than the rates do.
+//
 // The run directories are removed only when the whole benchmark is over
 // (-keep keeps them): freeing thousands of files between runs would make
 // the next run pay for it. On ext4 without a journal, for instance, a new
@@ -112,32 +117,32 @@ func main() {
 	if _, err := exec.LookPath(c.smtpSource); err != nil {
 		fatal(fmt.Errorf("smtp-source not found (Debian package postfix): %w", err))
 	}
-	type cell struct{ immp, postfix float64 }
-	results := map[[2]int]cell{}
+	type cell struct{ immp, postfix []result }
+	results := map[[2]int]*cell{}
 	for _, size := range c.sizes {
 		for _, cc := range c.conc {
-			var ir, pr []float64
+			r := &cell{}
+			results[[2]int{size, cc}] = r
 			for run := 0; run < c.runs; run++ {
 				if !c.skipImmp {
-					r, err := runImmp(c, size, cc)
+					res, err := runImmp(c, size, cc)
 					if err != nil {
 						c.cleanup()
 						fatal(fmt.Errorf("immp size=%d c=%d: %w", size, cc, err))
 					}
-					ir = append(ir, r)
-					fmt.Fprintf(os.Stderr, "immp    size=%-6d c=%-3d run %d: %8.1f msg/s\n", size, cc, run+1, r)
+					r.immp = append(r.immp, res)
+					fmt.Fprintf(os.Stderr, "immp    size=%-6d c=%-3d run %d: %8.1f msg/s (%v)\n", size, cc, run+1, res.rate, res.cost)
 				}
 				if !c.skipPostfix {
-					r, err := runPostfix(c, size, cc)
+					res, err := runPostfix(c, size, cc)
 					if err != nil {
 						c.cleanup()
 						fatal(fmt.Errorf("postfix size=%d c=%d: %w", size, cc, err))
 					}
-					pr = append(pr, r)
-					fmt.Fprintf(os.Stderr, "postfix size=%-6d c=%-3d run %d: %8.1f msg/s\n", size, cc, run+1, r)
+					r.postfix = append(r.postfix, res)
+					fmt.Fprintf(os.Stderr, "postfix size=%-6d c=%-3d run %d: %8.1f msg/s (%v)\n", size, cc, run+1, res.rate, res.cost)
 				}
 			}
-			results[[2]int{size, cc}] = cell{median(ir), median(pr)}
 		}
 	}
 	fmt.Printf("messages per run: %d; median of %d runs; msg/s until all are in the Maildir\n\n", c.n, c.runs)
@@ -146,13 +151,41 @@ func main() {
 	for _, size := range c.sizes {
 		for _, cc := range c.conc {
 			r := results[[2]int{size, cc}]
+			im, pf := medianOf(r.immp, rate), medianOf(r.postfix, rate)
 			ratio := "-"
-			if r.postfix > 0 && r.immp > 0 {
-				ratio = fmt.Sprintf("%.2fx", r.immp/r.postfix)
+			if pf > 0 && im > 0 {
+				ratio = fmt.Sprintf("%.2fx", im/pf)
 			}
-			fmt.Printf("| %d KB | %d | %.1f | %.1f | %s |\n", size/1024, cc, r.immp, r.postfix, ratio)
+			fmt.Printf("| %d KB | %d | %.1f | %.1f | %s |\n", size/1024, cc, im, pf, ratio)
 		}
 	}
+	fmt.Println("\nPer message, medians: CPU of the whole machine (ms), and the data device's write requests and cache flushes")
+	fmt.Println()
+	fmt.Println("| payload | concurrency | immp CPU | Postfix CPU | immp writes | Postfix writes | immp flushes | Postfix flushes |")
+	fmt.Println("|--------:|------------:|---------:|------------:|------------:|---------------:|-------------:|----------------:|")
+	for _, size := range c.sizes {
+		for _, cc := range c.conc {
+			r := results[[2]int{size, cc}]
+			fmt.Printf("| %d KB | %d | %.2f | %.2f | %.1f | %.1f | %.2f | %.2f |\n", size/1024, cc,
+				medianOf(r.immp, cpuMs), medianOf(r.postfix, cpuMs),
+				medianOf(r.immp, writes), medianOf(r.postfix, writes),
+				medianOf(r.immp, flushes), medianOf(r.postfix, flushes))
+		}
+	}
+}
+
+func rate(r result) float64    { return r.rate }
+func cpuMs(r result) float64   { return r.cost.cpuMs }
+func writes(r result) float64  { return r.cost.writes }
+func flushes(r result) float64 { return r.cost.flushes }
+
+// medianOf is the median of one figure over the runs.
+func medianOf(rs []result, f func(result) float64) float64 {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = f(r)
+	}
+	return median(v)
 }
 
 func ints(s string) ([]int, error) {
@@ -229,27 +262,35 @@ func count(maildir string) int {
 
 // load runs smtp-source against addr and waits until want messages are
 // in maildir; it returns messages per second.
-func load(c config, addr, maildir string, size, conc int) (float64, error) {
+func load(c config, addr, maildir string, size, conc int) (result, error) {
 	args := []string{"-s", strconv.Itoa(conc), "-m", strconv.Itoa(c.n), "-l", strconv.Itoa(size),
 		"-f", "sender@source.example", "-t", "user@bench.example", "-M", "source.example", addr}
+	before := readUsage(maildir)
 	start := time.Now()
 	cmd := exec.Command(c.smtpSource, args...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("smtp-source %s: %v: %s", strings.Join(args, " "), err, out)
+		return result{}, fmt.Errorf("smtp-source %s: %v: %s", strings.Join(args, " "), err, out)
 	}
 	deadline := start.Add(c.timeout)
 	for count(maildir) < c.n {
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("only %d of %d messages in %s after %v", count(maildir), c.n, maildir, c.timeout)
+			return result{}, fmt.Errorf("only %d of %d messages in %s after %v", count(maildir), c.n, maildir, c.timeout)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	el := time.Since(start)
+	cost := readUsage(maildir).since(before, c.n)
 	if got := count(maildir); got != c.n {
-		return 0, fmt.Errorf("%d messages in the Maildir, sent %d", got, c.n)
+		return result{}, fmt.Errorf("%d messages in the Maildir, sent %d", got, c.n)
 	}
-	return float64(c.n) / el.Seconds(), nil
+	return result{rate: float64(c.n) / el.Seconds(), cost: cost}, nil
+}
+
+// result is one run: messages per second and what each cost.
+type result struct {
+	rate float64
+	cost perMessage
 }
 
 const immpConfig = `hostname = "bench.localhost"
@@ -263,21 +304,21 @@ listen = "{{ADDR}}"
 auto_create = true
 `
 
-func runImmp(c config, size, conc int) (float64, error) {
+func runImmp(c config, size, conc int) (result, error) {
 	dir, err := c.runDir("smtpbench-immp-")
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
 	port, err := freePort()
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	tmpl := immpConfig
 	if c.immpConfig != "" {
 		b, err := os.ReadFile(c.immpConfig)
 		if err != nil {
-			return 0, err
+			return result{}, err
 		}
 		tmpl = string(b)
 	}
@@ -285,17 +326,17 @@ func runImmp(c config, size, conc int) (float64, error) {
 	cfg := strings.NewReplacer("{{DATA}}", data, "{{ADDR}}", addr).Replace(tmpl)
 	cfgFile := filepath.Join(dir, "immp.toml")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
-		return 0, err
+		return result{}, err
 	}
 	logf, err := os.Create(filepath.Join(dir, "immp.log"))
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
 	defer logf.Close()
 	cmd := exec.Command(c.immp, "serve", "-config", cfgFile)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
-		return 0, err
+		return result{}, err
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -310,7 +351,7 @@ func runImmp(c config, size, conc int) (float64, error) {
 	}()
 	if err := waitSMTP(addr, 30*time.Second); err != nil {
 		b, _ := os.ReadFile(logf.Name())
-		return 0, fmt.Errorf("%v; immp log:\n%s", err, b)
+		return result{}, fmt.Errorf("%v; immp log:\n%s", err, b)
 	}
 	maildir := filepath.Join(data, "mail", "bench.example", "user", "Maildir")
 	return load(c, addr, maildir, size, conc)

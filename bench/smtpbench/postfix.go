@@ -68,27 +68,27 @@ func masterCF(port int) (string, error) {
 	return strings.Join(out, "\n"), nil
 }
 
-func runPostfix(c config, size, conc int) (float64, error) {
+func runPostfix(c config, size, conc int) (result, error) {
 	if os.Geteuid() != 0 {
-		return 0, fmt.Errorf("a private Postfix instance needs root")
+		return result{}, fmt.Errorf("a private Postfix instance needs root")
 	}
 	base, err := c.runDir("smtpbench-postfix-")
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
 	os.Chmod(base, 0o755)
 	port, err := freePort()
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
 	const uid = 65534 // nobody: virtual(8) refuses to deliver as root
 	for _, d := range []string{"etc", "queue", "data", "vmail"} {
 		if err := os.MkdirAll(filepath.Join(base, d), 0o755); err != nil {
-			return 0, err
+			return result{}, err
 		}
 	}
 	if err := os.Chown(filepath.Join(base, "vmail"), uid, uid); err != nil {
-		return 0, err
+		return result{}, err
 	}
 	// data_directory belongs to mail_owner (postfix(1) checks it).
 	if u, err := user.Lookup("postfix"); err == nil {
@@ -98,18 +98,18 @@ func runPostfix(c config, size, conc int) (float64, error) {
 	}
 	mainCF := strings.NewReplacer("{{BASE}}", base, "{{UID}}", strconv.Itoa(uid)).Replace(postfixMain)
 	if err := os.WriteFile(filepath.Join(base, "etc", "main.cf"), []byte(mainCF), 0o644); err != nil {
-		return 0, err
+		return result{}, err
 	}
 	mcf, err := masterCF(port)
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
 	if err := os.WriteFile(filepath.Join(base, "etc", "master.cf"), []byte(mcf), 0o644); err != nil {
-		return 0, err
+		return result{}, err
 	}
 	if err := os.WriteFile(filepath.Join(base, "etc", "vmailbox"),
 		[]byte("user@bench.example bench.example/user/\n"), 0o644); err != nil {
-		return 0, err
+		return result{}, err
 	}
 	etc := filepath.Join(base, "etc")
 	pf := func(args ...string) error {
@@ -121,13 +121,13 @@ func runPostfix(c config, size, conc int) (float64, error) {
 		return nil
 	}
 	if err := pf("start"); err != nil {
-		return 0, err
+		return result{}, err
 	}
 	defer pf("stop")
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	if err := waitSMTP(addr, 30*time.Second); err != nil {
 		log, _ := os.ReadFile(filepath.Join(base, "postfix.log"))
-		return 0, fmt.Errorf("%v; log:\n%s", err, log)
+		return result{}, fmt.Errorf("%v; log:\n%s", err, log)
 	}
 	return load(c, addr, filepath.Join(base, "vmail", "bench.example", "user"), size, conc)
 }

@@ -12,12 +12,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"immp/config"
+	"immp/internal/syncbuf"
 )
 
 // allListeners is a config with every listener on a random loopback port.
@@ -47,14 +47,14 @@ func startTestDaemon(t *testing.T, extra string) (*daemon, string) {
 }
 
 // startTestDaemonLogs is startTestDaemon that also returns the log.
-func startTestDaemonLogs(t *testing.T, extra string) (*daemon, string, *syncBuffer) {
+func startTestDaemonLogs(t *testing.T, extra string) (*daemon, string, *syncbuf.Buffer) {
 	t.Helper()
 	path, _ := writeConfig(t, allListeners+extra)
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := new(syncBuffer)
+	logs := new(syncbuf.Buffer)
 	d, err := startDaemon(context.Background(), cfg, newLogger(cfg.Log, logs))
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +172,7 @@ func TestSignalDrainsTransaction(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	addrs := make(chan map[string]string, 1)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	go func() {
 		got := map[string]string{}
 		sc := bufio.NewScanner(stderr)
@@ -317,24 +317,6 @@ func httpGet(t *testing.T, url string) (string, int) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b), resp.StatusCode
-}
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestLogsJSONWithoutPasswords: [log] format = "json" gives one JSON
