@@ -33,7 +33,7 @@
 // Usage:
 //
 //	go build -o /tmp/immp ./cmd/immp
-//	go run ./bench/smtpbench -immp /tmp/immp [-n 5000] [-sizes 4096,65536] [-conc 1,8,32] [-runs 3]
+//	go run ./bench/smtpbench -immp /tmp/immp [-n 5000] [-sizes 4096,65536] [-conc 1,8,32] [-runs 3] [-dir DIR] [-keep]
 package main
 
 import (
