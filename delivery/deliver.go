@@ -54,12 +54,6 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 // copyBufSize is the size of each Read of a message body.
 const copyBufSize = 32 << 10
 
-// txnWriter hides any ReadFrom of a Txn, so io.CopyBuffer uses the
-// pooled buffer.
-type txnWriter struct{ w io.Writer }
-
-func (t txnWriter) Write(p []byte) (int, error) { return t.w.Write(p) }
-
 // Deliver writes body once, with trace headers prepended, and commits it
 // to every recipient's folder in one durable transaction. It returns only
 // after the commit returned; on any error nothing was delivered to anyone.
@@ -100,7 +94,7 @@ func (d *Deliverer) Deliver(ctx context.Context, env Envelope, body io.Reader) (
 		buf = &b
 	}
 	br := &bodyReader{r: body}
-	_, err = io.CopyBuffer(txnWriter{txn}, br, *buf)
+	_, err = io.CopyBuffer(txn, br, *buf)
 	d.bufs.Put(buf)
 	if err != nil {
 		if br.err != nil {

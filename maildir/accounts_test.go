@@ -295,3 +295,45 @@ func TestAccountCacheSeesOtherProcesses(t *testing.T) {
 		t.Fatalf("Account(kept) right after its deletion here: %v", err)
 	}
 }
+
+// TestAccountCacheServesRepeatLookups: while GuardVersion stands, a
+// lookup is answered from the cache (a change that does not move the
+// version, which no account change does, is not seen); once it moves,
+// the next lookup reads the database again.
+func TestAccountCacheServesRepeatLookups(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	acct := newAccount(t, s, "cached@example.org")
+	first, err := s.Account(ctx, acct.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.wdb.ExecContext(ctx, "UPDATE accounts SET created = 1 WHERE id = ?", acct.ID); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.Account(ctx, acct.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Created.Equal(first.Created) {
+		t.Fatalf("second lookup read the database (created %v, cached %v)", again.Created, first.Created)
+	}
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bumpGuard(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	s.guardLocal.Add(1)
+	fresh, err := s.Account(ctx, acct.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh.Created.Unix() != 1 {
+		t.Fatalf("after the version moved: created %v, want the database's value", fresh.Created)
+	}
+}

@@ -187,19 +187,17 @@ func (d *Delivery) Commit(ctx context.Context) ([]Delivered, error) {
 	} else {
 		defer os.Remove(d.path)
 	}
+	defer d.releaseBuf()
 	if d.err != nil {
-		d.releaseBuf()
 		d.file.Close()
 		return nil, d.err
 	}
 	if len(d.targets) == 0 {
-		d.releaseBuf()
 		d.file.Close()
 		return nil, errors.New("maildir: delivery has no recipients")
 	}
 	err := d.bw.Flush()
 	size := d.cw.n
-	d.releaseBuf()
 	if err == nil {
 		err = d.s.fsyncFile(d.file)
 	}

@@ -73,10 +73,10 @@ type Store struct {
 	pid      int
 	seq      atomic.Uint64
 	events   *eventHub
+	accounts accountCache // lookups by address, under GuardVersion (acctcache.go)
 
 	spoolOnce    sync.Once // probe for unnamed spool files (spool.go)
 	spoolBufs    sync.Pool // *bufio.Writer of spoolBufSize (delivery.go)
-	accounts     accountCache
 	spoolUnnamed bool
 	bg           sync.WaitGroup // background work (index saves, compaction)
 

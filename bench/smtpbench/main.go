@@ -123,24 +123,27 @@ func main() {
 		for _, cc := range c.conc {
 			r := &cell{}
 			results[[2]int{size, cc}] = r
+			servers := []struct {
+				name string
+				skip bool
+				run  func(config, int, int) (result, error)
+				out  *[]result
+			}{
+				{"immp", c.skipImmp, runImmp, &r.immp},
+				{"postfix", c.skipPostfix, runPostfix, &r.postfix},
+			}
 			for run := 0; run < c.runs; run++ {
-				if !c.skipImmp {
-					res, err := runImmp(c, size, cc)
+				for _, sv := range servers {
+					if sv.skip {
+						continue
+					}
+					res, err := sv.run(c, size, cc)
 					if err != nil {
 						c.cleanup()
-						fatal(fmt.Errorf("immp size=%d c=%d: %w", size, cc, err))
+						fatal(fmt.Errorf("%s size=%d c=%d: %w", sv.name, size, cc, err))
 					}
-					r.immp = append(r.immp, res)
-					fmt.Fprintf(os.Stderr, "immp    size=%-6d c=%-3d run %d: %8.1f msg/s (%v)\n", size, cc, run+1, res.rate, res.cost)
-				}
-				if !c.skipPostfix {
-					res, err := runPostfix(c, size, cc)
-					if err != nil {
-						c.cleanup()
-						fatal(fmt.Errorf("postfix size=%d c=%d: %w", size, cc, err))
-					}
-					r.postfix = append(r.postfix, res)
-					fmt.Fprintf(os.Stderr, "postfix size=%-6d c=%-3d run %d: %8.1f msg/s (%v)\n", size, cc, run+1, res.rate, res.cost)
+					*sv.out = append(*sv.out, res)
+					fmt.Fprintf(os.Stderr, "%-7s size=%-6d c=%-3d run %d: %8.1f msg/s (%v)\n", sv.name, size, cc, run+1, res.rate, res.cost)
 				}
 			}
 		}
