@@ -118,16 +118,26 @@ func (d *Deliverer) Deliver(ctx context.Context, env Envelope, body io.Reader) (
 		if err != nil {
 			return nil, storageErr(err)
 		}
+		for {
+			k := copyKey{r.Account.ID, folder}
+			if _, dup := index[k]; dup {
+				break // one copy per folder, however many addresses name it
+			}
+			err := txn.AddRecipient(r.Account, folder)
+			if err == nil {
+				index[k] = len(order)
+				order = append(order, k)
+				break
+			}
+			if folder == "INBOX" || !errors.Is(err, maildir.ErrNonexistent) {
+				return nil, storageErr(err)
+			}
+			// Deleted between resolve and here: INBOX, as if resolve had
+			// found it gone (draft 2.2.2).
+			d.log.Info("subinbox gone, filing into INBOX", "account", r.Account.Address, "subinbox", r.Subinbox)
+			folder, kind = "INBOX", metrics.FolderFallback
+		}
 		results[i] = Result{Recipient: r, Folder: folder, Kind: kind}
-		k := copyKey{r.Account.ID, folder}
-		if _, dup := index[k]; dup {
-			continue // one copy per folder, however many addresses name it
-		}
-		index[k] = len(order)
-		order = append(order, k)
-		if err := txn.AddRecipient(r.Account, folder); err != nil {
-			return nil, storageErr(err)
-		}
 	}
 	delivered, err := txn.Commit(ctx)
 	if err != nil {

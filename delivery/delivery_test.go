@@ -330,3 +330,56 @@ func TestDeliverBodyError(t *testing.T) {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// deleteBeforeAdd deletes a folder, through the real store, just before
+// the delivery adds it as a recipient: the window between resolving a
+// subinbox and adding it, which no test can hit by timing alone.
+type deleteBeforeAdd struct {
+	Txn
+	store  *maildir.Store
+	folder string
+}
+
+func (d *deleteBeforeAdd) AddRecipient(a maildir.Account, folder string) error {
+	if folder == d.folder {
+		if err := d.store.DeleteFolder(context.Background(), a, folder); err != nil {
+			return err
+		}
+	}
+	return d.Txn.AddRecipient(a, folder)
+}
+
+// TestDeliverSubinboxDeletedBeforeAdd: a subinbox deleted after it was
+// resolved but before the delivery added it gets its copy in INBOX
+// (draft 2.2.2), not a 4xx; the INBOX copy is shared with a recipient
+// that named INBOX.
+func TestDeliverSubinboxDeletedBeforeAdd(t *testing.T) {
+	t.Parallel()
+	var f *fixture
+	f = newFixture(t, func(txn Txn) Txn {
+		return &deleteBeforeAdd{Txn: txn, store: f.store, folder: "INBOX/work"}
+	})
+	ctx := context.Background()
+	if err := f.store.CreateFolder(ctx, f.alice, "INBOX/work"); err != nil {
+		t.Fatal(err)
+	}
+	var rcpts []Recipient
+	for _, a := range []string{"work/alice@example.org", "alice@example.org"} {
+		r, err := f.d.CheckRecipient(ctx, "s@remote.example", a, false)
+		if err != nil {
+			t.Fatal(a, err)
+		}
+		rcpts = append(rcpts, r)
+	}
+	res, err := f.d.Deliver(ctx, Envelope{Recipients: rcpts, ClientIP: "127.0.0.1"},
+		strings.NewReader("Subject: x\r\n\r\nbody\r\n"))
+	if err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	if res[0].Folder != "INBOX" || res[0].Kind != metrics.FolderFallback || res[1].Folder != "INBOX" {
+		t.Errorf("results %+v, want both in INBOX, the first as fallback", res)
+	}
+	if n := len(messages(t, f.store, f.alice, "INBOX")); n != 1 {
+		t.Errorf("INBOX has %d messages, want 1", n)
+	}
+}
