@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,7 +48,7 @@ func TestBuiltInDefaultQuickStart(t *testing.T) {
 	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get("http://" + defaultHTTP + "/readyz")
+		resp, err := httpClient.Get("http://" + defaultHTTP + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {

@@ -20,6 +20,10 @@ import (
 // binary is the path of the immp binary built by TestMain.
 var binary string
 
+// httpClient is for the operations endpoint: never wait unbounded on a
+// server that accepted and went quiet.
+var httpClient = &http.Client{Timeout: 10 * time.Second}
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "immp-integration-")
 	if err != nil {
@@ -190,27 +194,49 @@ func (s *server) kill() {
 // restart starts the process again on the same config and data.
 func (s *server) restart() { s.start() }
 
+// readyTimeout bounds how long a fresh process may take to answer 200 on
+// /readyz; the -race binary of the soak test is the slowest starter.
+const readyTimeout = 60 * time.Second
+
+// waitReady polls /readyz until it answers 200. Every poll has its own
+// short timeout: a listener that is bound but not yet served accepts the
+// connection and says nothing, and an unbounded GET would wait for it
+// forever. A process that never gets ready is sent SIGQUIT first, so the
+// failure shows its goroutines, not just a timeout.
 func (s *server) waitReady() {
 	t := s.t
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(readyTimeout)
 	url := "http://" + s.addrs["http"] + "/readyz"
+	var lastErr error
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-s.done:
 			t.Fatalf("immp serve exited early (%v); log:\n%s", err, s.logs())
 		default:
 		}
-		resp, err := http.Get(url)
+		resp, err := client.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return
 			}
+			err = fmt.Errorf("/readyz: %s", resp.Status)
 		}
+		lastErr = err
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("immp serve not ready after 20s; log:\n%s", s.logs())
+	// SIGQUIT makes the Go runtime print every goroutine and exit.
+	s.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+	s.cmd = nil
+	t.Fatalf("immp serve not ready after %v (last poll: %v); log and goroutines:\n%s", readyTimeout, lastErr, s.logs())
 }
 
 func (s *server) logs() string { return s.log.String() }
@@ -270,7 +296,7 @@ func run(t testing.TB, stdin string, name string, args ...string) string {
 // full sample name with labels as Prometheus prints them.
 func (s *server) metric(t testing.TB, sample string) string {
 	t.Helper()
-	resp, err := http.Get("http://" + s.addrs["http"] + "/metrics")
+	resp, err := httpClient.Get("http://" + s.addrs["http"] + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

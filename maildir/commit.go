@@ -15,27 +15,50 @@ import (
 // COPY, MOVE, a file another program dropped into new/) ends here, and
 // the folder's state is only changed from here. Requests queue per folder;
 // one goroutine per folder at a time takes everything queued, places the
-// files (hard link, rename or copy), fsyncs new/ and cur/ once for all of
-// them, gives them UIDs, appends them to dovecot-uidlist and fsyncs it
-// once, publishes EventNew, and only then wakes the callers. One fsync of
-// a directory thus covers every link made before it started; folders do
-// not wait for each other; nothing global is held across an fsync.
+// files (hard link, rename or copy), gives them UIDs and appends them to
+// dovecot-uidlist, then fsyncs new/ and cur/ once for all of them, then
+// dovecot-uidlist once, publishes EventNew, and wakes the callers. One
+// fsync of a directory thus covers every link made before it started;
+// folders do not wait for each other; nothing global is held across an
+// fsync.
+//
+// Two moments matter to callers. A message is durable once its file and
+// its name in new/ or cur/ are (the directory fsync); a delivery needs no
+// more before it answers 250 (durableOnly). Its UID is listed once the
+// fsync of dovecot-uidlist returned; only then is it published, so no
+// client ever sees a UID that a crash could give to another message, and
+// APPEND, COPY and MOVE, which return UIDs, wait for that. A crash in
+// between loses nothing: the file is in place and gets a UID at the next
+// look, like a file another program dropped in. Since deliveries do not
+// wait for the list, its fsync lingers (listLinger) to cover many batches;
+// a reader (refresh, settle) cuts the linger short, so what was
+// acknowledged is what the next reader sees.
 
 type pending struct {
-	rec      *msgRec // base, info, inNew, sizes, mtime in; uid out
-	existing bool    // the file is already in place; it only needs a UID
-	src      string  // file to place
-	follow   bool    // src is a /proc/self/fd name (spool.go)
-	rename   bool    // rename src instead of linking it
-	copyOK   bool    // copy when a hard link is impossible
-	placed   string  // where it was placed (for undo)
-	err      error
-	done     chan struct{}
+	rec         *msgRec // base, info, inNew, sizes, mtime in; uid out
+	existing    bool    // the file is already in place; it only needs a UID
+	src         string  // file to place
+	follow      bool    // src is a /proc/self/fd name (spool.go)
+	rename      bool    // rename src instead of linking it
+	copyOK      bool    // copy when a hard link is impossible
+	durableOnly bool    // the caller waits for durable, not for listed (a delivery)
+	placed      string  // where it was placed (for undo)
+	err         error   // final when durable is closed
+	unlisted    bool    // durable, but the list's fsync failed: not published
+	durable     chan struct{}
+	done        chan struct{} // listed and published (or failed)
 }
 
-// commit places and numbers ps, waiting until they are durable.
+// listLinger is how long the fsync of dovecot-uidlist waits for company
+// when only deliveries wait for it. It delays nothing a client sees: a
+// reader kicks the sync, and IDLE hears of new mail this much later.
+const listLinger = 10 * time.Millisecond
+
+// commit places and numbers ps, waiting until they are listed, or only
+// until they are durable for those marked durableOnly.
 func (mb *mailbox) commit(ctx context.Context, ps []*pending) error {
 	for _, p := range ps {
+		p.durable = make(chan struct{})
 		p.done = make(chan struct{})
 	}
 	mb.qmu.Lock()
@@ -47,12 +70,36 @@ func (mb *mailbox) commit(ctx context.Context, ps []*pending) error {
 	mb.qmu.Unlock()
 	var errs []error
 	for _, p := range ps {
-		<-p.done // not ctx: once queued, the outcome must be known
+		// not ctx: once queued, the outcome must be known
+		if p.durableOnly {
+			<-p.durable
+		} else {
+			<-p.done
+		}
 		if p.err != nil {
 			errs = append(errs, p.err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// settle waits until every batch started in this folder is listed and
+// published, cutting short a lingering fsync of the list: a reader calls
+// it so that a message acknowledged as durable is one it sees.
+func (mb *mailbox) settle() {
+	mb.ulMu.Lock()
+	tail := mb.tail
+	mb.ulMu.Unlock()
+	if tail == nil {
+		return
+	}
+	select {
+	case <-tail:
+		return
+	default:
+	}
+	mb.syncUIDList.Kick()
+	<-tail
 }
 
 // assign gives UIDs to files found in place (refresh).
@@ -94,13 +141,22 @@ func (mb *mailbox) runBatch(batch []*pending) {
 	prev := mb.tail
 	done := make(chan struct{})
 	mb.tail = done
-	finish := func(f func()) {
+	// finish runs the second half in a goroutine: durable (the fsyncs of
+	// the directories; false when they failed), then listed (the fsync
+	// of the list), then, in batch order, publication.
+	finish := func(durable func() bool, listed func()) {
 		mb.inflightSem <- struct{}{}
 		s.bg.Add(1)
 		go func() {
 			defer s.bg.Done()
-			defer func() { <-mb.inflightSem }()
-			f()
+			ok := durable()
+			<-mb.inflightSem
+			for _, p := range batch {
+				close(p.durable)
+			}
+			if ok {
+				listed()
+			}
 			if prev != nil {
 				<-prev
 			}
@@ -108,6 +164,8 @@ func (mb *mailbox) runBatch(batch []*pending) {
 			close(done)
 		}()
 	}
+	failed := func() bool { return false }
+	nothing := func() {}
 
 	mb.mu.Lock()
 	dir, name, deleted := mb.dir, mb.name, mb.deleted
@@ -116,7 +174,7 @@ func (mb *mailbox) runBatch(batch []*pending) {
 		for _, p := range batch {
 			p.err = notPlaced{fmt.Errorf("%w: folder was deleted", ErrNonexistent)}
 		}
-		finish(func() {})
+		finish(failed, nothing)
 		return
 	}
 	preNew := statID(filepath.Join(dir, "new"))
@@ -155,7 +213,7 @@ func (mb *mailbox) runBatch(batch []*pending) {
 		}
 	}
 	if len(live) == 0 {
-		finish(func() {})
+		finish(failed, nothing)
 		return
 	}
 	// 2. UIDs, under Dovecot's dot lock: numbered and appended (not yet
@@ -163,7 +221,7 @@ func (mb *mailbox) runBatch(batch []*pending) {
 	lock, err := s.dotlock(ctx, filepath.Join(dir, uidlistName))
 	if err != nil {
 		fail(err)
-		finish(func() {})
+		finish(failed, nothing)
 		return
 	}
 	mb.mu.Lock()
@@ -171,7 +229,7 @@ func (mb *mailbox) runBatch(batch []*pending) {
 		mb.mu.Unlock()
 		lock.release()
 		fail(err)
-		finish(func() {})
+		finish(failed, nothing)
 		return
 	}
 	next := mb.nextUID
@@ -194,7 +252,7 @@ func (mb *mailbox) runBatch(batch []*pending) {
 		mb.ulLoaded = false // re-read before the next use
 		mb.mu.Unlock()
 		fail(err)
-		finish(func() {})
+		finish(failed, nothing)
 		return
 	}
 	mb.mu.Lock()
@@ -215,53 +273,91 @@ func (mb *mailbox) runBatch(batch []*pending) {
 	mb.mu.Unlock()
 	lock.release()
 
-	// 3. One fsync per directory for the whole batch, together with the
-	// fsync of dovecot-uidlist, after both were written, so that one
-	// journal commit usually covers both; batches that overlap share
-	// these fsyncs (syncgroup.go). A record in the list whose link
-	// did not survive a crash is harmless (a name with no file); nothing
-	// is acknowledged before both are durable.
-	finish(func() {
-		dirErr := make(chan error, 1)
-		go func() {
-			err := s.inject("fsync-dir")
-			if err == nil && usedNew {
-				err = mb.syncNew.Sync(func() error { return mb.fsyncSub(dir, "new") })
+	// 3. One fsync per directory for the whole batch, then one of
+	// dovecot-uidlist; batches that overlap share them (syncgroup.go).
+	// When a caller needs its UID (not just a delivery), the list is
+	// synced alongside the directories and at once. A record in the list
+	// whose link did not survive a crash is harmless (a name with no
+	// file).
+	eager := false
+	for _, p := range live {
+		eager = eager || !p.durableOnly
+	}
+	syncList := func(linger time.Duration) error {
+		if s.opts.NoSync {
+			return nil
+		}
+		return mb.syncUIDList.SyncLazy(func() error {
+			if e := syscall.Fdatasync(int(ulFile.Fd())); e != nil {
+				return fmt.Errorf("maildir: sync uidlist: %w", e)
 			}
-			if err == nil && usedCur {
-				err = mb.syncCur.Sync(func() error { return mb.fsyncSub(dir, "cur") })
+			return nil
+		}, linger)
+	}
+	var listErr chan error
+	finish(func() bool {
+		if ulFile != nil && eager {
+			listErr = make(chan error, 1)
+			go func() { listErr <- syncList(0) }()
+		}
+		err := s.inject("fsync-dir")
+		if err == nil && usedNew {
+			err = mb.syncNew.Sync(func() error { return mb.fsyncSub(dir, "new") })
+		}
+		if err == nil && usedCur {
+			err = mb.syncCur.Sync(func() error { return mb.fsyncSub(dir, "cur") })
+		}
+		if err != nil {
+			if listErr != nil {
+				<-listErr
 			}
-			dirErr <- err
-		}()
+			if ulFile != nil {
+				ulFile.Close()
+			}
+			// The records written name files now removed: harmless dead
+			// records whose UIDs are never given again.
+			mb.mu.Lock()
+			mb.ulLoaded = false
+			mb.mu.Unlock()
+			fail(err)
+			return false
+		}
+		mb.mu.Lock()
+		mb.batchDirs(dir, usedNew, usedCur, preNew, preCur)
+		mb.mu.Unlock()
+		return true
+	}, func() {
 		var err error
 		if ulFile != nil {
-			if !s.opts.NoSync {
-				err = mb.syncUIDList.Sync(func() error {
-					if e := syscall.Fdatasync(int(ulFile.Fd())); e != nil {
-						return fmt.Errorf("maildir: sync uidlist: %w", e)
-					}
-					return nil
-				})
+			if listErr != nil {
+				err = <-listErr
+			} else {
+				err = syncList(listLinger)
 			}
 			ulFile.Close()
-		}
-		if derr := <-dirErr; err == nil {
-			err = derr
 		}
 		if err == nil {
 			err = s.inject("uidlist")
 		}
-		mb.mu.Lock()
-		if err != nil {
-			// The records written name files now removed: harmless dead
-			// records whose UIDs are never given again.
-			mb.ulLoaded = false
-			mb.mu.Unlock()
-			fail(err)
+		if err == nil {
 			return
 		}
-		mb.batchDirs(dir, usedNew, usedCur, preNew, preCur)
+		// Read the list and the directories again before the next use:
+		// what was durable gets its UID then, from the list if its record
+		// made it, or a new one.
+		mb.mu.Lock()
+		mb.ulLoaded, mb.dirty = false, true
 		mb.mu.Unlock()
+		var rest []*pending
+		for _, p := range live {
+			if p.durableOnly {
+				p.unlisted = true // acknowledged: the file stays
+			} else {
+				rest = append(rest, p)
+			}
+		}
+		live = rest
+		fail(err)
 	})
 }
 
@@ -308,7 +404,7 @@ func (mb *mailbox) completeBatch(batch []*pending) {
 	if mb.loaded {
 		var evs []Event
 		for _, p := range batch {
-			if p.err != nil || mb.byBase[p.rec.base] != nil {
+			if p.err != nil || p.unlisted || mb.byBase[p.rec.base] != nil {
 				continue
 			}
 			mb.byBase[p.rec.base] = p.rec

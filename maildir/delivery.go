@@ -222,20 +222,27 @@ func (d *Delivery) Commit(ctx context.Context) ([]Delivered, error) {
 			src:    d.path,
 			follow: d.unnamed,
 			copyOK: true,
+			// 250 needs the copy durable; its UID is listed (and the
+			// message shown to readers) once the list is synced.
+			durableOnly: true,
 		}
 	}
 	// Every folder commits in parallel; each batches with other
 	// deliveries to the same folder.
 	errs := make([]error, len(d.targets))
-	var wg sync.WaitGroup
-	for i, box := range d.targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = box.commit(ctx, []*pending{ps[i]})
-		}()
+	if len(d.targets) == 1 {
+		errs[0] = d.targets[0].commit(ctx, ps) // the common case: no goroutine
+	} else {
+		var wg sync.WaitGroup
+		for i, box := range d.targets {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = box.commit(ctx, []*pending{ps[i]})
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	placedIn := slices.Clone(d.targets)
 	for i := range placedIn {
 		for attempt := 0; errs[i] != nil && isNotPlaced(errs[i]) && attempt < 5; attempt++ {
@@ -253,10 +260,11 @@ func (d *Delivery) Commit(ctx context.Context) ([]Delivered, error) {
 				time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
 			}
 			ps[i] = &pending{
-				rec:    &msgRec{base: d.s.newBaseName(time.Now(), size, size), inNew: true, psize: size, vsize: size, mtime: st.ModTime()},
-				src:    d.path,
-				follow: d.unnamed,
-				copyOK: true,
+				rec:         &msgRec{base: d.s.newBaseName(time.Now(), size, size), inNew: true, psize: size, vsize: size, mtime: st.ModTime()},
+				src:         d.path,
+				follow:      d.unnamed,
+				copyOK:      true,
+				durableOnly: true,
 			}
 			placedIn[i] = box
 			errs[i] = box.commit(ctx, []*pending{ps[i]})
@@ -266,6 +274,11 @@ func (d *Delivery) Commit(ctx context.Context) ([]Delivered, error) {
 		// Undo the copies that made it: the delivery failed as a whole.
 		for i, box := range placedIn {
 			if errs[i] == nil {
+				<-ps[i].done // published, or left for the next look
+				if ps[i].unlisted {
+					os.Remove(ps[i].placed)
+					continue
+				}
 				box.remove(context.Background(), []*msgRec{ps[i].rec})
 			}
 		}

@@ -41,18 +41,26 @@
 //
 // Delivery (delivery.go) writes the body once into the spool (an unnamed
 // file where possible, so no spool name is made and removed per message),
-// fsyncs it and hard-links it into every recipient folder's new/. Each folder has a
-// group committer (commit.go): whatever is queued is linked and numbered
-// together (dovecot-uidlist appended under Dovecot's dot lock), then new/
-// and the list are fsynced together, so one journal commit usually covers
-// a whole batch; the next batch is prepared while one syncs. Callers
-// return only when their batch is durable; events go out in order.
+// fsyncs it and hard-links it into every recipient folder's new/. Each
+// folder has a group committer (commit.go): whatever is queued is linked
+// and numbered together (dovecot-uidlist appended under Dovecot's dot
+// lock), then new/ is fsynced once for the batch, then the list; the next
+// batch is prepared while one syncs, and overlapping batches share their
+// fsyncs (syncgroup.go). A delivery returns once its batch is durable;
+// the list's fsync lingers a few milliseconds to cover many batches, and
+// the messages are published (events, readers) once it is done.
 //
 // # Invariants
 //
-//   - A message is acknowledged (Commit, Append, Copy, Move return) only
-//     after its file, the directory holding it and dovecot-uidlist are
-//     fsynced. Files outside tmp/ and the spool are always complete.
+//   - A message is acknowledged (Delivery.Commit returns, so SMTP answers
+//     250) only after its file and the directory holding it are fsynced.
+//     Files outside tmp/ and the spool are always complete.
+//   - No UID is shown (events, Messages, Append, Copy, Move) before the
+//     dovecot-uidlist record that holds it is fsynced, so a crash can
+//     renumber only messages nobody saw: a durable file whose record was
+//     lost gets a new UID at the next look, like a file another program
+//     dropped in. A reader waits for what was acknowledged before it came
+//     (refresh settles the folder first, cutting the linger short).
 //   - UIDs only grow within a UIDVALIDITY; a record is appended to
 //     dovecot-uidlist under Dovecot's dot lock (dovecot-uidlist.lock), so
 //     Dovecot running on the same tree never hands out the same UID.
@@ -62,7 +70,7 @@
 //   - One shared in-memory state per folder per process (mailbox.go); every
 //     handle and delivery goes through it, so changes are seen at once and
 //     published to subscribers in order (events.go); new messages are
-//     announced in UID order, each only once its batch is durable.
+//     announced in UID order, each only once its batch is listed.
 //   - A message record in that state is never changed in place (a change
 //     replaces it), so pointers to it are safe to read without the lock;
 //     Flags slices handed out are never written after.

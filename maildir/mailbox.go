@@ -361,6 +361,7 @@ func readNames(dir string, inNew bool, out []dirEntry) ([]dirEntry, error) {
 // refresh brings the state up to date with the disk and publishes what
 // changed. Files nobody gave a UID yet get one (appended to the list).
 func (mb *mailbox) refresh(ctx context.Context) error {
+	mb.settle()
 	mb.mu.Lock()
 	fresh := mb.upToDateLocked()
 	mb.mu.Unlock()

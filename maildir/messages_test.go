@@ -375,11 +375,12 @@ func assertEmpty(t *testing.T, s *Store, a Account) {
 	}
 }
 
-// A failure at any point of the commit path leaves nothing behind and
-// comes back wrapped so errors.Is finds the errno.
+// A failure at any point of the commit path before the message is
+// durable leaves nothing behind and comes back wrapped so errors.Is finds
+// the errno.
 func TestDeliveryFaults(t *testing.T) {
 	t.Parallel()
-	for _, point := range []string{"link", "fsync-dir", "uidlist"} {
+	for _, point := range []string{"link", "fsync-dir"} {
 		for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EIO, syscall.EROFS} {
 			t.Run(point+"/"+errno.Error(), func(t *testing.T) {
 				t.Parallel()
@@ -409,6 +410,77 @@ func TestDeliveryFaults(t *testing.T) {
 			})
 		}
 	}
+}
+
+// A delivery is acknowledged once durable; when the fsync of the list
+// then fails, the message is kept and numbered at the next look, and is
+// not shown before that.
+func TestDeliveryListSyncFault(t *testing.T) {
+	t.Parallel()
+	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EIO} {
+		t.Run(errno.Error(), func(t *testing.T) {
+			t.Parallel()
+			s := openStore(t, Options{NoSync: true})
+			a := newAccount(t, s, "alice@example.org")
+			f := mustOpen(t, s, a, "INBOX")
+			var mu sync.Mutex
+			var events []Event
+			cancel := s.Subscribe(a, "INBOX", func(e Event) {
+				mu.Lock()
+				events = append(events, e)
+				mu.Unlock()
+			})
+			defer cancel()
+			s.fault = func(p string) error {
+				if p == "uidlist" {
+					return &os.PathError{Op: p, Path: "x", Err: errno}
+				}
+				return nil
+			}
+			got := deliver(t, s, "Subject: kept\r\n\r\nbody\r\n", a, "INBOX")
+			if len(got) != 1 {
+				t.Fatalf("delivered %v", got)
+			}
+			s.box(a, "INBOX").settle() // the failed sync has run
+			s.fault = nil
+			mu.Lock()
+			if len(events) != 0 {
+				t.Fatalf("published before the list was synced: %v", events)
+			}
+			mu.Unlock()
+			ms := messages(t, f)
+			if len(ms) != 1 || ms[0].UID == 0 || ms[0].Size == 0 {
+				t.Fatalf("after the fault: %v", ms)
+			}
+			// The next delivery gets a later UID.
+			next := deliver(t, s, "x\r\n", a, "INBOX")
+			if ms := messages(t, f); len(ms) != 2 || ms[1].UID <= ms[0].UID || ms[1].UID != next[0].UID {
+				t.Fatalf("second delivery: %v (delivered %v)", ms, next)
+			}
+		})
+	}
+}
+
+// APPEND returns a UID, so it fails, leaving nothing, when the list
+// cannot be synced.
+func TestAppendListSyncFault(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, Options{NoSync: true})
+	a := newAccount(t, s, "alice@example.org")
+	ctx := context.Background()
+	f := mustOpen(t, s, a, "INBOX")
+	s.fault = func(p string) error {
+		if p == "uidlist" {
+			return &os.PathError{Op: p, Path: "x", Err: syscall.EIO}
+		}
+		return nil
+	}
+	_, err := f.Append(ctx, strings.NewReader("Subject: x\r\n\r\n"), nil, time.Now())
+	s.fault = nil
+	if !errors.Is(err, syscall.EIO) {
+		t.Fatalf("Append error %v, want EIO", err)
+	}
+	assertEmpty(t, s, a)
 }
 
 // One folder failing undoes the copies made in the others.

@@ -118,3 +118,112 @@ func TestSyncGroupErrorsStayWithTheirRound(t *testing.T) {
 		t.Fatalf("a later round: %v", err)
 	}
 }
+
+// TestSyncGroupLazyRoundsLinger: lazy callers that arrive within the
+// linger share one round, which starts no earlier than the linger.
+func TestSyncGroupLazyRoundsLinger(t *testing.T) {
+	var g syncGroup
+	var rounds atomic.Int64
+	const callers = 16
+	const linger = 50 * time.Millisecond
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := g.SyncLazy(func() error { rounds.Add(1); return nil }, linger); err != nil {
+				t.Errorf("SyncLazy: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := rounds.Load(); n != 1 {
+		t.Errorf("%d rounds for %d callers within the linger, want 1", n, callers)
+	}
+	if el := time.Since(start); el < linger {
+		t.Errorf("lazy round returned after %v, before its linger of %v", el, linger)
+	}
+}
+
+// TestSyncGroupKick: a kick, or an eager caller, starts a lingering round
+// at once; a kick with no round waiting makes the next one eager.
+func TestSyncGroupKick(t *testing.T) {
+	const linger = time.Hour
+	nop := func() error { return nil }
+	returned := func(name string, f func()) {
+		t.Helper()
+		done := make(chan struct{})
+		go func() { f(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the round never started", name)
+		}
+	}
+
+	var g syncGroup
+	returned("kicked", func() {
+		waiting := make(chan error)
+		go func() { waiting <- g.SyncLazy(nop, linger) }()
+		waitOpened(&g)
+		g.Kick()
+		<-waiting
+	})
+
+	var g2 syncGroup
+	returned("joined by an eager caller", func() {
+		var lazyRan atomic.Bool
+		waiting := make(chan error)
+		go func() { waiting <- g2.SyncLazy(func() error { lazyRan.Store(true); return nil }, linger) }()
+		waitOpened(&g2)
+		g2.Sync(nop)
+		<-waiting
+		if !lazyRan.Load() {
+			t.Error("the eager caller did not run the round the lazy one opened")
+		}
+	})
+
+	var g3 syncGroup
+	g3.Kick() // nothing waiting: remembered
+	returned("kicked before it opened", func() { g3.SyncLazy(nop, linger) })
+}
+
+// TestSyncGroupLingersAfterRunningRound: a lazy round queued behind a
+// running one still waits out its linger rather than starting the moment
+// the running round ends.
+func TestSyncGroupLingersAfterRunningRound(t *testing.T) {
+	var g syncGroup
+	inFirst, release := make(chan struct{}), make(chan struct{})
+	firstDone := make(chan error)
+	go func() {
+		firstDone <- g.Sync(func() error { close(inFirst); <-release; return nil })
+	}()
+	<-inFirst
+	const linger = 100 * time.Millisecond
+	queued := time.Now()
+	lazyDone := make(chan time.Time)
+	go func() {
+		g.SyncLazy(func() error { return nil }, linger)
+		lazyDone <- time.Now()
+	}()
+	time.Sleep(10 * time.Millisecond)
+	close(release)
+	<-firstDone
+	if at := <-lazyDone; at.Sub(queued) < linger {
+		t.Errorf("lazy round ran %v after it was opened, before its linger of %v", at.Sub(queued), linger)
+	}
+}
+
+// waitOpened returns once a lazy caller has opened g's next round.
+func waitOpened(g *syncGroup) {
+	for {
+		g.mu.Lock()
+		opened := g.next != nil
+		g.mu.Unlock()
+		if opened {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

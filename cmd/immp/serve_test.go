@@ -77,11 +77,15 @@ func startTestDaemonLogs(t *testing.T, extra string) (*daemon, string, *syncbuf.
 	return d, path, logs
 }
 
+// testHTTP bounds every request: a bound listener that is not yet served
+// accepts and says nothing.
+var testHTTP = &http.Client{Timeout: 5 * time.Second}
+
 func waitReady(t *testing.T, url string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
+		if resp, err := testHTTP.Get(url); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
 				return
@@ -310,7 +314,7 @@ func freeAddr(t *testing.T) string {
 
 func httpGet(t *testing.T, url string) (string, int) {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := testHTTP.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
