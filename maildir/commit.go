@@ -98,8 +98,19 @@ func (mb *mailbox) settle() {
 		return
 	default:
 	}
-	mb.syncUIDList.Kick()
-	<-tail
+	// A batch still syncing its directories opens its list round after
+	// this kick, maybe lazily: kick again until the tail is done.
+	t := time.NewTimer(time.Millisecond)
+	defer t.Stop()
+	for {
+		mb.syncUIDList.Kick()
+		select {
+		case <-tail:
+			return
+		case <-t.C:
+			t.Reset(time.Millisecond)
+		}
+	}
 }
 
 // assign gives UIDs to files found in place (refresh).

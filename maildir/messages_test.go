@@ -508,3 +508,23 @@ func TestDeliveryPartialFailure(t *testing.T) {
 	assertEmpty(t, s, a)
 	assertEmpty(t, s, b)
 }
+
+// A delivery answers once durable and its UID is listed later; a reader
+// that comes after the answer still sees the message, and the UID the
+// delivery reported.
+func TestReaderSeesAcknowledgedDelivery(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, Options{})
+	a := newAccount(t, s, "alice@example.org")
+	f := mustOpen(t, s, a, "INBOX")
+	for i := 1; i <= 20; i++ {
+		got := deliver(t, s, fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n", i), a, "INBOX")
+		ms := messages(t, f)
+		if len(ms) != i {
+			t.Fatalf("after delivery %d the reader sees %d messages", i, len(ms))
+		}
+		if last := ms[len(ms)-1]; last.UID != got[0].UID {
+			t.Fatalf("delivery %d reported UID %d, the reader sees %d", i, got[0].UID, last.UID)
+		}
+	}
+}
