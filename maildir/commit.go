@@ -42,12 +42,19 @@ type pending struct {
 	rename      bool    // rename src instead of linking it
 	copyOK      bool    // copy when a hard link is impossible
 	durableOnly bool    // the caller waits for durable, not for listed (a delivery)
+	announced   bool    // counted in the folder's arriving until its batch starts
 	placed      string  // where it was placed (for undo)
 	err         error   // final when durable is closed
 	unlisted    bool    // durable, but the list's fsync failed: not published
 	durable     chan struct{}
 	done        chan struct{} // listed and published (or failed)
 }
+
+// dirLinger bounds how long a batch's fsync of new/ waits for deliveries
+// to the same folder that are still syncing their files (arriving), so
+// that one fsync covers them too. With nothing arriving (one sender, an
+// idle server) it does not wait at all; the last to arrive starts it.
+const dirLinger = 2 * time.Millisecond
 
 // listLinger is how long the fsync of dovecot-uidlist waits for company
 // when only deliveries wait for it. It delays nothing a client sees: a
@@ -144,6 +151,11 @@ func (mb *mailbox) lead() {
 func (mb *mailbox) runBatch(batch []*pending) {
 	ctx := context.Background()
 	s := mb.s
+	for _, p := range batch {
+		if p.announced {
+			mb.arriving.Add(-1)
+		}
+	}
 	mb.ulMu.Lock()
 	defer mb.ulMu.Unlock()
 	if mb.inflightSem == nil {
@@ -313,7 +325,11 @@ func (mb *mailbox) runBatch(batch []*pending) {
 		}
 		err := s.inject("fsync-dir")
 		if err == nil && usedNew {
-			err = mb.syncNew.Sync(func() error { return mb.fsyncSub(dir, "new") })
+			linger := time.Duration(0)
+			if mb.arriving.Load() > 0 {
+				linger = s.dirLinger
+			}
+			err = mb.syncNew.SyncLazy(func() error { return mb.fsyncSub(dir, "new") }, linger)
 		}
 		if err == nil && usedCur {
 			err = mb.syncCur.Sync(func() error { return mb.fsyncSub(dir, "cur") })

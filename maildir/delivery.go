@@ -198,6 +198,19 @@ func (d *Delivery) Commit(ctx context.Context) ([]Delivered, error) {
 	}
 	err := d.bw.Flush()
 	size := d.cw.n
+	// Announce the copies to their folders while the file syncs: a batch
+	// ahead of them may wait for them to share its fsync of new/.
+	for _, box := range d.targets {
+		box.arriving.Add(1)
+	}
+	arrived := false
+	defer func() {
+		if !arrived {
+			for _, box := range d.targets {
+				box.arriving.Add(-1)
+			}
+		}
+	}()
 	if err == nil {
 		err = d.s.fsyncFile(d.file)
 	}
@@ -216,12 +229,14 @@ func (d *Delivery) Commit(ctx context.Context) ([]Delivered, error) {
 	}
 	ps := make([]*pending, len(d.targets))
 	now := time.Now()
+	arrived = true // each pending below takes its announcement along
 	for i := range d.targets {
 		ps[i] = &pending{
-			rec:    &msgRec{base: d.s.newBaseName(now, size, size), inNew: true, psize: size, vsize: size, mtime: st.ModTime()},
-			src:    d.path,
-			follow: d.unnamed,
-			copyOK: true,
+			announced: true,
+			rec:       &msgRec{base: d.s.newBaseName(now, size, size), inNew: true, psize: size, vsize: size, mtime: st.ModTime()},
+			src:       d.path,
+			follow:    d.unnamed,
+			copyOK:    true,
 			// 250 needs the copy durable; its UID is listed (and the
 			// message shown to readers) once the list is synced.
 			durableOnly: true,

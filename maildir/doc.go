@@ -46,9 +46,12 @@
 // and numbered together (dovecot-uidlist appended under Dovecot's dot
 // lock), then new/ is fsynced once for the batch, then the list; the next
 // batch is prepared while one syncs, and overlapping batches share their
-// fsyncs (syncgroup.go). A delivery returns once its batch is durable;
-// the list's fsync lingers a few milliseconds to cover many batches, and
-// the messages are published (events, readers) once it is done.
+// fsyncs (syncgroup.go); a batch waits up to 2 ms for deliveries to the
+// same folder that are still syncing their files, so that one fsync of
+// new/ covers them too (a lone delivery never waits). A delivery returns
+// once its batch is durable; the list's fsync lingers a few milliseconds
+// to cover many batches, and the messages are published (events,
+// readers) once it is done.
 //
 // # Invariants
 //

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -69,6 +70,7 @@ type mailbox struct {
 	inflightSem chan struct{}   // bounds batches syncing at once (ulMu)
 	inflight    map[string]bool // base names numbered but not yet durable (mu)
 	syncNew     syncGroup       // fsyncs of new/ shared by overlapping batches
+	arriving    atomic.Int32    // deliveries here syncing their files (a batch may wait for them)
 	syncCur     syncGroup       // the same for cur/
 	syncUIDList syncGroup       // the same for dovecot-uidlist
 }

@@ -69,6 +69,8 @@ type Store struct {
 	lockFiles map[string]bool
 	closed    bool
 
+	dirLinger time.Duration // see dirLinger in commit.go (tests lengthen it)
+
 	hostname string
 	pid      int
 	seq      atomic.Uint64
@@ -122,6 +124,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		treeMu:    make(map[int64]*sync.Mutex),
 		lockFiles: make(map[string]bool),
 		pid:       os.Getpid(),
+		dirLinger: dirLinger,
 	}
 	s.hostname = maildirHostname()
 	s.events = newEventHub()

@@ -27,10 +27,12 @@ type syncGroup struct {
 	running *syncRound // the round in flight, if any
 	next    *syncRound // the round that starts when running ends (or its time comes)
 	kicked  bool       // Kick found no round waiting: the next one opened starts at once
+	rounds  int        // rounds started (tests read it)
 }
 
 type syncRound struct {
 	do    func() error // the fsync of the caller that opened the round
+	calls int          // callers waiting for it
 	done  chan struct{}
 	err   error
 	due   time.Time   // a lingering round starts by then
@@ -59,6 +61,7 @@ func (g *syncGroup) sync(do func() error, linger time.Duration) error {
 			r.eager, g.kicked = true, false
 		}
 	}
+	r.calls++
 	if linger <= 0 {
 		r.eager = true
 	}
@@ -101,6 +104,7 @@ func (g *syncGroup) Kick() {
 // startLocked (mu held) makes the waiting round r the running one.
 func (g *syncGroup) startLocked(r *syncRound) {
 	g.running, g.next = r, nil
+	g.rounds++
 	if r.timer != nil {
 		r.timer.Stop()
 	}
@@ -142,4 +146,21 @@ func (g *syncGroup) run(r *syncRound) {
 	if start {
 		go g.run(next)
 	}
+}
+
+// started counts the rounds started so far.
+func (g *syncGroup) started() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.rounds
+}
+
+// waiting counts the callers of the round that has not started yet.
+func (g *syncGroup) waiting() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.next == nil {
+		return 0
+	}
+	return g.next.calls
 }

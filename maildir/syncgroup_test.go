@@ -166,7 +166,7 @@ func TestSyncGroupKick(t *testing.T) {
 	returned("kicked", func() {
 		waiting := make(chan error)
 		go func() { waiting <- g.SyncLazy(nop, linger) }()
-		waitOpened(&g)
+		waitOpened(t, &g)
 		g.Kick()
 		<-waiting
 	})
@@ -176,7 +176,7 @@ func TestSyncGroupKick(t *testing.T) {
 		var lazyRan atomic.Bool
 		waiting := make(chan error)
 		go func() { waiting <- g2.SyncLazy(func() error { lazyRan.Store(true); return nil }, linger) }()
-		waitOpened(&g2)
+		waitOpened(t, &g2)
 		g2.Sync(nop)
 		<-waiting
 		if !lazyRan.Load() {
@@ -216,14 +216,56 @@ func TestSyncGroupLingersAfterRunningRound(t *testing.T) {
 }
 
 // waitOpened returns once a lazy caller has opened g's next round.
-func waitOpened(g *syncGroup) {
-	for {
-		g.mu.Lock()
-		opened := g.next != nil
-		g.mu.Unlock()
-		if opened {
-			return
+func waitOpened(t *testing.T, g *syncGroup) { waitCallers(t, g, 1) }
+
+// waitCallers returns once n callers wait for g's next round.
+func waitCallers(t *testing.T, g *syncGroup, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for g.waiting() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d callers wait for the next round after 20s, want %d", g.waiting(), n)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestDirFsyncWaitsForArrivingDeliveries: a batch whose folder expects
+// more deliveries (their files still syncing) lets its fsync of new/
+// linger so that they share it; with none expected it does not wait.
+func TestDirFsyncWaitsForArrivingDeliveries(t *testing.T) {
+	s := openStore(t, Options{})
+	s.dirLinger = time.Hour // only a kick or an eager batch starts a lingering round
+	a := newAccount(t, s, "alice@example.org")
+	box := s.box(a, "INBOX")
+	within := func(what string, done <-chan struct{}) {
+		t.Helper()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s: still waiting", what)
+		}
+	}
+
+	lone := make(chan struct{})
+	go func() { deliver(t, s, "lone\r\n", a, "INBOX"); close(lone) }()
+	within("a lone delivery", lone)
+
+	before := box.syncNew.started()
+	box.arriving.Add(1) // a delivery still syncing its file
+	first, second := make(chan struct{}), make(chan struct{})
+	go func() { deliver(t, s, "first\r\n", a, "INBOX"); close(first) }()
+	waitOpened(t, &box.syncNew) // the first batch lingers for the announced one
+	go func() { deliver(t, s, "second\r\n", a, "INBOX"); close(second) }()
+	waitCallers(t, &box.syncNew, 2)
+	box.arriving.Add(-1)
+	box.syncNew.Kick()
+	within("first", first)
+	within("second", second)
+	if n := box.syncNew.started() - before; n != 1 {
+		t.Errorf("%d fsync rounds of new/ for two overlapping deliveries, want 1", n)
+	}
+	if n := box.arriving.Load(); n != 0 {
+		t.Errorf("arriving = %d after every delivery returned, want 0", n)
 	}
 }
