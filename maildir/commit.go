@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -70,11 +71,12 @@ func (mb *mailbox) commit(ctx context.Context, ps []*pending) error {
 	}
 	mb.qmu.Lock()
 	mb.queue = append(mb.queue, ps...)
-	if !mb.leading {
-		mb.leading = true
-		go mb.lead()
-	}
+	lead := !mb.leading
+	mb.leading = true
 	mb.qmu.Unlock()
+	if lead {
+		mb.leadOnce()
+	}
 	var errs []error
 	for _, p := range ps {
 		// not ctx: once queued, the outcome must be known
@@ -128,6 +130,28 @@ func (mb *mailbox) assign(ctx context.Context, ps []*pending) error {
 // maxInflight bounds the batches whose fsyncs run at once (pipelining:
 // the next batch is linked and numbered while the previous one syncs).
 const maxInflight = 4
+
+// leadOnce runs what is queued in the caller's goroutine (no goroutine
+// to start and wake when the folder is quiet), then hands the lead to a
+// goroutine if more came meanwhile: a caller never leads for long, or
+// its own answer would wait for everyone else's batches.
+func (mb *mailbox) leadOnce() {
+	mb.qmu.Lock()
+	batch := mb.queue
+	mb.queue = nil
+	mb.qmu.Unlock()
+	if len(batch) > 0 {
+		mb.runBatch(batch)
+	}
+	mb.qmu.Lock()
+	if len(mb.queue) == 0 {
+		mb.leading = false
+		mb.qmu.Unlock()
+		return
+	}
+	mb.qmu.Unlock()
+	go mb.lead()
+}
 
 func (mb *mailbox) lead() {
 	for {
@@ -311,7 +335,7 @@ func (mb *mailbox) runBatch(batch []*pending) {
 			return nil
 		}
 		return mb.syncUIDList.SyncLazy(func() error {
-			if e := syscall.Fdatasync(int(ulFile.Fd())); e != nil {
+			if e := ulFile.datasync(); e != nil {
 				return fmt.Errorf("maildir: sync uidlist: %w", e)
 			}
 			return nil
@@ -546,29 +570,32 @@ func (mb *mailbox) unplace(p *pending) {
 // appendUIDList appends records to dir's list (dot lock held by the
 // caller; ulID is the list as last read under it, clean that it ended in
 // a whole line) without syncing it; it returns the open file for the
-// caller to fsync. A torn tail (an append that never completed) is cut
-// first; a failed write is cut back, so the list never holds half a line.
-func (mb *mailbox) appendUIDList(dir string, ulID fileID, clean bool, recs []ulRec) (*os.File, fileID, error) {
+// caller to fsync and close. A torn tail (an append that never completed)
+// is cut first; a failed write is cut back, so the list never holds half
+// a line. The file is a bare descriptor: this runs once per batch, and an
+// *os.File would add five system calls (flags, and the poller refusing a
+// regular file).
+func (mb *mailbox) appendUIDList(dir string, ulID fileID, clean bool, recs []ulRec) (*listFile, fileID, error) {
 	if len(recs) == 0 {
 		return nil, ulID, nil
 	}
 	path := filepath.Join(dir, uidlistName)
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	f, err := openListFile(path)
 	if err != nil {
 		return nil, fileID{}, fmt.Errorf("maildir: append uidlist: %w", err)
 	}
-	st, err := f.Stat()
+	id, err := f.stat()
 	if err != nil {
 		f.Close()
 		return nil, fileID{}, fmt.Errorf("maildir: append uidlist: %w", err)
 	}
-	size := st.Size()
+	size := id.size
 	// Unchanged since it was read or written here whole: no torn tail
 	// to look for (spares an open and a read per batch).
-	unchanged := clean && idOf(st) == ulID
+	unchanged := clean && id == ulID
 	if !unchanged {
 		if tail, ok := tornTail(path, size); ok {
-			if err := f.Truncate(tail); err != nil {
+			if err := f.truncate(tail); err != nil {
 				f.Close()
 				return nil, fileID{}, fmt.Errorf("maildir: repair uidlist: %w", err)
 			}
@@ -579,18 +606,77 @@ func (mb *mailbox) appendUIDList(dir string, ulID fileID, clean bool, recs []ulR
 	for _, r := range recs {
 		b = appendRecord(b, r)
 	}
-	if _, err := f.WriteAt(b, size); err != nil {
-		f.Truncate(size)
+	if err := f.writeAt(b, size); err != nil {
+		f.truncate(size)
 		f.Close()
 		return nil, fileID{}, fmt.Errorf("maildir: append uidlist: %w", err)
 	}
-	st, err = f.Stat()
-	if err != nil {
+	if id, err = f.stat(); err != nil {
 		f.Close()
 		return nil, fileID{}, fmt.Errorf("maildir: append uidlist: %w", err)
 	}
-	return f, idOf(st), nil
+	return f, id, nil
 }
+
+// listFile is dovecot-uidlist open for an append: a bare descriptor.
+type listFile struct {
+	fd   int
+	path string
+}
+
+func openListFile(path string) (*listFile, error) {
+	var fd int
+	err := ignoringEINTR(func() (err error) {
+		fd, err = syscall.Open(path, syscall.O_WRONLY|syscall.O_CLOEXEC, 0)
+		return err
+	})
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return &listFile{fd: fd, path: path}, nil
+}
+
+func (f *listFile) stat() (fileID, error) {
+	var st syscall.Stat_t
+	if err := ignoringEINTR(func() error { return syscall.Fstat(f.fd, &st) }); err != nil {
+		return fileID{}, &os.PathError{Op: "fstat", Path: f.path, Err: err}
+	}
+	return idOfStat(&st), nil
+}
+
+func (f *listFile) truncate(size int64) error {
+	if err := ignoringEINTR(func() error { return syscall.Ftruncate(f.fd, size) }); err != nil {
+		return &os.PathError{Op: "truncate", Path: f.path, Err: err}
+	}
+	return nil
+}
+
+// writeAt writes all of b at off.
+func (f *listFile) writeAt(b []byte, off int64) error {
+	for len(b) > 0 {
+		n, err := syscall.Pwrite(f.fd, b, off)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return &os.PathError{Op: "write", Path: f.path, Err: err}
+		}
+		if n == 0 {
+			return &os.PathError{Op: "write", Path: f.path, Err: io.ErrShortWrite}
+		}
+		b, off = b[n:], off+int64(n)
+	}
+	return nil
+}
+
+func (f *listFile) datasync() error {
+	if err := ignoringEINTR(func() error { return syscall.Fdatasync(f.fd) }); err != nil {
+		return &os.PathError{Op: "fdatasync", Path: f.path, Err: err}
+	}
+	return nil
+}
+
+func (f *listFile) Close() error { return syscall.Close(f.fd) }
 
 // tornTail reports where a file whose last line lacks its newline should
 // be cut (just after the last newline).

@@ -74,7 +74,13 @@ func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *d
 		}
 	}()
 	for _, l := range cfg.Listeners() {
-		ln, err := net.Listen("tcp", l.Addr)
+		var lc net.ListenConfig
+		if l.Key == "smtp.listen" || l.Key == "submission.listen" {
+			// SMTP sessions are short and bounded by read timeouts; TCP
+			// keepalive would cost four setsockopt calls per connection.
+			lc.KeepAlive = -1
+		}
+		ln, err := lc.Listen(ctx, "tcp", l.Addr)
 		if err != nil {
 			return nil, &bindError{key: l.Key, addr: l.Addr, err: unwrapSyscall(err)}
 		}
