@@ -127,8 +127,9 @@ func (mb *mailbox) assign(ctx context.Context, ps []*pending) error {
 	return mb.commit(ctx, ps)
 }
 
-// maxInflight bounds the batches whose fsyncs run at once (pipelining:
-// the next batch is linked and numbered while the previous one syncs).
+// maxInflight bounds the batches whose directory fsyncs run (or linger)
+// at once (pipelining: the next batch is linked and numbered while the
+// previous one syncs). Batches waiting only for the list are not counted.
 const maxInflight = 4
 
 // leadOnce runs what is queued in the caller's goroutine (no goroutine

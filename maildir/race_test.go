@@ -27,6 +27,10 @@ func TestConcurrentFolderUse(t *testing.T) {
 	}
 	f := mustOpen(t, s, a, "INBOX")
 	deliver(t, s, "seed\r\n", a, "INBOX")
+	// The seed is published once its UID is durable, which may be after
+	// Commit returned: a reader waits for that, so the subscription
+	// below hears only of the deliveries it counts.
+	messages(t, f)
 
 	var evFlags [][]string // every Flags slice an event carried
 	var newUIDs []uint32   // EventNew UIDs, in the order published
