@@ -99,6 +99,16 @@ func (mb *mailbox) settle() {
 	mb.ulMu.Lock()
 	tail := mb.tail
 	mb.ulMu.Unlock()
+	mb.awaitPublished(tail)
+}
+
+// settleLocked is settle with ulMu held (no batch can start meanwhile):
+// renames and deletions call it, so that what was delivered before is
+// announced before the folder moves or goes. Completing a batch never
+// takes ulMu.
+func (mb *mailbox) settleLocked() { mb.awaitPublished(mb.tail) }
+
+func (mb *mailbox) awaitPublished(tail chan struct{}) {
 	if tail == nil {
 		return
 	}

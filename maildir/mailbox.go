@@ -222,7 +222,9 @@ func (s *Store) renameBoxes(acct Account, oldName, newName string) {
 // lockBoxes takes the commit lock (ulMu) of the live state of each named
 // folder, in name order, so that a rename or deletion of the directories
 // never lands between a batch reading a folder's directory and linking
-// into it. Folders with no state in this process need none.
+// into it, and waits for the batches already started to be published, so
+// that their events come before the rename's or the deletion's. Folders
+// with no state in this process need none.
 func (s *Store) lockBoxes(acct Account, names []string) (unlock func()) {
 	sorted := slices.Sorted(slices.Values(names))
 	var boxes []*mailbox
@@ -235,6 +237,9 @@ func (s *Store) lockBoxes(acct Account, names []string) (unlock func()) {
 	s.mu.Unlock()
 	for _, mb := range boxes {
 		mb.ulMu.Lock()
+	}
+	for _, mb := range boxes {
+		mb.settleLocked()
 	}
 	return func() {
 		for i := len(boxes) - 1; i >= 0; i-- {

@@ -189,9 +189,21 @@ func TestCopyMove(t *testing.T) {
 	wantErr(t, err, ErrNonexistent)
 }
 
+// Events come in the order of the changes, including a delivery whose
+// UID is published after it was acknowledged (with fsyncs on, the list's
+// fsync lingers) and a deletion right after it.
 func TestEvents(t *testing.T) {
 	t.Parallel()
-	s := openStore(t, Options{NoSync: true})
+	for _, noSync := range []bool{true, false} {
+		t.Run(fmt.Sprintf("nosync=%v", noSync), func(t *testing.T) {
+			t.Parallel()
+			testEvents(t, noSync)
+		})
+	}
+}
+
+func testEvents(t *testing.T, noSync bool) {
+	s := openStore(t, Options{NoSync: noSync})
 	a := newAccount(t, s, "alice@example.org")
 	ctx := context.Background()
 	if err := s.CreateFolder(ctx, a, "INBOX/work"); err != nil {
