@@ -94,24 +94,16 @@ func (mb *mailbox) commit(ctx context.Context, ps []*pending) error {
 
 // settle waits until every batch started in this folder is listed and
 // published, cutting short a lingering fsync of the list: a reader calls
-// it so that a message acknowledged as durable is one it sees.
+// it so that a message acknowledged as durable is one it sees, and so do
+// renames and deletions (with ulMu held, so no batch starts meanwhile),
+// so that what was delivered is announced before the folder moves or
+// goes. It takes no lock: refresh calls it on every read.
 func (mb *mailbox) settle() {
-	mb.ulMu.Lock()
-	tail := mb.tail
-	mb.ulMu.Unlock()
-	mb.awaitPublished(tail)
-}
-
-// settleLocked is settle with ulMu held (no batch can start meanwhile):
-// renames and deletions call it, so that what was delivered before is
-// announced before the folder moves or goes. Completing a batch never
-// takes ulMu.
-func (mb *mailbox) settleLocked() { mb.awaitPublished(mb.tail) }
-
-func (mb *mailbox) awaitPublished(tail chan struct{}) {
-	if tail == nil {
+	p := mb.tail.Load()
+	if p == nil {
 		return
 	}
+	tail := *p
 	select {
 	case <-tail:
 		return
@@ -196,9 +188,12 @@ func (mb *mailbox) runBatch(batch []*pending) {
 	if mb.inflightSem == nil {
 		mb.inflightSem = make(chan struct{}, maxInflight)
 	}
-	prev := mb.tail
+	var prev chan struct{}
+	if p := mb.tail.Load(); p != nil {
+		prev = *p
+	}
 	done := make(chan struct{})
-	mb.tail = done
+	mb.tail.Store(&done)
 	// finish runs the second half in a goroutine: durable (the fsyncs of
 	// the directories; false when they failed), then listed (the fsync
 	// of the list), then, in batch order, publication.
@@ -636,11 +631,7 @@ type listFile struct {
 }
 
 func openListFile(path string) (*listFile, error) {
-	var fd int
-	err := ignoringEINTR(func() (err error) {
-		fd, err = syscall.Open(path, syscall.O_WRONLY|syscall.O_CLOEXEC, 0)
-		return err
-	})
+	fd, err := openFD(path, syscall.O_WRONLY)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}

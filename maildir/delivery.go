@@ -203,14 +203,6 @@ func (d *Delivery) Commit(ctx context.Context) ([]Delivered, error) {
 	for _, box := range d.targets {
 		box.arriving.Add(1)
 	}
-	arrived := false
-	defer func() {
-		if !arrived {
-			for _, box := range d.targets {
-				box.arriving.Add(-1)
-			}
-		}
-	}()
 	if err == nil {
 		err = d.s.fsyncFile(d.file)
 	}
@@ -224,23 +216,28 @@ func (d *Delivery) Commit(ctx context.Context) ([]Delivered, error) {
 		}
 	}
 	if err != nil {
+		for _, box := range d.targets {
+			box.arriving.Add(-1) // never coming
+		}
 		d.file.Close()
 		return nil, fmt.Errorf("maildir: spool: %w", err)
 	}
-	ps := make([]*pending, len(d.targets))
-	now := time.Now()
-	arrived = true // each pending below takes its announcement along
-	for i := range d.targets {
-		ps[i] = &pending{
-			announced: true,
-			rec:       &msgRec{base: d.s.newBaseName(now, size, size), inNew: true, psize: size, vsize: size, mtime: st.ModTime()},
-			src:       d.path,
-			follow:    d.unnamed,
-			copyOK:    true,
+	copyOf := func(at time.Time, announced bool) *pending {
+		return &pending{
+			rec:    &msgRec{base: d.s.newBaseName(at, size, size), inNew: true, psize: size, vsize: size, mtime: st.ModTime()},
+			src:    d.path,
+			follow: d.unnamed,
+			copyOK: true,
 			// 250 needs the copy durable; its UID is listed (and the
 			// message shown to readers) once the list is synced.
 			durableOnly: true,
+			announced:   announced, // its batch takes the announcement back
 		}
+	}
+	ps := make([]*pending, len(d.targets))
+	now := time.Now()
+	for i := range d.targets {
+		ps[i] = copyOf(now, true)
 	}
 	// Every folder commits in parallel; each batches with other
 	// deliveries to the same folder.
@@ -274,13 +271,7 @@ func (d *Delivery) Commit(ctx context.Context) ([]Delivered, error) {
 			} else {
 				time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
 			}
-			ps[i] = &pending{
-				rec:         &msgRec{base: d.s.newBaseName(time.Now(), size, size), inNew: true, psize: size, vsize: size, mtime: st.ModTime()},
-				src:         d.path,
-				follow:      d.unnamed,
-				copyOK:      true,
-				durableOnly: true,
-			}
+			ps[i] = copyOf(time.Now(), false)
 			placedIn[i] = box
 			errs[i] = box.commit(ctx, []*pending{ps[i]})
 		}

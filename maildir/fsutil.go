@@ -41,12 +41,16 @@ func syncDir(dir string) error {
 }
 
 func openDirFD(dir string) (int, error) {
-	for {
-		fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
-		if err != syscall.EINTR {
-			return fd, err
-		}
-	}
+	return openFD(dir, syscall.O_RDONLY|syscall.O_DIRECTORY)
+}
+
+// openFD opens a bare close-on-exec descriptor, retrying on EINTR.
+func openFD(path string, flags int) (fd int, err error) {
+	err = ignoringEINTR(func() error {
+		fd, err = syscall.Open(path, flags|syscall.O_CLOEXEC, 0)
+		return err
+	})
+	return fd, err
 }
 
 func ignoringEINTR(f func() error) error {

@@ -66,13 +66,13 @@ type mailbox struct {
 	qmu         sync.Mutex
 	queue       []*pending
 	leading     bool
-	tail        chan struct{}   // done when the last batch started is complete (ulMu)
-	inflightSem chan struct{}   // bounds batches syncing at once (ulMu)
-	inflight    map[string]bool // base names numbered but not yet durable (mu)
-	syncNew     syncGroup       // fsyncs of new/ shared by overlapping batches
-	arriving    atomic.Int32    // deliveries here syncing their files (a batch may wait for them)
-	syncCur     syncGroup       // the same for cur/
-	syncUIDList syncGroup       // the same for dovecot-uidlist
+	tail        atomic.Pointer[chan struct{}] // closed when the last batch started is complete (set under ulMu)
+	inflightSem chan struct{}                 // bounds batches syncing at once (ulMu)
+	inflight    map[string]bool               // base names numbered but not yet durable (mu)
+	syncNew     syncGroup                     // fsyncs of new/ shared by overlapping batches
+	syncCur     syncGroup                     // the same for cur/
+	syncUIDList syncGroup                     // the same for dovecot-uidlist
+	arriving    atomic.Int32                  // deliveries here syncing their files (a batch may wait for them)
 }
 
 type boxKey struct {
@@ -239,7 +239,7 @@ func (s *Store) lockBoxes(acct Account, names []string) (unlock func()) {
 		mb.ulMu.Lock()
 	}
 	for _, mb := range boxes {
-		mb.settleLocked()
+		mb.settle() // completing a batch never takes ulMu
 	}
 	return func() {
 		for i := len(boxes) - 1; i >= 0; i-- {
