@@ -17,8 +17,6 @@ var (
 		Text: "No mailbox selected"}
 	errFolderGone = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeNonExistent,
 		Text: "The selected mailbox was deleted or renamed"}
-	errSameMailbox = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot,
-		Text: "Source and destination mailboxes are identical"}
 	errUnavailable = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable,
 		Text: "Temporary failure, try again later"}
 )

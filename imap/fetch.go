@@ -22,11 +22,6 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 	if err != nil {
 		return err
 	}
-	if options.RFC822Size || options.InternalDate {
-		if err := v.mb.fillMeta(s.ctx); err != nil {
-			return err
-		}
-	}
 	targets := v.resolve(numSet)
 
 	// A non-PEEK body fetch sets \Seen (RFC 9051 6.4.5), except read-only.
@@ -34,12 +29,12 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 	if !v.readOnly && fetchMarksSeen(options) {
 		var unseen []uint32
 		for _, t := range targets {
-			if !slices.Contains(t.m.flags, string(imap.FlagSeen)) {
-				unseen = append(unseen, t.m.uid)
+			if !slices.Contains(t.m.Flags, string(imap.FlagSeen)) {
+				unseen = append(unseen, t.m.UID)
 			}
 		}
 		if len(unseen) > 0 {
-			msgs, err := v.storeFlags(s.ctx, unseen, maildir.FlagsAdd, []string{string(imap.FlagSeen)})
+			msgs, err := v.w.StoreFlags(s.ctx, unseen, maildir.FlagsAdd, []string{string(imap.FlagSeen)})
 			if err != nil {
 				return err
 			}
@@ -49,20 +44,11 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 				seenNow[m.UID] = true
 			}
 			for i := range targets {
-				if f, ok := byUID[targets[i].m.uid]; ok {
-					targets[i].m.flags = f
+				if f, ok := byUID[targets[i].m.UID]; ok {
+					targets[i].m.Flags = f
 				}
 			}
 		}
-	}
-	if options.RFC822Size || options.InternalDate {
-		v.mb.mu.Lock()
-		for i := range targets {
-			if j, ok := v.mb.find(targets[i].m.uid); ok {
-				targets[i].m.size, targets[i].m.date = v.mb.msgs[j].size, v.mb.msgs[j].date
-			}
-		}
-		v.mb.mu.Unlock()
 	}
 
 	needRaw := len(options.BodySection) > 0 || len(options.BinarySection) > 0 || len(options.BinarySectionSize) > 0
@@ -71,10 +57,10 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 		var raw []byte
 		var p *parsed
 		if needParsed {
-			p = s.srv.cache.get(v.cacheKey(t.m.uid))
+			p = s.srv.cache.get(v.cacheKey(t.m.UID))
 		}
 		if needRaw || (needParsed && p == nil) {
-			raw, err = v.readMessage(s.ctx, t.m.uid)
+			raw, err = v.readMessage(s.ctx, t.m.UID)
 			if err != nil {
 				if errorsIsNoMessage(err) {
 					continue // expunged meanwhile; its EXPUNGE follows
@@ -84,9 +70,9 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 		}
 		if needParsed && p == nil {
 			p = parseMessage(raw)
-			s.srv.cache.put(v.cacheKey(t.m.uid), p)
+			s.srv.cache.put(v.cacheKey(t.m.UID), p)
 		}
-		if err := v.writeFetch(w, t, options, raw, p, seenNow[t.m.uid], s.showRecent()); err != nil {
+		if err := v.writeFetch(w, t, options, raw, p, seenNow[t.m.UID], s.showRecent()); err != nil {
 			return err
 		}
 	}
@@ -96,19 +82,16 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 func (v *view) writeFetch(w *imapserver.FetchWriter, t target, options *imap.FetchOptions, raw []byte, p *parsed, seenNow, showRecent bool) error {
 	rw := w.CreateMessage(t.seq)
 	if options.UID {
-		rw.WriteUID(imap.UID(t.m.uid))
+		rw.WriteUID(imap.UID(t.m.UID))
 	}
 	if options.Flags || seenNow {
-		v.mb.mu.Lock()
-		fl := v.flagsFor(&t.m, showRecent)
-		v.mb.mu.Unlock()
-		rw.WriteFlags(fl)
+		rw.WriteFlags(v.flagsFor(t.m.UID, t.m.Flags, showRecent))
 	}
 	if options.InternalDate {
-		rw.WriteInternalDate(t.m.date)
+		rw.WriteInternalDate(t.m.InternalDate)
 	}
 	if options.RFC822Size {
-		rw.WriteRFC822Size(t.m.size)
+		rw.WriteRFC822Size(t.m.Size)
 	}
 	if options.Envelope {
 		rw.WriteEnvelope(p.envelope)
@@ -150,12 +133,12 @@ func fetchMarksSeen(options *imap.FetchOptions) bool {
 }
 
 func (v *view) cacheKey(uid uint32) cacheKey {
-	return cacheKey{acct: v.mb.key.acct, folder: v.mb.key.name, uidValidity: v.mb.uidValidity, uid: uid}
+	return cacheKey{acct: v.acct, folder: v.f.Name(), uidValidity: v.uidValidity, uid: uid}
 }
 
 // readMessage reads one message file whole (sections need random access).
 func (v *view) readMessage(ctx context.Context, uid uint32) ([]byte, error) {
-	rc, err := v.mb.folder.OpenMessage(ctx, uid)
+	rc, err := v.f.OpenMessage(ctx, uid)
 	if err != nil {
 		return nil, err
 	}

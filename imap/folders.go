@@ -186,50 +186,15 @@ func (s *session) status(name string, options *imap.StatusOptions) (*imap.Status
 		l := s.srv.opts.AppendLimit
 		data.AppendLimit = &l
 	}
-	if options.NumDeleted || options.NumRecent {
-		var deleted, recent uint32
-		if mb := s.srv.reg.lookup(s.acct.ID, f.Name()); mb != nil {
-			mb.mu.Lock()
-			for _, m := range mb.msgs {
-				if slices.Contains(m.flags, string(imap.FlagDeleted)) {
-					deleted++
-				}
-				if m.uid > mb.recentMax {
-					recent++
-				}
-			}
-			mb.mu.Unlock()
-		} else {
-			msgs, err := f.Messages(s.ctx)
-			if err != nil {
-				return nil, err
-			}
-			floor, known := s.srv.reg.recentFloor(mboxKey{s.acct.ID, f.Name()})
-			for _, m := range msgs {
-				if slices.Contains(m.Flags, string(imap.FlagDeleted)) {
-					deleted++
-				}
-				if (known && m.UID > floor) || (!known && !m.InternalDate.Before(s.srv.reg.started)) {
-					recent++
-				}
-			}
-		}
-		if options.NumDeleted {
-			data.NumDeleted = &deleted
-		}
-		if options.NumRecent {
-			data.NumRecent = &recent
-		}
+	if options.NumDeleted {
+		data.NumDeleted = &st.Deleted
+	}
+	if options.NumRecent {
+		data.NumRecent = &st.Recent
 	}
 	return data, nil
 }
 
-func (r *registry) recentFloor(k mboxKey) (uint32, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	v, ok := r.recent[k]
-	return v, ok
-}
 
 // matchList is imapserver.MatchList's reference handling (RFC 9051 6.3.9)
 // over the mailbox layer's matcher, which is linear in the pattern where

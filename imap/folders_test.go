@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -202,36 +201,3 @@ func TestSelectedFolderRenamed(t *testing.T) {
 	}
 }
 
-// A folder's state outlives its last session for FolderLinger, kept
-// current by events, and is dropped afterwards.
-func TestFolderStateLingers(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, envOptions{mutate: func(o *Options) { o.FolderLinger = 300 * time.Millisecond }})
-	acct := e.account("alice@example.org")
-	c := e.client("alice@example.org", nil)
-	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Unselect().Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if e.srv.reg.lookup(acct.ID, "INBOX") == nil {
-		t.Fatal("state dropped at once")
-	}
-	e.deliver(acct, "INBOX", "while lingering")
-	waitFor(t, func() bool {
-		mb := e.srv.reg.lookup(acct.ID, "INBOX")
-		if mb == nil {
-			return true
-		}
-		mb.mu.Lock()
-		defer mb.mu.Unlock()
-		return len(mb.msgs) == 1
-	})
-	sel, err := c.Select("INBOX", nil).Wait()
-	if err != nil || sel.NumMessages != 1 {
-		t.Fatalf("SELECT after delivery = %+v, %v", sel, err)
-	}
-	c.Unselect().Wait()
-	waitFor(t, func() bool { return e.srv.reg.lookup(acct.ID, "INBOX") == nil })
-}

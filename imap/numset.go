@@ -5,70 +5,63 @@ import (
 	"sort"
 
 	"github.com/emersion/go-imap/v2"
+
+	"immp/maildir"
 )
 
 // target is one message a command addresses: its sequence number as this
-// client knows it, and a copy of its metadata.
+// client knows it, and its metadata as the folder's state has it now.
 type target struct {
 	seq uint32 // client view
-	m   msgMeta
-}
-
-// clientMaxLocked is the highest sequence number this client knows, the
-// value of "*" in a sequence set (RFC 9051 6.4.8 note on "*").
-func (v *view) clientMaxLocked() uint32 {
-	for i := len(v.mb.msgs); i >= 1; i-- {
-		if c := v.st.EncodeSeqNum(uint32(i)); c != 0 {
-			return c
-		}
-	}
-	return 0
+	m   maildir.Message
 }
 
 // resolve maps a sequence or UID set to the messages it names, in
-// ascending order, skipping messages this client has not been told about
-// yet (no EXISTS) and messages already expunged from the server's view.
+// ascending order. "*" is the last message the client knows (RFC 9051
+// 6.4.8); messages it has not been told of (no EXISTS yet) are not
+// named, and messages already expunged are skipped.
 func (v *view) resolve(numSet imap.NumSet) []target {
-	mb := v.mb
-	mb.mu.Lock()
-	defer mb.mu.Unlock()
 	if imap.IsSearchRes(numSet) {
 		numSet = slices.Clone(v.searchRes)
 	}
-	var out []target
+	var seqs []uint32
 	switch set := numSet.(type) {
 	case imap.SeqSet:
-		cmax := v.clientMaxLocked()
+		cmax := uint32(len(v.uids))
 		for _, r := range set {
 			start, stop := staticRange(r.Start, r.Stop, cmax)
-			stop = min(stop, cmax)
-			for c := start; c <= stop && c != 0; c++ {
-				i := v.st.DecodeSeqNum(c)
-				if i == 0 || int(i) > len(mb.msgs) {
-					continue
-				}
-				out = append(out, target{seq: c, m: mb.msgs[i-1]})
+			for c := start; c <= min(stop, cmax) && c != 0; c++ {
+				seqs = append(seqs, c)
 			}
 		}
 	case imap.UIDSet:
 		var umax uint32
-		if n := len(mb.msgs); n > 0 {
-			umax = mb.msgs[n-1].uid
+		if n := len(v.uids); n > 0 {
+			umax = v.uids[n-1]
 		}
 		for _, r := range set {
 			start, stop := staticRange(uint32(r.Start), uint32(r.Stop), umax)
-			i := sort.Search(len(mb.msgs), func(i int) bool { return mb.msgs[i].uid >= start })
-			for ; i < len(mb.msgs) && mb.msgs[i].uid <= stop; i++ {
-				c := v.st.EncodeSeqNum(uint32(i + 1))
-				if c == 0 {
-					continue
-				}
-				out = append(out, target{seq: c, m: mb.msgs[i]})
+			i := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] >= start })
+			for ; i < len(v.uids) && v.uids[i] <= stop; i++ {
+				seqs = append(seqs, uint32(i+1))
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b target) int { return int(int64(a.seq) - int64(b.seq)) })
-	return slices.CompactFunc(out, func(a, b target) bool { return a.seq == b.seq })
+	slices.Sort(seqs)
+	seqs = slices.Compact(seqs)
+	uids := make([]uint32, len(seqs))
+	for i, c := range seqs {
+		uids[i] = v.uids[c-1]
+	}
+	ms := v.f.Lookup(uids)
+	out := make([]target, 0, len(seqs))
+	for i, c := range seqs {
+		if ms[i].UID == 0 {
+			continue // expunged; the client is told at the next chance
+		}
+		out = append(out, target{seq: c, m: ms[i]})
+	}
+	return out
 }
 
 // staticRange resolves "*" (encoded as 0) against max and orders the range.
@@ -88,7 +81,7 @@ func staticRange(start, stop, max uint32) (uint32, uint32) {
 func uidsOf(ts []target) []uint32 {
 	out := make([]uint32, len(ts))
 	for i, t := range ts {
-		out[i] = t.m.uid
+		out[i] = t.m.UID
 	}
 	return out
 }

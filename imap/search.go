@@ -13,13 +13,15 @@ import (
 	gomessage "github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
+
+	"immp/maildir"
 )
 
 // candidate is one message under test, with its content loaded lazily:
 // flags, size, dates and numbers never read the file.
 type candidate struct {
 	seq    uint32
-	m      msgMeta
+	m      maildir.Message
 	recent bool
 	load   func() []byte
 	raw    []byte
@@ -41,30 +43,20 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 	if err != nil {
 		return nil, err
 	}
-	if needsMeta(criteria) {
-		if err := v.mb.fillMeta(s.ctx); err != nil {
-			return nil, err
-		}
-	}
 	all := v.resolve(imap.SeqSet{imap.SeqRange{Start: 1, Stop: 0}})
-	v.mb.mu.Lock()
-	cmax := v.clientMaxLocked()
+	cmax := uint32(len(v.uids))
 	var umax uint32
-	if n := len(v.mb.msgs); n > 0 {
-		umax = v.mb.msgs[n-1].uid
+	if cmax > 0 {
+		umax = v.uids[cmax-1]
 	}
 	cands := make([]candidate, len(all))
 	for i, t := range all {
-		if j, ok := v.mb.find(t.m.uid); ok {
-			t.m = v.mb.msgs[j]
-		}
-		uid := t.m.uid
-		cands[i] = candidate{seq: t.seq, m: t.m, recent: v.isRecent(uid), load: func() []byte {
+		uid := t.m.UID
+		cands[i] = candidate{seq: t.seq, m: t.m, recent: v.recent[uid], load: func() []byte {
 			raw, _ := v.readMessage(s.ctx, uid)
 			return raw
 		}}
 	}
-	v.mb.mu.Unlock()
 	staticCriteria(criteria, v.searchRes, cmax, umax)
 
 	data = &imap.SearchData{}
@@ -75,10 +67,10 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 		if !matchCriteria(c, criteria) {
 			continue
 		}
-		uids.AddNum(imap.UID(c.m.uid))
+		uids.AddNum(imap.UID(c.m.UID))
 		num := c.seq
 		if kind == imapserver.NumKindUID {
-			num = c.m.uid
+			num = c.m.UID
 		} else {
 			seqs.AddNum(c.seq)
 		}
@@ -97,23 +89,6 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 		v.searchRes = uids
 	}
 	return data, nil
-}
-
-func needsMeta(c *imap.SearchCriteria) bool {
-	if !c.Since.IsZero() || !c.Before.IsZero() || c.Larger != 0 || c.Smaller != 0 {
-		return true
-	}
-	for i := range c.Not {
-		if needsMeta(&c.Not[i]) {
-			return true
-		}
-	}
-	for i := range c.Or {
-		if needsMeta(&c.Or[i][0]) || needsMeta(&c.Or[i][1]) {
-			return true
-		}
-	}
-	return false
 }
 
 // staticCriteria resolves "*" and "$" in number sets before matching.
@@ -156,7 +131,7 @@ func hasFlag(c *candidate, f imap.Flag) bool {
 	if strings.EqualFold(string(f), `\Recent`) {
 		return c.recent
 	}
-	for _, have := range c.m.flags {
+	for _, have := range c.m.Flags {
 		if strings.EqualFold(have, string(f)) {
 			return true
 		}
@@ -173,7 +148,7 @@ func matchCriteria(c *candidate, cr *imap.SearchCriteria) bool {
 		}
 	}
 	for _, set := range cr.UID {
-		if !set.Contains(imap.UID(c.m.uid)) {
+		if !set.Contains(imap.UID(c.m.UID)) {
 			return false
 		}
 	}
@@ -187,13 +162,13 @@ func matchCriteria(c *candidate, cr *imap.SearchCriteria) bool {
 			return false
 		}
 	}
-	if !matchDate(c.m.date, cr.Since, cr.Before) {
+	if !matchDate(c.m.InternalDate, cr.Since, cr.Before) {
 		return false
 	}
-	if cr.Larger != 0 && c.m.size <= cr.Larger {
+	if cr.Larger != 0 && c.m.Size <= cr.Larger {
 		return false
 	}
-	if cr.Smaller != 0 && c.m.size >= cr.Smaller {
+	if cr.Smaller != 0 && c.m.Size >= cr.Smaller {
 		return false
 	}
 	for i := range cr.Not {

@@ -6,76 +6,76 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
+
+	"immp/maildir"
 )
 
-// view is one session's selection of a folder.
+// view is one session's selection of a folder. The folder's state (UIDs,
+// flags, keywords, \Recent) is the mailbox layer's, read through f; what
+// the view keeps is only what this client has been told: its sequence
+// numbers, the expunges it has not been told of yet, its \Recent set
+// and the keyword list it last saw in FLAGS.
 type view struct {
-	mb       *mailbox
-	st       *imapserver.SessionTracker
-	readOnly bool
+	f           *maildir.Folder
+	w           *maildir.Watcher
+	readOnly    bool
+	acct        int64
+	uidValidity uint32
 
-	// Guarded by mb.mu.
-	recent        map[uint32]struct{}
+	// uids are the client's sequence numbers: uids[i] is message i+1.
+	uids []uint32
+	// gone holds expunged UIDs still in uids: an EXPUNGE may not be sent
+	// during FETCH, STORE or SEARCH (RFC 9051 7.5.1).
+	gone map[uint32]bool
+	// recent: \Recent in this session (RFC 3501 2.3.2).
+	recent        map[uint32]bool
 	recentChanged bool
+	keywords      []string
+	deleted       bool
 
 	searchRes imap.UIDSet // SEARCHRES "$" (RFC 5182)
 }
 
 var systemFlags = []imap.Flag{imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagSeen, imap.FlagDraft}
 
-// Select opens a folder read-write (SELECT) or read-only (EXAMINE). It
-// reads only the folder's index, and nothing at all when another session
-// already has the folder open.
+// Select opens a folder read-write (SELECT) or read-only (EXAMINE). The
+// mailbox layer settles the folder first, so every message acknowledged
+// before the command is in the answer.
 func (s *session) Select(name string, options *imap.SelectOptions) (data *imap.SelectData, err error) {
 	cmd := "SELECT"
 	if options.ReadOnly {
 		cmd = "EXAMINE"
 	}
 	defer s.track(cmd)(&err)
-	mb, err := s.srv.reg.acquire(s.ctx, s.acct, name)
+	f, err := s.srv.opts.Store.OpenFolder(s.ctx, s.acct, name)
 	if err != nil {
 		return nil, err
 	}
-	v := &view{mb: mb, readOnly: options.ReadOnly, recent: make(map[uint32]struct{})}
-
-	mb.mu.Lock()
-	defer mb.mu.Unlock()
-	// Registering under mb.mu keeps the tracker's count equal to the
-	// snapshot answered here.
-	v.st = mb.tracker.NewSession()
-	mb.views = append(mb.views, v)
-	data = &imap.SelectData{
-		NumMessages: uint32(len(mb.msgs)),
-		UIDNext:     imap.UID(max(mb.uidNext, mb.maxUID+1)),
-		UIDValidity: mb.uidValidity,
-	}
 	// RFC 3501 2.3.2: a read-write SELECT claims the recent messages;
 	// EXAMINE shows them without taking them away (RFC 3501 6.3.2).
-	for _, m := range mb.msgs {
-		if m.uid > mb.recentMax {
-			v.recent[m.uid] = struct{}{}
-		}
+	w, snap, err := f.Watch(s.ctx, !options.ReadOnly)
+	if err != nil {
+		return nil, err
 	}
-	if !options.ReadOnly && len(mb.msgs) > 0 {
-		mb.recentMax = max(mb.recentMax, mb.msgs[len(mb.msgs)-1].uid)
+	v := &view{f: f, w: w, readOnly: options.ReadOnly, acct: s.acct.ID, uidValidity: snap.UIDValidity,
+		uids: make([]uint32, len(snap.Messages)), gone: map[uint32]bool{}, recent: map[uint32]bool{},
+		keywords: snap.Keywords}
+	data = &imap.SelectData{
+		NumMessages: uint32(len(snap.Messages)),
+		UIDNext:     imap.UID(snap.UIDNext),
+		UIDValidity: snap.UIDValidity,
+		NumRecent:   uint32(len(snap.Recent)),
 	}
-	data.NumRecent = uint32(len(v.recent))
-	keywords := map[string]struct{}{}
-	for i, m := range mb.msgs {
-		if data.FirstUnseenSeqNum == 0 && !slices.Contains(m.flags, string(imap.FlagSeen)) {
+	for i, m := range snap.Messages {
+		v.uids[i] = m.UID
+		if data.FirstUnseenSeqNum == 0 && !slices.Contains(m.Flags, string(imap.FlagSeen)) {
 			data.FirstUnseenSeqNum = uint32(i + 1)
 		}
-		for _, f := range m.flags {
-			if !strings.HasPrefix(f, `\`) {
-				keywords[f] = struct{}{}
-			}
-		}
 	}
-	data.Flags = slices.Clone(systemFlags)
-	for k := range keywords {
-		data.Flags = append(data.Flags, imap.Flag(k))
+	for _, u := range snap.Recent {
+		v.recent[u] = true
 	}
-	slices.Sort(data.Flags[len(systemFlags):])
+	data.Flags = v.mailboxFlags()
 	if !options.ReadOnly {
 		data.PermanentFlags = append(slices.Clone(data.Flags), imap.FlagWildcard)
 	}
@@ -83,67 +83,132 @@ func (s *session) Select(name string, options *imap.SelectOptions) (data *imap.S
 	return data, nil
 }
 
+// mailboxFlags is the FLAGS list: system flags and the folder's keywords.
+func (v *view) mailboxFlags() []imap.Flag {
+	fl := slices.Clone(systemFlags)
+	for _, k := range v.keywords {
+		fl = append(fl, imap.Flag(k))
+	}
+	return fl
+}
+
 // Unselect leaves the folder (UNSELECT, CLOSE, and before another SELECT).
 func (s *session) Unselect() (err error) {
 	if s.view != nil {
-		s.view.close()
+		s.view.w.Close()
 		s.view = nil
 	}
 	return nil
 }
 
-func (v *view) close() {
-	mb := v.mb
-	mb.mu.Lock()
-	if i := slices.Index(mb.views, v); i >= 0 {
-		mb.views = slices.Delete(mb.views, i, i+1)
-	}
-	mb.mu.Unlock()
-	v.st.Close()
-	mb.reg.release(mb)
-}
-
-// writeRecent sends "* n RECENT" when messages became recent in this
-// session (IMAP4rev1 only; imapserver drops it under IMAP4rev2).
-func (v *view) writeRecent(w *imapserver.UpdateWriter) error {
-	v.mb.mu.Lock()
-	changed := v.recentChanged
-	v.recentChanged = false
-	// Expunged messages stop being recent.
-	if changed {
-		for uid := range v.recent {
-			if _, ok := v.mb.find(uid); !ok {
-				delete(v.recent, uid)
-			}
+// update tells the client what changed since it was last told, in the
+// order it changed. Expunges wait while !allowExpunge; a message's flags
+// are not sent once it is expunged.
+func (v *view) update(w *imapserver.UpdateWriter, allowExpunge, showRecent bool) error {
+	if allowExpunge {
+		if err := v.flushExpunges(w); err != nil {
+			return err
 		}
 	}
-	n := uint32(len(v.recent))
-	v.mb.mu.Unlock()
-	if !changed {
+	told := len(v.uids) // EXISTS the client has heard
+	exists := func() error {
+		if len(v.uids) == told {
+			return nil
+		}
+		told = len(v.uids)
+		return w.WriteNumMessages(uint32(told))
+	}
+	for _, ev := range v.w.Changes() {
+		var err error
+		switch ev.Kind {
+		case maildir.EventNew:
+			if n := len(v.uids); n > 0 && v.uids[n-1] >= ev.UID {
+				continue // already in the snapshot
+			}
+			v.uids = append(v.uids, ev.UID)
+			if ev.Recent {
+				v.recent[ev.UID], v.recentChanged = true, true
+			}
+		case maildir.EventFlags:
+			seq := v.seqOf(ev.UID)
+			if seq == 0 || v.gone[ev.UID] {
+				continue
+			}
+			if err = exists(); err == nil {
+				err = w.WriteMessageFlags(seq, imap.UID(ev.UID), v.flagsFor(ev.UID, ev.Flags, showRecent))
+			}
+		case maildir.EventExpunge:
+			if v.seqOf(ev.UID) == 0 {
+				continue
+			}
+			v.gone[ev.UID] = true
+			if allowExpunge {
+				if err = exists(); err == nil {
+					err = v.flushExpunges(w)
+				}
+			}
+		case maildir.EventKeywords:
+			if !slices.Equal(v.keywords, ev.Keywords) {
+				v.keywords = ev.Keywords
+				err = w.WriteMailboxFlags(v.mailboxFlags())
+			}
+		case maildir.EventFolderDeleted:
+			v.deleted = true
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := exists(); err != nil {
+		return err
+	}
+	if v.recentChanged {
+		v.recentChanged = false
+		return w.WriteNumRecent(uint32(len(v.recent)))
+	}
+	return nil
+}
+
+// flushExpunges sends the EXPUNGE responses held back, highest sequence
+// number first so that each number is valid when it is sent.
+func (v *view) flushExpunges(w *imapserver.UpdateWriter) error {
+	if len(v.gone) == 0 {
 		return nil
 	}
-	return w.WriteNumRecent(n)
+	for i := len(v.uids) - 1; i >= 0; i-- {
+		u := v.uids[i]
+		if !v.gone[u] {
+			continue
+		}
+		if err := w.WriteExpunge(uint32(i + 1)); err != nil {
+			return err
+		}
+		v.uids = slices.Delete(v.uids, i, i+1)
+		delete(v.gone, u)
+		if v.recent[u] {
+			delete(v.recent, u)
+		}
+	}
+	return nil
 }
 
-func (v *view) idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	return v.st.Idle(w, stop)
+// seqOf is the client's sequence number of uid (0: not known to it).
+func (v *view) seqOf(uid uint32) uint32 {
+	i, ok := slices.BinarySearch(v.uids, uid)
+	if !ok {
+		return 0
+	}
+	return uint32(i + 1)
 }
 
-func (v *view) isRecent(uid uint32) bool {
-	_, ok := v.recent[uid]
-	return ok
-}
-
-func (mb *mailbox) isGone() bool {
-	mb.mu.Lock()
-	defer mb.mu.Unlock()
-	return mb.gone
-}
-
-// flagsFor is a message's flags as this session sees them (\Recent added).
-func (v *view) flagsFor(m *msgMeta, showRecent bool) []imap.Flag {
-	fl := toFlags(m.flags)
-	if showRecent && v.isRecent(m.uid) {
+// flagsFor is a message's flags as this session sees them (\Recent added
+// for IMAP4rev1 clients).
+func (v *view) flagsFor(uid uint32, flags []string, showRecent bool) []imap.Flag {
+	fl := make([]imap.Flag, len(flags), len(flags)+1)
+	for i, f := range flags {
+		fl[i] = imap.Flag(f)
+	}
+	if showRecent && v.recent[uid] {
 		fl = append(fl, imap.Flag(`\Recent`))
 	}
 	return fl

@@ -50,11 +50,6 @@ type Options struct {
 	// CacheEntries bounds the parsed ENVELOPE/BODYSTRUCTURE cache
 	// (default 20000 messages; negative disables it).
 	CacheEntries int
-	// FolderLinger keeps a folder's in-memory state (kept current by the
-	// mailbox layer's events) this long after its last session left, so
-	// that a client re-selecting it reads nothing (default 2 minutes;
-	// negative: drop at once).
-	FolderLinger time.Duration
 	// MaxConnsPerIP caps simultaneous connections from one address
 	// (default DefaultMaxConnsPerIP; negative: unlimited).
 	MaxConnsPerIP int
@@ -68,7 +63,6 @@ const DefaultMaxConnsPerIP = 50
 type Server struct {
 	opts   Options
 	log    *slog.Logger
-	reg    *registry
 	cache  *parseCache
 	caps   imap.CapSet
 	cancel context.CancelFunc
@@ -107,9 +101,6 @@ func New(opts Options) (*Server, error) {
 	if opts.CacheEntries == 0 {
 		opts.CacheEntries = 20000
 	}
-	if opts.FolderLinger == 0 {
-		opts.FolderLinger = 2 * time.Minute
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	if opts.MaxConnsPerIP == 0 {
 		opts.MaxConnsPerIP = DefaultMaxConnsPerIP
@@ -131,7 +122,6 @@ func New(opts Options) (*Server, error) {
 			imap.CapSpecialUse: {}, imap.CapLiteralPlus: {},
 		},
 	}
-	s.reg = newRegistry(opts.Store, s.log, time.Now(), opts.FolderLinger)
 	logger := slogPrintf{s.log}
 	s.plain = imapserver.New(&imapserver.Options{
 		NewSession: s.newSession, Caps: s.caps, Logger: logger,
@@ -258,7 +248,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.plain.Close()
 		s.strict.Close()
 		s.cancel()
-		s.reg.closeAll()
 	})
 	return err
 }

@@ -63,7 +63,7 @@ func (s *Server) newSession(conn *imapserver.Conn) (imapserver.Session, *imapser
 // Close is called by imapserver when the connection ends.
 func (s *session) Close() error {
 	if s.view != nil {
-		s.view.close()
+		s.view.w.Close()
 		s.view = nil
 	}
 	s.srv.mu.Lock()
@@ -140,30 +140,44 @@ func (s *session) Namespace() (*imap.NamespaceData, error) {
 // AppendLimit is advertised as APPENDLIMIT= (RFC 7889).
 func (s *session) AppendLimit() uint32 { return s.srv.opts.AppendLimit }
 
-// Poll sends pending updates of the selected folder (after every command).
+// Poll tells the client what changed in the selected folder (after every
+// command). The watcher is synced first: every change acknowledged before
+// the command ended (a delivery's 250, another session's OK) is in it.
 func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	if s.view == nil {
 		return nil
 	}
-	if err := s.view.st.Poll(w, allowExpunge); err != nil {
+	if err := s.view.w.Sync(s.ctx); err != nil {
 		return err
 	}
-	return s.view.writeRecent(w)
+	return s.view.update(w, allowExpunge, s.showRecent())
 }
 
+// idleRecheck is how often IDLE looks at the disk for changes made by
+// other programs (Dovecot's mailbox_idle_check_interval is 30 s); changes
+// made through this process arrive at once.
+const idleRecheck = 30 * time.Second
+
 // Idle streams updates of the selected folder until the client says DONE;
-// a delivered message shows up as "* n EXISTS" as soon as the mailbox
-// layer reports it.
+// a delivered message shows up as "* n EXISTS" as soon as it is listed.
 func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	if s.view == nil {
 		<-stop
 		return nil
 	}
-	// Flush what queued before IDLE began, then wait for more.
-	if err := s.Poll(w, true); err != nil {
-		return err
+	t := time.NewTicker(idleRecheck)
+	defer t.Stop()
+	for {
+		if err := s.Poll(w, true); err != nil {
+			return err
+		}
+		select {
+		case <-stop:
+			return nil
+		case <-s.view.w.Ready():
+		case <-t.C:
+		}
 	}
-	return s.view.idle(w, stop)
 }
 
 // showRecent says whether \Recent belongs in this client's FLAGS: not
@@ -176,7 +190,7 @@ func (s *session) selected() (*view, error) {
 	if s.view == nil {
 		return nil, errNoSelected
 	}
-	if s.view.mb.isGone() {
+	if s.view.deleted || s.view.w.Deleted() {
 		return nil, errFolderGone
 	}
 	return s.view, nil

@@ -1,9 +1,7 @@
 package imap
 
 import (
-	"context"
 	"reflect"
-	"slices"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -11,41 +9,6 @@ import (
 
 	"immp/maildir"
 )
-
-// storeFlags changes flags through the mailbox layer and waits until its
-// event has reached this folder's state. This session is marked as the
-// source, so the tracker does not echo the change back to it; the caller
-// answers for itself.
-func (v *view) storeFlags(ctx context.Context, uids []uint32, op maildir.FlagOp, flags []string) ([]maildir.Message, error) {
-	mb := v.mb
-	mb.mu.Lock()
-	for _, u := range uids {
-		mb.silent[u] = v.st
-	}
-	mb.mu.Unlock()
-	defer func() {
-		mb.mu.Lock()
-		for _, u := range uids {
-			if mb.silent[u] == v.st {
-				delete(mb.silent, u)
-			}
-		}
-		mb.mu.Unlock()
-	}()
-	msgs, err := mb.folder.StoreFlags(ctx, uids, op, flags)
-	if err != nil {
-		return nil, err
-	}
-	mb.waitFor(ctx, func() bool {
-		for _, m := range msgs {
-			if i, ok := mb.find(m.UID); ok && !slices.Equal(mb.msgs[i].flags, m.Flags) {
-				return false
-			}
-		}
-		return true
-	})
-	return msgs, nil
-}
 
 // Store answers STORE and UID STORE (RFC 9051 6.4.6). Every addressed
 // message gets one FETCH response unless .SILENT, with its UID.
@@ -71,7 +34,7 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	default:
 		op = maildir.FlagsRemove
 	}
-	msgs, err := v.storeFlags(s.ctx, uidsOf(targets), op, normFlags(flags.Flags))
+	msgs, err := v.w.StoreFlags(s.ctx, uidsOf(targets), op, normFlags(flags.Flags))
 	if err != nil {
 		return err
 	}
@@ -84,17 +47,13 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		byUID[m.UID] = m.Flags
 	}
 	for _, t := range targets {
-		f, ok := byUID[t.m.uid]
+		f, ok := byUID[t.m.UID]
 		if !ok {
 			continue
 		}
-		t.m.flags = f
-		v.mb.mu.Lock()
-		fl := v.flagsFor(&t.m, showRecent)
-		v.mb.mu.Unlock()
 		rw := w.CreateMessage(t.seq)
-		rw.WriteUID(imap.UID(t.m.uid))
-		rw.WriteFlags(fl)
+		rw.WriteUID(imap.UID(t.m.UID))
+		rw.WriteFlags(v.flagsFor(t.m.UID, f, showRecent))
 		if err := rw.Close(); err != nil {
 			return err
 		}
@@ -125,30 +84,20 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) (err e
 		}
 		return errReadOnly
 	}
-	var del []uint32
-	v.mb.mu.Lock()
-	for _, m := range v.mb.msgs {
-		if slices.Contains(m.flags, string(imap.FlagDeleted)) && (uids == nil || uids.Contains(imap.UID(m.uid))) {
-			del = append(del, m.uid)
+	// Only messages this client knows of (RFC 9051 6.4.3); the EXPUNGE
+	// responses reach it, like every other session, through its watcher
+	// in the poll that follows the command.
+	var known []uint32
+	for _, u := range v.uids {
+		if !v.gone[u] && (uids == nil || uids.Contains(imap.UID(u))) {
+			known = append(known, u)
 		}
 	}
-	v.mb.mu.Unlock()
-	if len(del) == 0 {
+	if len(known) == 0 {
 		return nil
 	}
-	gone, err := v.mb.folder.Expunge(s.ctx, del)
-	if err != nil {
-		return err
-	}
-	v.mb.waitFor(s.ctx, func() bool {
-		for _, u := range gone {
-			if _, ok := v.mb.find(u); ok {
-				return false
-			}
-		}
-		return true
-	})
-	return nil
+	_, err = v.f.Expunge(s.ctx, known)
+	return err
 }
 
 // isCloseWriter tells CLOSE from EXPUNGE: imapserver hands CLOSE an
@@ -183,7 +132,7 @@ func (s *session) Copy(numSet imap.NumSet, dest string) (data *imap.CopyData, er
 	if err != nil {
 		return nil, err
 	}
-	same := df.Name() == v.mb.folder.Name()
+	same := df.Name() == v.f.Name()
 	if same && v.readOnly {
 		return nil, errReadOnly
 	}
@@ -191,13 +140,9 @@ func (s *session) Copy(numSet imap.NumSet, dest string) (data *imap.CopyData, er
 	if len(targets) == 0 {
 		return nil, nil
 	}
-	src, dst, err := v.mb.folder.Copy(s.ctx, uidsOf(targets), df.Name())
+	src, dst, err := v.f.Copy(s.ctx, uidsOf(targets), df.Name())
 	if err != nil {
 		return nil, tryCreate(err)
-	}
-	if same && len(dst) > 0 {
-		top := slices.Max(dst)
-		v.mb.waitFor(s.ctx, func() bool { return v.mb.maxUID >= top })
 	}
 	return &imap.CopyData{UIDValidity: st.UIDValidity, SourceUIDs: uidSet(src), DestUIDs: uidSet(dst)}, nil
 }
@@ -217,25 +162,14 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 	if err != nil {
 		return err
 	}
-	if df.Name() == v.mb.folder.Name() {
-		return errSameMailbox
-	}
 	targets := v.resolve(numSet)
 	if len(targets) == 0 {
 		return nil
 	}
-	src, dst, err := v.mb.folder.Move(s.ctx, uidsOf(targets), df.Name())
+	src, dst, err := v.f.Move(s.ctx, uidsOf(targets), df.Name())
 	if err != nil {
 		return tryCreate(err)
 	}
-	v.mb.waitFor(s.ctx, func() bool {
-		for _, u := range src {
-			if _, ok := v.mb.find(u); ok {
-				return false
-			}
-		}
-		return true
-	})
 	return w.WriteCopyData(&imap.CopyData{UIDValidity: st.UIDValidity, SourceUIDs: uidSet(src), DestUIDs: uidSet(dst)})
 }
 
@@ -248,7 +182,7 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 		return nil, err
 	}
 	v := s.view
-	same := v != nil && df.Name() == v.mb.folder.Name()
+	same := v != nil && df.Name() == v.f.Name()
 	if same && v.readOnly {
 		return nil, errReadOnly
 	}
@@ -259,9 +193,6 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	uid, err := df.Append(s.ctx, r, normFlags(options.Flags), date)
 	if err != nil {
 		return nil, err
-	}
-	if same {
-		v.mb.waitFor(s.ctx, func() bool { return v.mb.maxUID >= uid })
 	}
 	return &imap.AppendData{UID: imap.UID(uid), UIDValidity: st.UIDValidity}, nil
 }

@@ -69,6 +69,8 @@ type FolderInfo struct {
 type Status struct {
 	Messages    uint32
 	Unseen      uint32
+	Deleted     uint32 // flagged \Deleted (RFC 9051 STATUS DELETED)
+	Recent      uint32 // not yet claimed as \Recent by any session (RFC 3501 6.3.10)
 	UIDNext     uint32
 	UIDValidity uint32
 	Size        int64
@@ -81,12 +83,13 @@ const (
 	EventNew           EventKind = iota // a message was added (UID, Flags, Size, InternalDate set)
 	EventFlags                          // a message's flags changed (UID, Flags set)
 	EventExpunge                        // a message was removed (UID set)
-	EventFolderRenamed                  // the folder was renamed (NewName set)
-	EventFolderDeleted                  // the folder was deleted
+	EventFolderRenamed                  // the folder was renamed (NewName set); watchers follow it
+	EventFolderDeleted                  // the folder was deleted; nothing follows
+	EventKeywords                       // the folder's keyword list grew (Keywords set)
 )
 
-// Event is one change to one folder, delivered to subscribers in the order
-// the changes were made.
+// Event is one change to one folder, queued to its watchers (watch.go) in
+// the order the changes were made.
 type Event struct {
 	Kind    EventKind
 	Account int64
@@ -97,6 +100,11 @@ type Event struct {
 	// Size and InternalDate are set for EventNew, as Message has them.
 	Size         int64
 	InternalDate time.Time
+	// Recent: an EventNew that is \Recent in the receiving watcher's
+	// session alone (RFC 3501 2.3.2).
+	Recent bool
+	// Keywords: for EventKeywords, every keyword the folder defines.
+	Keywords []string
 }
 
 // Delivered says where one recipient's copy was filed.
@@ -145,7 +153,6 @@ var (
 		// Messages (folder.go) and durable delivery (delivery.go).
 		OpenFolder(ctx context.Context, acct Account, name string) (*Folder, error)
 		BeginDelivery(ctx context.Context) (*Delivery, error)
-		Subscribe(acct Account, folder string, fn func(Event)) (cancel func())
 	} = (*Store)(nil)
 
 	_ interface {
@@ -158,6 +165,9 @@ var (
 		Expunge(ctx context.Context, uids []uint32) ([]uint32, error)
 		Copy(ctx context.Context, uids []uint32, dest string) (src, dst []uint32, err error)
 		Move(ctx context.Context, uids []uint32, dest string) (src, dst []uint32, err error)
+		Lookup(uids []uint32) []Message
+		// Sessions that show a folder (watch.go).
+		Watch(ctx context.Context, claimRecent bool) (*Watcher, Snapshot, error)
 	} = (*Folder)(nil)
 
 	_ interface {

@@ -53,14 +53,34 @@ func (f *Folder) Status(ctx context.Context) (Status, error) {
 	mb := f.mb
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
-	st := Status{Messages: uint32(len(mb.msgs)), UIDNext: mb.nextUID, UIDValidity: mb.uidValidity}
+	st := Status{Messages: uint32(len(mb.msgs)), UIDNext: mb.nextUID, UIDValidity: mb.uidValidity, Recent: mb.recentLocked()}
 	for _, m := range mb.msgs {
 		if !hasLetter(m.info, 'S') {
 			st.Unseen++
 		}
+		if hasLetter(m.info, 'T') {
+			st.Deleted++
+		}
 		st.Size += m.vsize
 	}
 	return st, nil
+}
+
+// Lookup returns the messages with the given UIDs as the folder's state
+// has them now, without looking at the disk (a session that has synced
+// its watcher is up to date): out[i] describes uids[i], with UID 0 for a
+// message that is gone.
+func (f *Folder) Lookup(uids []uint32) []Message {
+	mb := f.mb
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	out := make([]Message, len(uids))
+	for i, u := range uids {
+		if m := mb.byUID[u]; m != nil {
+			out[i] = mb.messageOf(m)
+		}
+	}
+	return out
 }
 
 // UIDValidity returns the folder's UIDVALIDITY.
@@ -351,7 +371,12 @@ func (s *Store) writeMessageFile(path string, r io.Reader) (int64, error) {
 // exist, with their flags after the change. Keywords get letters in
 // dovecot-keywords.
 func (f *Folder) StoreFlags(ctx context.Context, uids []uint32, op FlagOp, flags []string) ([]Message, error) {
-	mb := f.mb
+	return f.mb.storeFlags(ctx, uids, op, flags, nil)
+}
+
+// storeFlags is StoreFlags; source's watcher is not told of the flag
+// changes (its session answers for them itself).
+func (mb *mailbox) storeFlags(ctx context.Context, uids []uint32, op FlagOp, flags []string, source *Watcher) ([]Message, error) {
 	if err := mb.refresh(ctx); err != nil {
 		return nil, err
 	}
@@ -429,7 +454,7 @@ func (f *Folder) StoreFlags(ctx context.Context, uids []uint32, op FlagOp, flags
 			mb.newID = statID(filepath.Join(mb.dir, "new"))
 		}
 	}
-	mb.publishLocked(evs)
+	mb.publishFromLocked(evs, source)
 	return out, nil
 }
 
@@ -642,10 +667,9 @@ func (s *Store) moveMessages(ctx context.Context, srcBox *mailbox, uids []uint32
 	if len(recs) == 0 {
 		return nil, nil, nil
 	}
-	same := srcBox == dstBox
-	if same && move {
-		return nil, nil, fmt.Errorf("%w: cannot move a folder's messages into itself", ErrInsideItself)
-	}
+	// A move within one folder (RFC 6851 allows MOVE to the selected
+	// mailbox) renames each file to a new name with a new UID, then
+	// drops the old record: the client sees COPYUID and an EXPUNGE.
 	ps := make([]*pending, len(recs))
 	dstBox.mu.Lock()
 	for i, m := range recs {

@@ -260,7 +260,6 @@ func (s *Store) removeFolderDir(acct Account, f string) error {
 	if err := s.fsyncDir(root); err != nil {
 		return err
 	}
-	s.events.publish(boxKey{acct.ID, f}, Event{Kind: EventFolderDeleted, Account: acct.ID, Folder: f})
 	if err := os.RemoveAll(trash); err != nil {
 		s.log.Error("remove deleted folder", "account", acct.Address, "folder", f, "err", err)
 	}
@@ -369,10 +368,6 @@ func (s *Store) RenameFolder(ctx context.Context, acct Account, oldName, newName
 	if err := s.fsyncDir(root); err != nil {
 		return err
 	}
-	for _, m := range moves {
-		s.events.publish(boxKey{acct.ID, m[0]}, Event{Kind: EventFolderRenamed, Account: acct.ID, Folder: m[0], NewName: m[1]})
-	}
-	s.events.rename(acct.ID, old, nn)
 	if err := s.renameSubscriptions(acct, old, nn); err != nil {
 		return err
 	}

@@ -151,9 +151,9 @@ func (s *Store) dotlock(ctx context.Context, path string) (*lockFile, error) {
 	// process's own and linked into place, so a lock file never exists
 	// without its owner. That file is kept for the next lock.
 	tmp := fmt.Sprintf("%s.immp-lk.%d", path, s.pid)
-	s.mu.Lock()
+	s.lfMu.Lock()
 	made := s.lockFiles[tmp]
-	s.mu.Unlock()
+	s.lfMu.Unlock()
 	// Made by this Store before: no need to look (if it went away, the
 	// link below fails with ENOENT and it is made again).
 	if !made {
@@ -162,9 +162,9 @@ func (s *Store) dotlock(ctx context.Context, path string) (*lockFile, error) {
 				os.Remove(tmp)
 				return nil, fmt.Errorf("maildir: lock %s: %w", filepath.Base(path), err)
 			}
-			s.mu.Lock()
+			s.lfMu.Lock()
 			s.lockFiles[tmp] = true
-			s.mu.Unlock()
+			s.lfMu.Unlock()
 		}
 	}
 	for {

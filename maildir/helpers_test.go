@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -139,3 +140,45 @@ func waitFor(t testing.TB, cond func() bool) {
 var _ = strings.TrimSpace
 
 var zeroTime time.Time
+
+// Subscribe calls fn, from one goroutine, for every change queued to a
+// watcher of the folder from now on, in order, until cancel. Tests use it
+// to observe what sessions are told.
+func (s *Store) Subscribe(acct Account, folder string, fn func(Event)) (cancel func()) {
+	f, err := s.OpenFolder(context.Background(), acct, folder)
+	if err != nil {
+		panic(err)
+	}
+	w, _, err := f.Watch(context.Background(), false)
+	if err != nil {
+		panic(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-w.Ready():
+			}
+			for _, ev := range w.Changes() {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				fn(ev)
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(stop)
+			<-done
+			w.Close()
+		})
+	}
+}

@@ -57,6 +57,12 @@ type mailbox struct {
 	kw     *keywords
 	kwGen  int // bumped whenever kw changes
 
+	// sessions showing the folder (watch.go)
+	watchers    []*Watcher
+	kwPublished int    // kwGen last announced to watchers
+	recentInit  bool   // recentMax set from the disk's state
+	recentMax   uint32 // highest UID claimed as \Recent (RFC 3501 2.3.2)
+
 	// the SQLite index (index.go)
 	idxKey    string
 	idxSaving bool
@@ -192,7 +198,8 @@ func (s *Store) box(acct Account, name string) *mailbox {
 }
 
 // renameBoxes re-keys the state of a folder and its children after a
-// rename on disk.
+// rename on disk. Their watchers follow (they hold the state, not the
+// name) and are told the new name.
 func (s *Store) renameBoxes(acct Account, oldName, newName string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -212,6 +219,7 @@ func (s *Store) renameBoxes(acct Account, oldName, newName string) {
 		}
 		delete(s.boxes, k)
 		mb.mu.Lock()
+		mb.publishLocked([]Event{{Kind: EventFolderRenamed, NewName: nn}})
 		mb.name = nn
 		mb.dir = filepath.Join(root, encodeFolderDir(nn))
 		mb.mu.Unlock()
@@ -257,6 +265,7 @@ func (s *Store) forgetBox(acct Account, name string) {
 	if mb != nil {
 		mb.mu.Lock()
 		mb.deleted = true
+		mb.dropWatchersLocked()
 		mb.mu.Unlock()
 	}
 }
@@ -269,6 +278,7 @@ func (s *Store) dropAccountBoxes(acct Account) {
 			delete(s.boxes, k)
 			mb.mu.Lock()
 			mb.deleted = true
+			mb.dropWatchersLocked()
 			mb.mu.Unlock()
 		}
 	}
@@ -722,15 +732,4 @@ func (mb *mailbox) flagsOf(m *msgRec) []string {
 	fl = fl[:len(fl):len(fl)]
 	m.flags, m.flagsInfo, m.flagsGen = fl, m.info, mb.kwGen
 	return fl
-}
-
-func (mb *mailbox) publishLocked(evs []Event) {
-	if len(evs) == 0 {
-		return
-	}
-	for i := range evs {
-		evs[i].Account = mb.acct.ID
-		evs[i].Folder = mb.name
-	}
-	mb.s.events.publish(boxKey{mb.acct.ID, mb.name}, evs...)
 }

@@ -65,16 +65,20 @@ type Store struct {
 	mu     sync.Mutex
 	boxes  map[boxKey]*mailbox // shared per-folder state, one per process
 	treeMu map[int64]*sync.Mutex
-	// lock owner files made by dotlock, removed by Close
+	closed bool
+
+	// lfMu guards lockFiles, the lock owner files made by dotlock and
+	// removed by Close. A leaf lock: dotlock runs under folder locks.
+	lfMu      sync.Mutex
 	lockFiles map[string]bool
-	closed    bool
+
+	opened time.Time // \Recent floor for folders first used later (watch.go)
 
 	dirLinger time.Duration // see dirLinger in commit.go (tests lengthen it)
 
 	hostname string
 	pid      int
 	seq      atomic.Uint64
-	events   *eventHub
 	accounts accountCache // lookups by address, under GuardVersion (acctcache.go)
 
 	spoolOnce    sync.Once // probe for unnamed spool files (spool.go)
@@ -127,7 +131,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		dirLinger: dirLinger,
 	}
 	s.hostname = maildirHostname()
-	s.events = newEventHub()
+	s.opened = time.Now()
 
 	dbPath := filepath.Join(dataDir, "immp.db")
 	s.dbPath = dbPath
@@ -181,11 +185,11 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.bg.Wait()
-	s.mu.Lock()
+	s.lfMu.Lock()
 	for f := range s.lockFiles {
 		os.Remove(f)
 	}
-	s.mu.Unlock()
+	s.lfMu.Unlock()
 	s.verMu.Lock()
 	if s.verConn != nil {
 		s.verConn.Close()
