@@ -25,8 +25,9 @@ type session struct {
 
 	acct   maildir.Account
 	authed bool
-	tried  string // user name of a failed login, for its log line
-	view   *view  // selected folder, nil when none
+	tried  string        // user name of a failed login, for its log line
+	view   *view         // selected folder, nil when none
+	done   chan struct{} // closed by Close
 }
 
 var (
@@ -45,6 +46,7 @@ func (s *Server) newSession(conn *imapserver.Conn) (imapserver.Session, *imapser
 		conn: conn,
 		ip:   ip,
 		ctx:  s.ctx,
+		done: make(chan struct{}),
 		log:  s.log.With("conn", s.nextID.Add(1), "remote", remote.String()),
 	}
 	s.mu.Lock()
@@ -62,6 +64,7 @@ func (s *Server) newSession(conn *imapserver.Conn) (imapserver.Session, *imapser
 
 // Close is called by imapserver when the connection ends.
 func (s *session) Close() error {
+	close(s.done)
 	if s.view != nil {
 		s.view.w.Close()
 		s.view = nil
@@ -129,7 +132,19 @@ func (s *session) Login(username, password string) (err error) {
 	s.srv.opts.Throttle.Success(s.ip)
 	s.acct, s.authed = acct, true
 	s.log = s.log.With("user", acct.Address)
+	go s.endWhenDeleted(s.srv.opts.Store.AccountGone(acct))
 	return nil
+}
+
+// endWhenDeleted closes the connection with BYE when the account is
+// deleted (here or by another process): nothing of it may be served on.
+func (s *session) endWhenDeleted(gone <-chan struct{}) {
+	select {
+	case <-s.done:
+	case <-gone:
+		s.log.Info("account deleted: connection closed")
+		s.conn.Bye("Account deleted")
+	}
 }
 
 // Namespace: one personal namespace, empty prefix, "/" (profile 5).

@@ -2,6 +2,8 @@ package imap
 
 import (
 	"reflect"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -34,7 +36,16 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	default:
 		op = maildir.FlagsRemove
 	}
-	msgs, err := v.w.StoreFlags(s.ctx, uidsOf(targets), op, normFlags(flags.Flags))
+	fl := normFlags(flags.Flags)
+	if !flags.Silent && v.newKeyword(fl) {
+		// A keyword the client has not seen in FLAGS must be announced
+		// before a FETCH uses it, and only the poll after the command
+		// can send FLAGS: the changes reach this client from there, in
+		// order (FLAGS, then each FETCH).
+		_, err := v.f.StoreFlags(s.ctx, uidsOf(targets), op, fl)
+		return err
+	}
+	msgs, err := v.w.StoreFlags(s.ctx, uidsOf(targets), op, fl)
 	if err != nil {
 		return err
 	}
@@ -59,6 +70,19 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		}
 	}
 	return nil
+}
+
+// newKeyword says flags hold a keyword not in the FLAGS this client saw.
+func (v *view) newKeyword(flags []string) bool {
+	for _, f := range flags {
+		if strings.HasPrefix(f, `\`) {
+			continue
+		}
+		if !slices.ContainsFunc(v.keywords, func(k string) bool { return strings.EqualFold(k, f) }) {
+			return true
+		}
+	}
+	return false
 }
 
 // Expunge answers EXPUNGE, UID EXPUNGE (RFC 4315) and CLOSE's implicit

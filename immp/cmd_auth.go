@@ -60,7 +60,19 @@ func (c *conn) login(user, pass string) error {
 	c.acct = acct
 	c.state = stateAuth
 	c.log = c.log.With("user", acct.Address)
+	go c.endWhenDeleted(c.s.opts.Store.AccountGone(acct))
 	return nil
+}
+
+// endWhenDeleted closes the connection when the account is deleted (here
+// or by another process): nothing of it may be served on.
+func (c *conn) endWhenDeleted(gone <-chan struct{}) {
+	select {
+	case <-c.done:
+	case <-gone:
+		c.log.Info("account deleted: connection closed")
+		c.raw.Close()
+	}
 }
 
 // draft 6.2.1 with RFC 9051 6.2.2 and SASL-IR (RFC 4959): PLAIN only, no

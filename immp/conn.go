@@ -47,8 +47,9 @@ type conn struct {
 	ctx    context.Context
 	state  state
 	acct   maildir.Account
-	limits int // over-limit commands so far
-	bads   int // BAD replies in a row
+	limits int           // over-limit commands so far
+	bads   int           // BAD replies in a row
+	done   chan struct{} // closed when the session ends
 
 	mu      sync.Mutex
 	busy    bool // executing a command (Shutdown lets it finish)
@@ -99,9 +100,11 @@ func (s *Server) handle(nc net.Conn, implicitTLS bool) {
 		isTLS: implicitTLS,
 		ctx:   s.ctx,
 		busy:  true,
+		done:  make(chan struct{}),
 		log: s.log.With("conn", s.nextID.Add(1), "remote", nc.RemoteAddr().String(),
 			"tls", implicitTLS),
 	}
+	defer close(c.done)
 	c.nc = cmdReader{Conn: nc, c: c}
 	if implicitTLS {
 		tc := tls.Server(c.nc, s.opts.TLSConfig)

@@ -137,11 +137,20 @@ func (s *Store) createAccount(ctx context.Context, address, hash string) (Accoun
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return Account{}, dbErr("lookup account", err)
 	}
-	res, err := tx.ExecContext(ctx, "INSERT INTO accounts(address, password, created) VALUES (?, ?, ?)", addr, hash, now.Unix())
-	if err != nil {
+	// IDs are never reused (lifecycle.go): the next one is past every ID
+	// ever given, which meta.last_account_id remembers across deletions.
+	var id int64
+	if err := tx.QueryRowContext(ctx, `SELECT max(
+		COALESCE((SELECT value FROM meta WHERE key = 'last_account_id'), 0),
+		COALESCE((SELECT max(id) FROM accounts), 0)) + 1`).Scan(&id); err != nil {
+		return Account{}, dbErr("next account id", err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO accounts(id, address, password, created) VALUES (?, ?, ?, ?)", id, addr, hash, now.Unix()); err != nil {
 		return Account{}, dbErr("insert account", err)
 	}
-	id, _ := res.LastInsertId()
+	if _, err := tx.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES ('last_account_id', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", id); err != nil {
+		return Account{}, dbErr("insert account", err)
+	}
 	// The default agent is named as the login user, the full address (profile 7).
 	if _, err := tx.ExecContext(ctx, "INSERT INTO agents(account_id, name, name_key) VALUES (?, ?, ?)", id, addr, addr); err != nil {
 		return Account{}, dbErr("insert agent", err)
@@ -216,7 +225,7 @@ func (s *Store) DeleteAccount(ctx context.Context, address string) error {
 		return dbErr("commit", err)
 	}
 	s.guardLocal.Add(1)
-	s.dropAccountBoxes(acct)
+	s.accountDeleted(acct)
 	root := s.AccountDir(acct)
 	// Rename first so a half-removed tree is never mistaken for a mailbox.
 	trash := filepath.Join(s.mailDir, fmt.Sprintf(".deleted-%d-%d", acct.ID, time.Now().UnixNano()))

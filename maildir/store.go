@@ -66,6 +66,10 @@ type Store struct {
 	boxes  map[boxKey]*mailbox // shared per-folder state, one per process
 	treeMu map[int64]*sync.Mutex
 	closed bool
+	stop   chan struct{} // closed by Close: background loops end
+
+	gone         map[int64]chan struct{} // AccountGone (lifecycle.go)
+	goneWatching bool
 
 	// lfMu guards lockFiles, the lock owner files made by dotlock and
 	// removed by Close. A leaf lock: dotlock runs under folder locks.
@@ -127,6 +131,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		boxes:     make(map[boxKey]*mailbox),
 		treeMu:    make(map[int64]*sync.Mutex),
 		lockFiles: make(map[string]bool),
+		stop:      make(chan struct{}),
 		pid:       os.Getpid(),
 		dirLinger: dirLinger,
 	}
@@ -183,6 +188,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	close(s.stop)
 	s.mu.Unlock()
 	s.bg.Wait()
 	s.lfMu.Lock()
