@@ -11,31 +11,37 @@
 //
 // What go-imap leaves to the backend, and how it is done here:
 //
-//   - One shared state per open folder per process (mailbox.go) holds the
-//     folder's UIDs, flags, sizes and dates in memory, and one
-//     imapserver.MailboxTracker. It is fed only by the mailbox layer's
-//     change events (maildir.Store.Subscribe), whoever made the change: this
-//     session, another session, IMMP or SMTP delivery. Events are applied
-//     idempotently by UID, so sequence numbers and EXPUNGE responses stay
-//     consistent across sessions. After its own change a session waits for
-//     the matching event (a barrier), so its own EXISTS/EXPUNGE/FETCH
-//     responses come with the command's completion.
+//   - A folder's state (UIDs, flags, keywords, \Recent) is the mailbox
+//     layer's, the one copy in the process (maildir/doc.go). A selection
+//     (select.go) registers a maildir.Watcher and keeps only what its
+//     client was told: sequence numbers, expunges it may not hear yet
+//     (none during FETCH, STORE, SEARCH: RFC 9051 7.5.1), its \Recent
+//     set and the keywords it saw in FLAGS. After every command the
+//     watcher is synced and its queue turned into EXISTS, EXPUNGE, FETCH
+//     FLAGS and FLAGS, before the tagged OK: a change acknowledged before
+//     a command started (a delivery's 250, another session's OK) reaches
+//     the client in that command's response (TestReadYourWrites).
+//   - A keyword used for the first time is announced with FLAGS before
+//     any FETCH that carries it; PERMANENTFLAGS has \* (RFC 9051 7.1).
 //   - EXAMINE is read-only in the backend (RFC 9051 6.3.3): STORE, EXPUNGE,
 //     UID EXPUNGE, MOVE, and APPEND or COPY into the examined folder are
 //     refused with NO [READ-ONLY]; CLOSE succeeds and expunges nothing
 //     (RFC 9051 6.4.1); a non-PEEK body FETCH does not set \Seen.
-//   - \Recent (RFC 3501 2.3.2) is kept in memory per process: a message is
-//     recent in exactly one session, the first read-write session that
-//     selects the folder after the message arrived, or that has it selected
-//     when it arrives. Messages already present when the process first
-//     opened a folder count as recent only if their internal date is after
-//     the server started.
-//   - SELECT reads the folder's index from the mailbox layer only, never a
-//     message file, and nothing at all while the folder's state is alive:
-//     it outlives its last session by Options.FolderLinger, kept current by
-//     events. ENVELOPE and BODYSTRUCTURE are parsed once per message and
+//   - \Recent (RFC 3501 2.3.2) is held by exactly one session: the first
+//     read-write selection after the message arrived, or the oldest one
+//     that has the folder selected when it arrives (the mailbox layer
+//     keeps the mark). Messages already present when the process first
+//     opened a folder count as recent only if their internal date is
+//     after the server started. SEARCH RECENT, NEW and OLD use it; STATUS
+//     RECENT counts the unclaimed ones.
+//   - SELECT reads the mailbox layer's in-memory state, never a message
+//     file. ENVELOPE and BODYSTRUCTURE are parsed once per message and
 //     kept in a bounded LRU cache (a UID with its UIDVALIDITY names one
 //     unchanging message).
+//   - MOVE into the selected folder (RFC 6851) gives the messages new
+//     UIDs: COPYUID, then EXPUNGE and EXISTS.
+//   - Deleting the account (here or with the CLI in another process)
+//     ends its sessions with BYE.
 //   - A rename of a selected folder leaves the selection working (the
 //     layer's handle and events follow it); a deletion makes further
 //     commands on it answer NO [NONEXISTENT].

@@ -195,7 +195,6 @@ func (s *session) status(name string, options *imap.StatusOptions) (*imap.Status
 	return data, nil
 }
 
-
 // matchList is imapserver.MatchList's reference handling (RFC 9051 6.3.9)
 // over the mailbox layer's matcher, which is linear in the pattern where
 // go-imap's backtracks exponentially on runs of wildcards.

@@ -200,4 +200,3 @@ func TestSelectedFolderRenamed(t *testing.T) {
 		t.Errorf("SELECT INBOX/new = %+v, %v", sel, err)
 	}
 }
-

@@ -168,6 +168,9 @@ func (s *session) Copy(numSet imap.NumSet, dest string) (data *imap.CopyData, er
 	if err != nil {
 		return nil, tryCreate(err)
 	}
+	if len(src) == 0 {
+		return nil, nil // expunged meanwhile: no COPYUID with empty sets
+	}
 	return &imap.CopyData{UIDValidity: st.UIDValidity, SourceUIDs: uidSet(src), DestUIDs: uidSet(dst)}, nil
 }
 
@@ -193,6 +196,9 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 	src, dst, err := v.f.Move(s.ctx, uidsOf(targets), df.Name())
 	if err != nil {
 		return tryCreate(err)
+	}
+	if len(src) == 0 {
+		return nil // expunged meanwhile: no COPYUID with empty sets
 	}
 	return w.WriteCopyData(&imap.CopyData{UIDValidity: st.UIDValidity, SourceUIDs: uidSet(src), DestUIDs: uidSet(dst)})
 }

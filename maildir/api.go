@@ -31,6 +31,9 @@ var (
 	ErrNoSuchEntry    = errors.New("no such spam entry")
 	ErrEntryExists    = errors.New("spam entry already exists")
 	ErrInvalidAddress = errors.New("invalid account address")
+	// ErrBusy: a race with another program on the same Maildir; the
+	// operation may simply be repeated (a temporary failure, Temporary).
+	ErrBusy = errors.New("folder busy, try again")
 )
 
 // Account is one mail account. Address is the canonical, lower-cased

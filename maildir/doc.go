@@ -1,8 +1,26 @@
 // Package maildir is immp's mailbox layer: accounts, spam guard storage,
 // Dovecot-compatible Maildir++ folders and subinboxes, messages with their
-// UIDs and flags, durable delivery, and change events. SMTP delivery, the
-// IMMP server and the IMAP server share one Store per process; this
-// package knows nothing of any protocol.
+// UIDs and flags, durable delivery, and the one state of every folder
+// that sessions watch. SMTP delivery, the IMMP server and the IMAP server
+// share one Store per process; this package knows nothing of any
+// protocol.
+//
+// # One folder state
+//
+//	Store.boxes ──► mailbox (one per folder per process: mailbox.go)
+//	                  UIDs, flags, keywords, sizes, dates, \Recent mark,
+//	                  the group committer (commit.go)
+//	                  watchers ──► Watcher (one per IMAP selection, ...)
+//	                                 queue of Events, Ready channel
+//	Folder handles ─┘ (cheap; follow renames)
+//
+// The mailbox is the only copy of a folder's state in the process. A
+// protocol session reads it through Folder (Lookup, Messages, Status)
+// and registers a Watcher to hear what changed (watch.go); the session
+// keeps only what its client has been told (for IMAP: sequence numbers,
+// expunges not yet announced, its \Recent set). Every change is applied
+// to the state and queued to every watcher in one critical section under
+// the folder's lock, in the order made; queueing never blocks.
 //
 // # Storage
 //
@@ -39,6 +57,11 @@
 //
 // # Durable delivery
 //
+// Append writes its file in the spool too, and Copy/Move pin each
+// source with a hard link in the spool under the source's lock: a
+// rename of either folder, or a flag change renaming the source file, can
+// not pull a file away from the commit that places it.
+//
 // Delivery (delivery.go) writes the body once into the spool (an unnamed
 // file where possible, so no spool name is made and removed per message),
 // fsyncs it and hard-links it into every recipient folder's new/. Each
@@ -72,13 +95,48 @@
 //     leaves it.
 //   - One shared in-memory state per folder per process (mailbox.go); every
 //     handle and delivery goes through it, so changes are seen at once and
-//     published to subscribers in order (events.go); new messages are
-//     announced in UID order, each only once its batch is listed.
+//     queued to watchers in order, synchronously (watch.go); new messages
+//     are announced in UID order, each only once its batch is listed.
+//   - Read-your-writes: once Delivery.Commit (SMTP's 250), Append, Copy,
+//     Move, StoreFlags or Expunge has returned, every Folder read and
+//     every Watcher.Sync that starts afterwards, in any session, sees the
+//     change: reads settle the folder first (every acknowledged batch is
+//     listed and published before they look). Tested over IMAP by
+//     TestReadYourWrites (package imap).
+//   - \Recent (RFC 3501 2.3.2) is held by exactly one session: the
+//     folder's state keeps the highest UID claimed; a read-write Watch
+//     claims every message above it, and a new message goes to the
+//     oldest read-write watcher, or waits unclaimed for the next one.
+//   - A deleted account's folder states are dropped and AccountGone
+//     fires, also when another process deleted it (lifecycle.go); account
+//     IDs are never reused, so a re-added account starts clean.
 //   - A message record in that state is never changed in place (a change
 //     replaces it), so pointers to it are safe to read without the lock;
 //     Flags slices handed out are never written after.
 //   - Subinbox rules (profile 6) live in folders.go only and serve IMMP and
 //     IMAP alike.
+//
+// # Lock order
+//
+// Locks are taken in this order and never the reverse; a path that holds
+// a later one never waits for an earlier one:
+//
+//  1. account tree (Store.accountTree): folder create, delete, rename;
+//  2. folder commit lock (mailbox.ulMu), several in name order
+//     (lockBoxes); the dot locks of dovecot-uidlist and dovecot-keywords
+//     are taken under it (so a renamed directory never carries a held
+//     lock file away), and a delivery batch, Append, a keyword's first
+//     use, a rename or deletion hold it;
+//  3. store registry (Store.mu): the table of folder states;
+//  4. folder state (mailbox.mu), one folder at a time; no message body
+//     is read or written under it, and no file lock waited for (but to
+//     recreate a missing or corrupt dovecot-uidlist, with ulMu held too);
+//  5. leaves, taken last and alone: a watcher's queue (Watcher.mu), the
+//     lock-file table (Store.lfMu), the guard version (Store.verMu).
+//
+// TestLockOrderStress (package imap) runs every operation that takes
+// these locks at once for 30 s and fails with every goroutine's stack if
+// one waits longer than a few seconds.
 //
 // Known limits: a rename of a folder with children renames directories one
 // by one (a crash in the middle leaves children under the old name); a

@@ -258,9 +258,10 @@ func (c *crlfWriter) put(b []byte) error {
 	return err
 }
 
-// flagInfo turns IMAP flags into info letters, giving new keywords a
-// letter (mb.mu held).
-func (mb *mailbox) flagInfo(ctx context.Context, flags []string) (string, error) {
+// flagInfo turns IMAP flags into info letters (mb.mu held). Keywords
+// must have letters already (ensureKeywords): no file lock is waited for
+// under mu.
+func (mb *mailbox) flagInfo(flags []string) (string, error) {
 	var b []byte
 	for _, fl := range flags {
 		if strings.HasPrefix(fl, `\`) {
@@ -274,16 +275,63 @@ func (mb *mailbox) flagInfo(ctx context.Context, flags []string) (string, error)
 		}
 		l, ok := mb.kw.letter(fl)
 		if !ok {
-			var err error
-			l, err = mb.s.addKeyword(ctx, mb.dir, mb.kw, fl)
-			mb.kwGen++
-			if err != nil {
-				return "", err
-			}
+			// dovecot-keywords was rewritten by another program
+			// between ensureKeywords and now.
+			return "", fmt.Errorf("%w: keyword %q lost its letter", ErrBusy, fl)
 		}
 		b = append(b, l)
 	}
 	return normInfo(string(b)), nil
+}
+
+// ensureKeywords gives every keyword in flags a letter in
+// dovecot-keywords, before the caller takes mu. The file's dot lock is
+// taken under the commit lock (ulMu), which renames and deletions of the
+// folder take too, so the lock file is never carried away by a renamed
+// directory, and the folder's state is never locked while a file lock is
+// waited for (lock order, doc.go).
+func (mb *mailbox) ensureKeywords(ctx context.Context, flags []string) error {
+	var missing []string
+	mb.mu.Lock()
+	for _, fl := range flags {
+		if strings.HasPrefix(fl, `\`) {
+			continue
+		}
+		if !validKeyword(fl) {
+			mb.mu.Unlock()
+			return fmt.Errorf("maildir: invalid keyword %q", fl)
+		}
+		if mb.kw == nil {
+			missing = append(missing, fl)
+		} else if _, ok := mb.kw.letter(fl); !ok {
+			missing = append(missing, fl)
+		}
+	}
+	mb.mu.Unlock()
+	if len(missing) == 0 {
+		return nil
+	}
+	mb.ulMu.Lock()
+	defer mb.ulMu.Unlock()
+	mb.mu.Lock()
+	dir, deleted := mb.dir, mb.deleted
+	mb.mu.Unlock()
+	if deleted {
+		return mb.errDeleted()
+	}
+	// addKeyword re-reads the file under its lock; a copy is filled so
+	// that the state's list changes only under mu.
+	var kw keywords
+	for _, name := range missing {
+		if _, err := mb.s.addKeyword(ctx, dir, &kw, name); err != nil {
+			return err
+		}
+	}
+	mb.mu.Lock()
+	mb.kw = &kw
+	mb.kwGen++
+	mb.mu.Unlock()
+	return nil
 }
 
 // validKeyword: an IMAP atom (RFC 9051 flag-keyword).
@@ -300,8 +348,8 @@ func validKeyword(k string) bool {
 	return true
 }
 
-// Append stores a message durably (like a delivery: written to tmp/,
-// fsynced, renamed into cur/, the directory and dovecot-uidlist fsynced)
+// Append stores a message durably (like a delivery: written to the
+// spool, fsynced, renamed into cur/, the directory and dovecot-uidlist fsynced)
 // with the given flags and INTERNALDATE (zero: now). It returns the UID.
 func (f *Folder) Append(ctx context.Context, r io.Reader, flags []string, date time.Time) (uint32, error) {
 	mb := f.mb
@@ -309,14 +357,22 @@ func (f *Folder) Append(ctx context.Context, r io.Reader, flags []string, date t
 	if err := mb.refresh(ctx); err != nil {
 		return 0, err
 	}
+	if err := mb.ensureKeywords(ctx, flags); err != nil {
+		return 0, err
+	}
 	mb.mu.Lock()
-	dir := mb.dir
-	info, err := mb.flagInfo(ctx, flags)
+	info, err := mb.flagInfo(flags)
 	mb.mu.Unlock()
 	if err != nil {
 		return 0, err
 	}
-	tmp := filepath.Join(dir, "tmp", fmt.Sprintf("%d.M%dP%dQ%d.%s", time.Now().Unix(), time.Now().Nanosecond()/1000, s.pid, s.seq.Add(1), s.hostname))
+	// Written in the store's spool, not the folder's tmp/: a rename or
+	// deletion of the folder meanwhile cannot pull it away; the commit
+	// renames it into whatever directory the folder has then.
+	tmp, err := s.spoolPath("append")
+	if err != nil {
+		return 0, err
+	}
 	size, err := s.writeMessageFile(tmp, r)
 	if err != nil {
 		return 0, err
@@ -380,12 +436,15 @@ func (mb *mailbox) storeFlags(ctx context.Context, uids []uint32, op FlagOp, fla
 	if err := mb.refresh(ctx); err != nil {
 		return nil, err
 	}
+	if err := mb.ensureKeywords(ctx, flags); err != nil {
+		return nil, err
+	}
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
 	if mb.deleted {
 		return nil, mb.errDeleted()
 	}
-	letters, err := mb.flagInfo(ctx, flags)
+	letters, err := mb.flagInfo(flags)
 	if err != nil {
 		return nil, err
 	}
@@ -659,21 +718,54 @@ func (s *Store) moveMessages(ctx context.Context, srcBox *mailbox, uids []uint32
 	recs = dedupe(recs)
 	srcDir := srcBox.dir
 	paths := make([]string, len(recs))
-	for i, m := range recs {
-		paths[i] = m.path(srcDir)
+	pinned := make([]bool, len(recs))
+	kept := recs[:0]
+	for _, m := range recs {
+		// Pinned by a link in the spool, made under the source's lock:
+		// a flag change, expunge or folder rename that renames the
+		// file meanwhile cannot take it away from the commit.
+		path := m.path(srcDir)
+		pin, err := s.spoolPath("move")
+		if err == nil {
+			err = os.Link(path, pin)
+		}
+		switch {
+		case err == nil:
+			path = pin
+			pinned[len(kept)] = true
+		case errors.Is(err, os.ErrNotExist):
+			srcBox.dirty = true
+			continue // gone on disk: look again next time
+		case !isNoLink(err):
+			srcBox.mu.Unlock()
+			s.unpin(paths[:len(kept)], pinned)
+			return nil, nil, fmt.Errorf("maildir: pin message: %w", err)
+		}
+		paths[len(kept)] = path
+		kept = append(kept, m)
 		names = append(names, srcBox.flagsOf(m))
 	}
+	recs = kept
+	paths = paths[:len(recs)]
 	srcBox.mu.Unlock()
+	defer s.unpin(paths, pinned)
 	if len(recs) == 0 {
 		return nil, nil, nil
 	}
 	// A move within one folder (RFC 6851 allows MOVE to the selected
 	// mailbox) renames each file to a new name with a new UID, then
 	// drops the old record: the client sees COPYUID and an EXPUNGE.
+	var kws []string
+	for _, n := range names {
+		kws = append(kws, n...)
+	}
+	if err := dstBox.ensureKeywords(ctx, kws); err != nil {
+		return nil, nil, err
+	}
 	ps := make([]*pending, len(recs))
 	dstBox.mu.Lock()
 	for i, m := range recs {
-		info, err := dstBox.flagInfo(ctx, names[i])
+		info, err := dstBox.flagInfo(names[i])
 		if err != nil {
 			dstBox.mu.Unlock()
 			return nil, nil, err
@@ -683,7 +775,7 @@ func (s *Store) moveMessages(ctx context.Context, srcBox *mailbox, uids []uint32
 			info = normInfo(info + "P")
 		}
 		nr := &msgRec{base: s.newBaseName(time.Now(), m.psize, m.vsize), info: info, hasInfo: true, psize: m.psize, vsize: m.vsize, mtime: m.mtime}
-		ps[i] = &pending{rec: nr, src: paths[i], rename: move, copyOK: !move}
+		ps[i] = &pending{rec: nr, src: paths[i], rename: move || pinned[i], copyOK: !move && !pinned[i]}
 	}
 	dstBox.mu.Unlock()
 	err := dstBox.commit(ctx, ps)
@@ -704,6 +796,24 @@ func (s *Store) moveMessages(ctx context.Context, srcBox *mailbox, uids []uint32
 		}
 	}
 	return srcUIDs, dstUIDs, err
+}
+
+// spoolPath names a new file in the store's spool.
+func (s *Store) spoolPath(kind string) (string, error) {
+	dir := filepath.Join(s.dataDir, spoolDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("maildir: spool: %w", err)
+	}
+	return filepath.Join(dir, fmt.Sprintf("%s.%d.%d.%d", kind, time.Now().UnixNano(), s.pid, s.seq.Add(1))), nil
+}
+
+// unpin removes the spool links that a commit did not rename away.
+func (s *Store) unpin(paths []string, pinned []bool) {
+	for i, p := range paths {
+		if pinned[i] {
+			os.Remove(p) // ENOENT: renamed into place
+		}
+	}
 }
 
 func dedupe(recs []*msgRec) []*msgRec {

@@ -18,7 +18,7 @@ func Temporary(err error) bool {
 	if err == nil {
 		return false
 	}
-	if Full(err) || errors.Is(err, syscall.EROFS) {
+	if Full(err) || errors.Is(err, syscall.EROFS) || errors.Is(err, ErrBusy) {
 		return true
 	}
 	switch sqliteCode(err) {
