@@ -50,6 +50,7 @@ type Message struct {
 	Flags        []string // system flags (\Seen \Answered \Flagged \Deleted \Draft) and keywords, sorted
 	Size         int64
 	InternalDate time.Time
+	ModSeq       uint64 // of its last change (RFC 7162 3.1.1; modseq.go)
 }
 
 // FlagOp says how StoreFlags changes flags (RFC 9051 6.4.6).
@@ -70,13 +71,14 @@ type FolderInfo struct {
 
 // Status is a folder's counters (RFC 9051 6.3.11).
 type Status struct {
-	Messages    uint32
-	Unseen      uint32
-	Deleted     uint32 // flagged \Deleted (RFC 9051 STATUS DELETED)
-	Recent      uint32 // not yet claimed as \Recent by any session (RFC 3501 6.3.10)
-	UIDNext     uint32
-	UIDValidity uint32
-	Size        int64
+	Messages      uint32
+	Unseen        uint32
+	Deleted       uint32 // flagged \Deleted (RFC 9051 STATUS DELETED)
+	Recent        uint32 // not yet claimed as \Recent by any session (RFC 3501 6.3.10)
+	UIDNext       uint32
+	UIDValidity   uint32
+	Size          int64
+	HighestModSeq uint64 // RFC 7162 3.1.2
 }
 
 // EventKind tells what changed.
@@ -108,6 +110,9 @@ type Event struct {
 	Recent bool
 	// Keywords: for EventKeywords, every keyword the folder defines.
 	Keywords []string
+	// ModSeq: the change's mod-sequence (EventNew, EventFlags,
+	// EventExpunge).
+	ModSeq uint64
 }
 
 // Delivered says where one recipient's copy was filed.

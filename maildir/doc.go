@@ -29,7 +29,8 @@
 //	                                       connection): accounts, agents,
 //	                                       entries, REPLACE aliases, meta
 //	                                       (guard version), folder_index
-//	                                       (mtimes and sizes, index.go)
+//	                                       (mtimes, sizes, flags and
+//	                                       modseqs, index.go)
 //	<data>/spool/                          delivery bodies being written
 //	                                       (unnamed O_TMPFILE files where
 //	                                       the kernel allows, spool.go)
@@ -107,6 +108,12 @@
 //     folder's state keeps the highest UID claimed; a read-write Watch
 //     claims every message above it, and a new message goes to the
 //     oldest read-write watcher, or waits unclaimed for the next one.
+//   - Every change gets a mod-sequence above every one given before in the
+//     folder (RFC 7162 3.1.1), kept in the folder's state and saved with
+//     the folder index; a clean restart keeps each message's modseq, and a
+//     message changed while nothing recorded it (a crash, another
+//     program) gets a new one above all earlier ones (modseq.go,
+//     TestModSeqs).
 //   - A deleted account's folder states are dropped and AccountGone
 //     fires, also when another process deleted it (lifecycle.go); account
 //     IDs are never reused, so a re-added account starts clean.

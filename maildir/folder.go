@@ -53,7 +53,8 @@ func (f *Folder) Status(ctx context.Context) (Status, error) {
 	mb := f.mb
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
-	st := Status{Messages: uint32(len(mb.msgs)), UIDNext: mb.nextUID, UIDValidity: mb.uidValidity, Recent: mb.recentLocked()}
+	st := Status{Messages: uint32(len(mb.msgs)), UIDNext: mb.nextUID, UIDValidity: mb.uidValidity,
+		Recent: mb.recentLocked(), HighestModSeq: mb.highestModseq}
 	for _, m := range mb.msgs {
 		if !hasLetter(m.info, 'S') {
 			st.Unseen++
@@ -110,7 +111,7 @@ func (f *Folder) Messages(ctx context.Context) ([]Message, error) {
 }
 
 func (mb *mailbox) messageOf(m *msgRec) Message {
-	return Message{UID: m.uid, Flags: mb.flagsOf(m), Size: m.vsize, InternalDate: m.mtime}
+	return Message{UID: m.uid, Flags: mb.flagsOf(m), Size: m.vsize, InternalDate: m.mtime, ModSeq: mb.modseqOf(m)}
 }
 
 // OpenMessage opens a message's content. Lines end in CRLF: a file stored
@@ -514,6 +515,9 @@ func (mb *mailbox) storeFlags(ctx context.Context, uids []uint32, op FlagOp, fla
 		}
 	}
 	mb.publishFromLocked(evs, source)
+	for i := range out {
+		out[i].ModSeq = mb.modseqs[out[i].UID] // stamped as published
+	}
 	return out, nil
 }
 

@@ -63,6 +63,11 @@ type mailbox struct {
 	recentInit  bool   // recentMax set from the disk's state
 	recentMax   uint32 // highest UID claimed as \Recent (RFC 3501 2.3.2)
 
+	// mod-sequences (modseq.go)
+	modseqs        map[uint32]uint64 // UID -> modseq of its last change
+	highestModseq  uint64
+	unsavedModseqs int // changes the saved index does not hold
+
 	// the SQLite index (index.go)
 	idxKey    string
 	idxSaving bool
@@ -546,8 +551,10 @@ func (mb *mailbox) scanLocked(ctx context.Context) ([]*msgRec, error) {
 		}
 	}
 	var idx map[string]idxEnt
-	if !mb.loaded {
-		idx = mb.loadIndex(ctx)
+	var highest uint64
+	first := !mb.loaded
+	if first {
+		idx, highest = mb.loadIndex(ctx)
 	}
 	mb.uncached += fillStat(mb.dir, append(added, unknown...), idx)
 	for _, m := range added {
@@ -572,6 +579,9 @@ func (mb *mailbox) scanLocked(ctx context.Context) ([]*msgRec, error) {
 		}
 	}
 	mb.newID, mb.curID = newID, curID
+	if first {
+		mb.loadModseqsLocked(idx, highest)
+	}
 	mb.loaded = true
 	mb.publishLocked(evs)
 	mb.maybeSaveIndexLocked()

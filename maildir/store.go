@@ -187,6 +187,11 @@ func (s *Store) Close() error {
 		s.mu.Unlock()
 		return nil
 	}
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	s.saveIndexes(ctx) // modseqs survive a clean restart (modseq.go)
+	cancel()
+	s.mu.Lock()
 	s.closed = true
 	close(s.stop)
 	s.mu.Unlock()

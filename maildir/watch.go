@@ -153,6 +153,7 @@ func (mb *mailbox) publishFromLocked(evs []Event, source *Watcher) {
 		evs[i].Account = mb.acct.ID
 		evs[i].Folder = mb.name
 	}
+	mb.stampLocked(evs)
 	if mb.kwGen != mb.kwPublished && mb.kw != nil {
 		mb.kwPublished = mb.kwGen
 		kws := mb.keywordNamesLocked()
