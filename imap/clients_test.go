@@ -5,6 +5,7 @@ package imap
 // missing tool skips the test, except under CI=true where it fails.
 
 import (
+	"bufio"
 	"context"
 	"net"
 	"os"
@@ -62,6 +63,81 @@ func TestPythonImaplib(t *testing.T) {
 	}
 	if got := e.folderUIDs(acct, "INBOX/py"); len(got) != 1 {
 		t.Errorf("INBOX/py holds %v", got)
+	}
+}
+
+// imaplibIdleScript idles with Python's imaplib (which has no idle() before
+// Python 3.14: the command goes through its socket as imaplib would send
+// it), prints READY once the server said "+ idling", and prints each
+// untagged response until it has seen EXISTS, then DONEs.
+const imaplibIdleScript = `
+import imaplib, sys
+host, port, user, pw = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+m = imaplib.IMAP4(host, port)
+m.login(user, pw)
+typ, data = m.select("INBOX"); print("SELECT", typ, data[0].decode(), flush=True)
+tag = m._new_tag()
+m.send(tag + b" IDLE\r\n")
+line = m.readline()
+print("CONT", line.decode().strip(), flush=True)
+print("READY", flush=True)
+while True:
+    line = m.readline().decode().strip()
+    print("GOT", line, flush=True)
+    if line.endswith("EXISTS"):
+        break
+m.send(b"DONE\r\n")
+while True:
+    line = m.readline().decode().strip()
+    if line.startswith(tag.decode()):
+        print("END", line, flush=True)
+        break
+m.logout()
+`
+
+// IDLE with Python's imaplib: a message delivered while it idles is
+// announced as EXISTS, and DONE ends the command with OK.
+func TestPythonImaplibIdle(t *testing.T) {
+	t.Parallel()
+	py := mustCI(t, "python3")
+	e := newEnv(t, envOptions{})
+	acct := e.account("alice@example.org")
+	e.deliver(acct, "INBOX", "first")
+	host, port, _ := net.SplitHostPort(e.addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, "-c", imaplibIdleScript, host, port, "alice@example.org", testPassword)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	sc := bufio.NewScanner(stdout)
+	var sent time.Time
+	for sc.Scan() {
+		l := sc.Text()
+		lines = append(lines, l)
+		if l == "READY" {
+			sent = time.Now()
+			e.deliver(acct, "INBOX", "while idling")
+		}
+		if strings.HasPrefix(l, "GOT") && strings.HasSuffix(l, "EXISTS") {
+			t.Logf("EXISTS %v after the delivery was acknowledged", time.Since(sent).Round(time.Millisecond))
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("imaplib: %v\n%s\n%s", err, strings.Join(lines, "\n"), stderr.String())
+	}
+	out := strings.Join(lines, "\n")
+	for _, want := range []string{"SELECT OK 1", "CONT + idling", "GOT * 2 EXISTS", "OK IDLE"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("imaplib IDLE output lacks %q:\n%s", want, out)
+		}
 	}
 }
 
