@@ -7,7 +7,7 @@
 // and the one place where errors become wire replies (errors.go). Every
 // subinbox and spam guard operation is the mailbox layer's (maildir), so
 // IMMP and IMAP see one set of folders and rules (draft 5.6); verdicts
-// come from the spam guard (immp/guard).
+// come from the spam guard (delivery/guard).
 //
 // # Connection rules
 //

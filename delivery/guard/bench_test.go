@@ -90,7 +90,7 @@ func bulkAddEntries(ctx context.Context, dir string, acct maildir.Account, entri
 // patterns), half allowed; recipients with and without subinbox forms; the
 // third recipient is unknown. Run with
 //
-//	go test ./immp/guard -run '^$' -bench Verify -benchtime 2000000x
+//	go test ./delivery/guard -run '^$' -bench Verify -benchtime 2000000x
 func BenchmarkVerify(b *testing.B) {
 	for _, withMetrics := range []bool{false, true} {
 		name := "nometrics"

@@ -3,6 +3,11 @@
 // by the Receiver-SMTP at RCPT time and by the IMMP server for
 // VERIFYINSPAMGUARDAGENT.
 //
+// Place. It lives under delivery because delivery needs it and protocol
+// packages point down to delivery and storage only: it imports the
+// mailbox layer (maildir) and delivery/address, never a protocol package
+// (smtp, imap, immp and below); internal/layering checks that.
+//
 // Semantics. The recipient is reduced to its account by an
 // address.Mapper (subinbox prefix or +detail removed); an address that is
 // not local, not valid, or names no account is NoSuchAccount. The null
