@@ -2,7 +2,8 @@
 // Dovecot-compatible Maildir++ folders and subinboxes, messages with their
 // UIDs and flags, durable delivery, and change events. SMTP delivery, the
 // IMMP server and the IMAP server share one Store per process; this
-// package knows nothing of any protocol.
+// package knows nothing of any protocol and imports none (protocol
+// packages point down to it; internal/layering checks that).
 //
 // # Storage
 //
@@ -78,7 +79,9 @@
 //     replaces it), so pointers to it are safe to read without the lock;
 //     Flags slices handed out are never written after.
 //   - Subinbox rules (profile 6) live in folders.go only and serve IMMP and
-//     IMAP alike.
+//     IMAP alike; name rules (profile 5), modified UTF-7 and LIST matching
+//     are internal/foldername's, shared with the protocols and the
+//     fallback client.
 //
 // Known limits: a rename of a folder with children renames directories one
 // by one (a crash in the middle leaves children under the old name); a

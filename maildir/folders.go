@@ -9,27 +9,19 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"immp/internal/foldername"
 )
 
 // Folder tree operations (profile 6). One implementation serves IMMP
 // (subinbox commands) and IMAP (CREATE, DELETE, RENAME). Names given here
 // are absolute IMAP names unless the method says "either form"; IMMP turns
-// its names into absolute ones with SubinboxName first. Changes to one
-// account's tree are serialised in the process.
+// its names into absolute ones with foldername.SubinboxName first. Name
+// rules are package foldername's; this file decides where folders go.
+// Changes to one account's tree are serialised in the process.
 
 // maxDirName is the longest directory name the file system takes.
 const maxDirName = 255
-
-// SubinboxName returns the absolute IMAP name of a subinbox given in
-// either form: "office/work" and "inbox/work/office/" both give
-// "INBOX/work/office".
-func SubinboxName(name string) (string, error) {
-	comps, err := ParseSubinbox(name)
-	if err != nil {
-		return "", err
-	}
-	return AbsoluteName(comps), nil
-}
 
 // listFolders returns the canonical names of the account's folders
 // (INBOX included), sorted.
@@ -76,7 +68,7 @@ func findFolder(list []string, name string) (string, bool) {
 			return n, true
 		}
 	}
-	if IsSubinbox(name) {
+	if foldername.IsSubinbox(name) {
 		for _, n := range list {
 			if strings.EqualFold(n, name) {
 				return n, true
@@ -106,13 +98,6 @@ func (s *Store) resolveFolder(acct Account, name string) (string, error) {
 		return f, nil
 	}
 	return "", fmt.Errorf("%w: %s", ErrNonexistent, name)
-}
-
-func parentOf(name string) string {
-	if i := strings.LastIndex(name, Separator); i >= 0 {
-		return name[:i]
-	}
-	return ""
 }
 
 func leafOf(name string) string { return name[strings.LastIndex(name, Separator)+1:] }
@@ -150,14 +135,14 @@ func checkDirLen(name string) error {
 // It returns the name with the parent's real spelling and the parents to
 // create.
 func placeName(list []string, name string) (string, []string, error) {
-	parent := parentOf(name)
+	parent := foldername.Parent(name)
 	if parent == "" {
 		return name, nil, nil
 	}
 	if p, ok := findFolder(list, parent); ok {
 		return p + Separator + leafOf(name), nil, nil
 	}
-	if IsSubinbox(name) {
+	if foldername.IsSubinbox(name) {
 		return "", nil, fmt.Errorf("%w: parent %s does not exist", ErrNonexistent, parent)
 	}
 	var missing []string
@@ -416,11 +401,11 @@ func (s *Store) renameSubscriptions(acct Account, old, nn string) error {
 // pointed to old now point to new); a subscription to old becomes one to
 // new.
 func (s *Store) ReplaceSubinbox(ctx context.Context, acct Account, oldName, newName string) error {
-	oa, err := SubinboxName(oldName)
+	oa, err := foldername.SubinboxName(oldName)
 	if err != nil {
 		return err
 	}
-	na, err := SubinboxName(newName)
+	na, err := foldername.SubinboxName(newName)
 	if err != nil {
 		return err
 	}
@@ -491,22 +476,10 @@ func (s *Store) ReplaceSubinbox(ctx context.Context, acct Account, oldName, newN
 // (profile 6): from and to in either form, "" or INBOX being the root.
 // Children move along. It is RenameFolder underneath.
 func (s *Store) MoveSubinbox(ctx context.Context, acct Account, leaf, from, to string) error {
-	if strings.Contains(leaf, Separator) {
-		return fmt.Errorf("%w: %q is not a single component", ErrInvalidName, leaf)
-	}
-	if err := validSubComponent(leaf); err != nil {
-		return err
-	}
-	fc, err := ParseSubinbox(from)
+	old, nw, err := foldername.MoveNames(leaf, from, to)
 	if err != nil {
 		return err
 	}
-	tc, err := ParseSubinbox(to)
-	if err != nil {
-		return err
-	}
-	old := AbsoluteName(append(append([]string{}, fc...), leaf))
-	nw := AbsoluteName(append(append([]string{}, tc...), leaf))
 	return s.RenameFolder(ctx, acct, old, nw)
 }
 
@@ -546,7 +519,7 @@ func (s *Store) Subscriptions(ctx context.Context, acct Account) ([]string, erro
 // absolute name of an existing folder, following REPLACE aliases; else
 // ErrNonexistent (profile 6, 8, 9).
 func (s *Store) ResolveSubinbox(ctx context.Context, acct Account, name string) (string, error) {
-	abs, err := SubinboxName(name)
+	abs, err := foldername.SubinboxName(name)
 	if err != nil {
 		return "", err
 	}

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"immp/internal/foldername"
 )
 
 // treeStore makes an account with INBOX/work, INBOX/work/office,
@@ -324,7 +326,7 @@ func TestReplaceSubinbox(t *testing.T) {
 				}
 				return
 			}
-			oldAbs, _ := SubinboxName(tt.old)
+			oldAbs, _ := foldername.SubinboxName(tt.old)
 			newAbs, _ := s.ResolveSubinbox(ctx, a, tt.new)
 			if slices.ContainsFunc(folderNames(t, s, a), func(n string) bool { return equalFold(n, oldAbs) }) {
 				t.Fatalf("old still exists")
@@ -516,7 +518,7 @@ func TestNameStaysInsideMaildir(t *testing.T) {
 		t.Fatalf("entries beside Maildir: %v", ents)
 	}
 	for _, f := range folderNames(t, s, a) {
-		if ValidateFolderName(f) != nil {
+		if _, err := CanonicalFolderName(f); err != nil {
 			t.Fatalf("invalid name listed: %q", f)
 		}
 	}

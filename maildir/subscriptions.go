@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"immp/internal/foldername"
 )
 
 // The "subscriptions" file in the Maildir root, as Dovecot 2.3 writes it:
@@ -29,7 +31,7 @@ func subLine(name string) string {
 		if i == 0 && p == "INBOX" {
 			continue
 		}
-		parts[i] = encodeMUTF7(escapeComponent(p, i == 0))
+		parts[i] = foldername.EncodeMUTF7(escapeComponent(p, i == 0))
 	}
 	return strings.Join(parts, "\t")
 }
@@ -37,7 +39,7 @@ func subLine(name string) string {
 func parseSubLine(line string, sep string) (string, bool) {
 	parts := strings.Split(line, sep)
 	for i, p := range parts {
-		d, err := decodeMUTF7(p)
+		d, err := foldername.DecodeMUTF7(p)
 		if err != nil {
 			return "", false
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"immp/delivery/address"
+	"immp/internal/foldername"
 	"immp/internal/metrics"
 	"immp/maildir"
 )
@@ -323,13 +324,13 @@ func TestMapperAgreesWithMaildir(t *testing.T) {
 		if c, err := maildir.CanonicalAddress(tg.Account); err != nil || c != tg.Account {
 			t.Errorf("Map(%q) account %q: maildir says %q, %v", a, tg.Account, c, err)
 		}
-		comps, err := maildir.ParseSubinbox(tg.Subinbox)
+		comps, err := foldername.ParseSubinbox(tg.Subinbox)
 		if err != nil {
-			t.Errorf("Map(%q) subinbox %q: maildir says %v", a, tg.Subinbox, err)
+			t.Errorf("Map(%q) subinbox %q: the name rules say %v", a, tg.Subinbox, err)
 			continue
 		}
-		if got := maildir.AddressName(comps); got != tg.Subinbox {
-			t.Errorf("Map(%q) subinbox %q: maildir reads it as %q", a, tg.Subinbox, got)
+		if got := foldername.AddressName(comps); got != tg.Subinbox {
+			t.Errorf("Map(%q) subinbox %q: the name rules read it as %q", a, tg.Subinbox, got)
 		}
 	}
 	if _, err := testMapper.Map("x@example.org"); errors.Is(err, address.ErrInvalid) {

@@ -1,4 +1,4 @@
-package maildir
+package foldername
 
 import (
 	"encoding/base64"
@@ -8,16 +8,19 @@ import (
 	"unicode/utf8"
 )
 
-// Modified UTF-7 (RFC 3501 5.1.3), the encoding Dovecot 2.3 uses for
+// Modified UTF-7 (RFC 3501 5.1.3), the encoding of mailbox names on the
+// IMAP wire (go-imap applies it there) and the one Dovecot 2.3 uses for
 // folder names on disk unless told otherwise: printable US-ASCII stands for
 // itself except "&", written "&-"; anything else is UTF-16BE in modified
 // BASE64 (with "," for "/") between "&" and "-".
 
-var mb64 = base64.NewEncoding("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,").WithPadding(base64.NoPadding)
+var mb64 = base64.NewEncoding("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,").WithPadding(base64.NoPadding).Strict()
 
-var errMUTF7 = errors.New("invalid modified UTF-7")
+// ErrMUTF7: a string is not valid modified UTF-7.
+var ErrMUTF7 = errors.New("invalid modified UTF-7")
 
-func encodeMUTF7(s string) string {
+// EncodeMUTF7 writes UTF-8 s in modified UTF-7.
+func EncodeMUTF7(s string) string {
 	var b strings.Builder
 	var pending []rune
 	flush := func() {
@@ -50,12 +53,16 @@ func encodeMUTF7(s string) string {
 	return b.String()
 }
 
-func decodeMUTF7(s string) (string, error) {
+// DecodeMUTF7 reads modified UTF-7 into UTF-8. It refuses what RFC 3501
+// 5.1.3 forbids, so that every name has one spelling: octets outside
+// printable US-ASCII, a shift without its "-", bad BASE64, a shifted run
+// holding printable US-ASCII, and two shifted runs in a row.
+func DecodeMUTF7(s string) (string, error) {
 	var b strings.Builder
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < 0x20 || c > 0x7e {
-			return "", errMUTF7
+			return "", ErrMUTF7
 		}
 		if c != '&' {
 			b.WriteByte(c)
@@ -64,7 +71,7 @@ func decodeMUTF7(s string) (string, error) {
 		}
 		end := strings.IndexByte(s[i+1:], '-')
 		if end < 0 {
-			return "", errMUTF7
+			return "", ErrMUTF7
 		}
 		enc := s[i+1 : i+1+end]
 		i += end + 2
@@ -74,7 +81,7 @@ func decodeMUTF7(s string) (string, error) {
 		}
 		raw, err := mb64.DecodeString(enc)
 		if err != nil || len(raw)%2 != 0 {
-			return "", errMUTF7
+			return "", ErrMUTF7
 		}
 		u := make([]uint16, len(raw)/2)
 		for j := range u {
@@ -83,13 +90,13 @@ func decodeMUTF7(s string) (string, error) {
 		for _, r := range utf16.Decode(u) {
 			// A shifted run may not hold what could be written directly.
 			if r == utf8.RuneError || (r >= 0x20 && r <= 0x7e) {
-				return "", errMUTF7
+				return "", ErrMUTF7
 			}
 			b.WriteRune(r)
 		}
 		// RFC 3501: "&" runs must not be adjacent ("&AAA-&BBB-").
 		if i < len(s) && s[i] == '&' && i+1 < len(s) && s[i+1] != '-' {
-			return "", errMUTF7
+			return "", ErrMUTF7
 		}
 	}
 	return b.String(), nil
