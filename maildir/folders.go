@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -185,9 +186,18 @@ func (s *Store) CreateFolder(ctx context.Context, acct Account, name string) err
 	if err := checkDirLen(n); err != nil {
 		return err
 	}
+	// Subscribed first (subscriptions.go), so a folder made is never
+	// missing its subscription; undone if the folder cannot be made.
+	made := append(missing, n)
+	if err := s.subscribeMade(acct, made...); err != nil {
+		return err
+	}
 	root := s.AccountDir(acct)
-	for _, p := range append(missing, n) {
+	for _, p := range made {
 		if err := s.makeMaildir(folderDir(root, p), true); err != nil {
+			if uerr := s.unsubscribeDeleted(acct, n); uerr != nil {
+				s.log.Error("undo subscription of folder not created", "account", acct.Address, "folder", n, "err", uerr)
+			}
 			return err
 		}
 	}
@@ -197,7 +207,8 @@ func (s *Store) CreateFolder(ctx context.Context, acct Account, name string) err
 
 // DeleteFolder removes a folder and its messages. INBOX: ErrInbox; a
 // folder with children: ErrHasChildren; unknown: ErrNonexistent (profile
-// 6). Subscriptions are kept (RFC 9051 6.3.9); aliases to it are dropped.
+// 6). The subscription of a subinbox or special-use folder goes with it,
+// others are kept (subscriptions.go); aliases to it are dropped.
 func (s *Store) DeleteFolder(ctx context.Context, acct Account, name string) error {
 	n, err := CanonicalFolderName(name)
 	if err != nil {
@@ -222,6 +233,11 @@ func (s *Store) DeleteFolder(ctx context.Context, acct Account, name string) err
 	}
 	if err := s.removeFolderDir(acct, f); err != nil {
 		return err
+	}
+	// The folder is gone: a failure here leaves a subscription that LIST
+	// shows \NonExistent, and is logged rather than reported.
+	if err := s.unsubscribeDeleted(acct, f); err != nil {
+		s.log.Error("unsubscribe deleted folder", "account", acct.Address, "folder", f, "err", err)
 	}
 	if _, err := s.wdb.ExecContext(ctx, "DELETE FROM aliases WHERE account_id = ? AND target = ?", acct.ID, f); err != nil {
 		s.log.Error("drop aliases of deleted folder", "account", acct.Address, "folder", f, "err", err)
@@ -258,7 +274,8 @@ func (s *Store) removeFolderDir(acct Account, f string) error {
 // INBOX (ErrInbox) or lie inside old (ErrInsideItself). Renaming INBOX
 // moves its messages into the new folder and leaves INBOX empty, its
 // children where they are (draft 6.3.3, RFC 9051 6.3.6). Subscriptions
-// and REPLACE aliases follow the folder.
+// and REPLACE aliases follow the folder; what the rename makes a subinbox
+// is subscribed (subscriptions.go).
 func (s *Store) RenameFolder(ctx context.Context, acct Account, oldName, newName string) error {
 	oc, err := CanonicalFolderName(oldName)
 	if err != nil {
@@ -300,7 +317,11 @@ func (s *Store) RenameFolder(ctx context.Context, acct Account, oldName, newName
 		if err := checkDirLen(nn); err != nil {
 			return err
 		}
-		for _, p := range append(missing, nn) {
+		made := append(missing, nn)
+		if err := s.subscribeMade(acct, made...); err != nil {
+			return err
+		}
+		for _, p := range made {
 			if err := s.makeMaildir(folderDir(root, p), true); err != nil {
 				return err
 			}
@@ -358,7 +379,11 @@ func (s *Store) RenameFolder(ctx context.Context, acct Account, oldName, newName
 		s.events.publish(boxKey{acct.ID, m[0]}, Event{Kind: EventFolderRenamed, Account: acct.ID, Folder: m[0], NewName: m[1]})
 	}
 	s.events.rename(acct.ID, old, nn)
-	if err := s.renameSubscriptions(acct, old, nn); err != nil {
+	var moved []string
+	for _, m := range moves {
+		moved = append(moved, m[1])
+	}
+	if err := s.renameSubscriptions(acct, old, nn, append(missing, moved...)); err != nil {
 		return err
 	}
 	if _, err := s.wdb.ExecContext(ctx, `UPDATE aliases SET target = ? || substr(target, ?)
@@ -368,29 +393,6 @@ func (s *Store) RenameFolder(ctx context.Context, acct Account, oldName, newName
 	}
 	s.log.Info("folder renamed", "account", acct.Address, "from", old, "to", nn)
 	return nil
-}
-
-func (s *Store) renameSubscriptions(acct Account, old, nn string) error {
-	root := s.AccountDir(acct)
-	subs, err := readSubscriptions(root)
-	if err != nil {
-		return err
-	}
-	changed := false
-	var out []string
-	for _, n := range subs {
-		switch {
-		case n == old:
-			n, changed = nn, true
-		case strings.HasPrefix(n, old+Separator):
-			n, changed = nn+n[len(old):], true
-		}
-		out = addSub(out, n)
-	}
-	if !changed {
-		return nil
-	}
-	return writeSubscriptions(root, out, !s.opts.NoSync)
 }
 
 // ReplaceSubinbox (profile 6, either form): both must exist
@@ -454,19 +456,13 @@ func (s *Store) ReplaceSubinbox(ctx context.Context, acct Account, oldName, newN
 	if err := tx.Commit(); err != nil {
 		return dbErr("commit", err)
 	}
-	root := s.AccountDir(acct)
-	subs, err := readSubscriptions(root)
-	if err != nil {
-		return err
-	}
-	for _, n := range subs {
-		if n == old {
-			subs = addSub(removeSub(subs, old), nw)
-			if err := writeSubscriptions(root, subs, !s.opts.NoSync); err != nil {
-				return err
-			}
-			break
+	if err := s.editSubscriptions(acct, func(subs []string) []string {
+		if !slices.ContainsFunc(subs, func(n string) bool { return sameName(n, old) }) {
+			return subs
 		}
+		return addSub(removeSub(subs, old), nw)
+	}); err != nil {
+		return err
 	}
 	s.log.Info("subinbox replaced", "account", acct.Address, "old", old, "new", nw)
 	return nil
@@ -510,11 +506,6 @@ func (s *Store) Folders(ctx context.Context, acct Account) ([]FolderInfo, error)
 	return out, nil
 }
 
-// Subscriptions lists the subscribed names (which need not exist).
-func (s *Store) Subscriptions(ctx context.Context, acct Account) ([]string, error) {
-	return readSubscriptions(s.AccountDir(acct))
-}
-
 // ResolveSubinbox maps a subinbox name in either form, any case, to the
 // absolute name of an existing folder, following REPLACE aliases; else
 // ErrNonexistent (profile 6, 8, 9).
@@ -542,32 +533,4 @@ func (s *Store) ResolveSubinbox(ctx context.Context, acct Account, name string) 
 		abs = target
 	}
 	return "", fmt.Errorf("%w: %s", ErrNonexistent, name)
-}
-
-// SetSubscribed subscribes or unsubscribes an absolute IMAP name (RFC
-// 9051 6.3.7: the name need not exist).
-func (s *Store) SetSubscribed(ctx context.Context, acct Account, name string, on bool) error {
-	n, err := CanonicalFolderName(name)
-	if err != nil {
-		return err
-	}
-	mu := s.accountTree(acct.ID)
-	mu.Lock()
-	defer mu.Unlock()
-	if list, err := s.listFolders(acct); err == nil {
-		if f, ok := findFolder(list, n); ok {
-			n = f
-		}
-	}
-	root := s.AccountDir(acct)
-	subs, err := readSubscriptions(root)
-	if err != nil {
-		return err
-	}
-	if on {
-		subs = addSub(subs, n)
-	} else {
-		subs = removeSub(subs, n)
-	}
-	return writeSubscriptions(root, subs, !s.opts.NoSync)
 }
