@@ -206,7 +206,13 @@ func readListMailbox(dec *imapwire.Decoder) (string, error) {
 			return "", dec.Err()
 		}
 	}
-	return utf7.Decode(mailbox)
+	// immp patch: a pattern that is not valid modified UTF-7 is matched as
+	// written (as Dovecot does) instead of failing the command with
+	// NO [SERVERBUG].
+	if decoded, err := utf7.Decode(mailbox); err == nil {
+		return decoded, nil
+	}
+	return mailbox, nil
 }
 
 func isListChar(ch byte) bool {

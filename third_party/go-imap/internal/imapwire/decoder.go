@@ -518,10 +518,13 @@ func (dec *Decoder) ExpectMailbox(ptr *string) bool {
 		return true
 	}
 	name, err := utf7.Decode(name)
-	if err == nil {
-		*ptr = name
+	if err != nil {
+		// immp patch: a client's bad mailbox name is a syntax error (BAD),
+		// not an internal error of the server (NO [SERVERBUG]).
+		return dec.returnErr(&DecoderExpectError{Message: "mailbox name is not valid modified UTF-7 (RFC 3501 5.1.3)"})
 	}
-	return dec.returnErr(err)
+	*ptr = name
+	return true
 }
 
 func (dec *Decoder) ExpectUID(ptr *imap.UID) bool {
