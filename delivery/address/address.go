@@ -75,7 +75,7 @@ func (m Mapper) Map(addr string) (Target, error) {
 		if err := checkSubinbox(sub); err != nil {
 			return Target{}, err
 		}
-		if strings.EqualFold(sub, "INBOX") {
+		if foldername.IsInbox(sub) {
 			sub = ""
 		}
 	}
