@@ -59,18 +59,19 @@
 //     third_party/go-imap); a LIST pattern that is not is matched as
 //     written, as Dovecot does.
 //   - LIST matches with internal/foldername, the rules IMMP LIST uses: the
-//     reference is a level of the hierarchy ("/" is put between it and the
-//     pattern), "%" stops at "/", names inside INBOX match ignoring case,
-//     others exactly. Levels with folders below but no folder are
+//     pattern follows the reference as written (as Dovecot reads them; a
+//     level of the hierarchy is named with its trailing "/"), "%" stops at
+//     "/", names inside INBOX match ignoring case, others exactly. Levels with folders below but no folder are
 //     \Noselect.
 //   - LIST-EXTENDED (RFC 5258): SUBSCRIBED lists subscribed names,
 //     \NonExistent where no folder is; RECURSIVEMATCH adds a matching name
 //     with a subscribed descendant that matches no pattern, with CHILDINFO
 //     ("SUBSCRIBED"); REMOTE selects nothing more (no remote mailboxes);
 //     RETURN SUBSCRIBED, CHILDREN, SPECIAL-USE and STATUS as specified.
-//   - LSUB (RFC 3501 6.3.9) lists subscribed names, \Noselect where no
-//     folder is, and a parent that is not subscribed when "%" kept its
-//     subscribed descendant out. imapserver gives LSUB to the backend as
+//   - LSUB (RFC 3501 6.3.9) lists subscribed names, and as \Noselect a
+//     parent that is not subscribed when "%" kept its subscribed
+//     descendant out. Dovecot 2.3 answers these LIST, LIST-EXTENDED and
+//     LSUB commands the same way over the same Maildir (integration test). imapserver gives LSUB to the backend as
 //     LIST (SUBSCRIBED); the two are told apart by an unexported field of
 //     its ListWriter (a test fails if go-imap renames it).
 //

@@ -135,14 +135,15 @@ func listTree(folders []maildir.FolderInfo, subs []string) []*listNode {
 //     3.1). With RECURSIVEMATCH, also a matching name that has a
 //     subscribed descendant matching no pattern, with CHILDINFO
 //     ("SUBSCRIBED") (RFC 5258 3.5).
-//   - LSUB: subscribed names matching the pattern, \Noselect if they do
-//     not exist; and a name that is not subscribed but matches, above a
-//     subscribed name that "%" kept out (the pattern with every "%" read
-//     as "*" would match it), with \Noselect (RFC 3501 6.3.9).
+//   - LSUB: subscribed names matching the pattern, without attributes
+//     whether or not they exist (as Dovecot answers); and a name that is
+//     not subscribed but matches, above a subscribed name that "%" kept
+//     out (the pattern with every "%" read as "*" would match it), with
+//     \Noselect (RFC 3501 6.3.9).
 //
-// Children are \HasChildren or \HasNoChildren (RFC 3348, CHILDREN),
-// subscriptions \Subscribed where asked (RETURN SUBSCRIBED), special-use
-// attributes always (RFC 6154 2).
+// Children are \HasChildren or \HasNoChildren (RFC 3348, CHILDREN) for
+// plain LIST and RETURN (CHILDREN), subscriptions \Subscribed where asked
+// (RETURN SUBSCRIBED), special-use attributes always (RFC 6154 2).
 func listSelect(folders []maildir.FolderInfo, subs []string, ref string, patterns []string, o *imap.ListOptions, lsub bool) []*imap.ListData {
 	full := make([]string, len(patterns))
 	for i, p := range patterns {
@@ -156,6 +157,14 @@ func listSelect(folders []maildir.FolderInfo, subs []string, ref string, pattern
 		}
 		return false
 	}
+	// Children attributes come with plain LIST (RFC 3348) and where asked
+	// (RETURN CHILDREN); other extended commands (options, several
+	// patterns) leave them out, as Dovecot does (RFC 5258 4: the server
+	// MAY return them). Under SUBSCRIBED, subscribed names below count as
+	// children, as they do for Dovecot.
+	extended := o.SelectSubscribed || o.SelectRemote || o.SelectSpecialUse ||
+		o.ReturnSubscribed || o.ReturnSpecialUse || o.ReturnStatus != nil || len(patterns) > 1
+	children := o.ReturnChildren || !extended
 	var out []*imap.ListData
 	for _, n := range listTree(folders, subs) {
 		if !matched(n.name) {
@@ -170,7 +179,7 @@ func listSelect(folders []maildir.FolderInfo, subs []string, ref string, pattern
 			}) {
 				continue
 			}
-			if !n.exists || !n.subscribed {
+			if !n.subscribed {
 				attr(imap.MailboxAttrNoSelect)
 			}
 			out = append(out, data)
@@ -198,9 +207,10 @@ func listSelect(folders []maildir.FolderInfo, subs []string, ref string, pattern
 			continue
 		}
 		switch {
-		case n.children:
+		case !children:
+		case n.children || (o.SelectSubscribed && len(n.subBelow) > 0):
 			attr(imap.MailboxAttrHasChildren)
-		case n.exists:
+		default:
 			attr(imap.MailboxAttrHasNoChildren)
 		}
 		if n.subscribed && (o.ReturnSubscribed || o.SelectSubscribed) {

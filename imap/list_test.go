@@ -132,8 +132,8 @@ func TestModifiedUTF7Names(t *testing.T) {
 	if l := c.ok(`LIST "" "a&-*"`); len(l) != 1 || !strings.HasSuffix(l[0], `"a&-b"`) {
 		t.Errorf(`LIST "" "a&-*" = %q`, l)
 	}
-	if l := c.ok(`LIST "INBOX/R&-D" "%"`); len(l) != 1 || !strings.HasSuffix(l[0], `"INBOX/R&-D/&-"`) {
-		t.Errorf(`LIST "INBOX/R&-D" "%%" = %q`, l)
+	if l := c.ok(`LIST "INBOX/R&-D/" "%"`); len(l) != 1 || !strings.HasSuffix(l[0], `"INBOX/R&-D/&-"`) {
+		t.Errorf(`LIST "INBOX/R&-D/" "%%" = %q`, l)
 	}
 	c.ok(`RENAME "a&-b" "c&-d"`)
 	c.ok(`RENAME "INBOX/R&-D" "INBOX/&AOk-"`)
@@ -346,7 +346,7 @@ func TestLSUB(t *testing.T) {
 }
 
 // TestListHierarchy follows what Dovecot's imaptest checks for LIST: "%"
-// stops at "/", "*" does not, a reference is a level of the hierarchy.
+// stops at "/", "*" does not, the pattern follows the reference as written.
 func TestListHierarchy(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
@@ -363,7 +363,8 @@ func TestListHierarchy(t *testing.T) {
 		{`LIST "" box/%/%`, []string{"box/test3/test4"}},
 		{`LIST "" box/*`, []string{"box/test", "box/test2", "box/test3", "box/test3/test4", "box/test3/test4/test5"}},
 		{`LIST box/ *`, []string{"box/test", "box/test2", "box/test3", "box/test3/test4", "box/test3/test4/test5"}},
-		{`LIST box *`, []string{"box/test", "box/test2", "box/test3", "box/test3/test4", "box/test3/test4/test5"}},
+		{`LIST box *`, []string{"box", "box/test", "box/test2", "box/test3", "box/test3/test4", "box/test3/test4/test5"}},
+		{`LIST box /%`, []string{"box/test", "box/test2", "box/test3"}},
 		{`LIST "" box/*test4`, []string{"box/test3/test4"}},
 		{`LIST "" box/%3/%`, []string{"box/test3/test4"}},
 		{`LIST "" box/%3/%4`, []string{"box/test3/test4"}},
@@ -450,15 +451,21 @@ func TestListSelect(t *testing.T) {
 			`INBOX \HasChildren`, `INBOX/Work \HasChildren`, `INBOX/Work/a \Noselect \HasChildren`,
 			`INBOX/Work/a/b \HasNoChildren`, `Lists \Noselect \HasChildren`, `Lists/go \HasNoChildren`, `Sent \HasNoChildren \Sent`,
 		}},
-		{names(&imap.ListOptions{}, false, "inbox", "w%"), []string{`INBOX/Work \HasChildren`}},
-		{names(&imap.ListOptions{SelectSpecialUse: true}, false, "", "*"), []string{`Sent \HasNoChildren \Sent`}},
-		{names(&imap.ListOptions{SelectSubscribed: true}, false, "", "*"), []string{
+		{names(&imap.ListOptions{}, false, "inbox/", "w%"), []string{`INBOX/Work \HasChildren`}},
+		{names(&imap.ListOptions{}, false, "inbox", "w%"), nil},
+		{names(&imap.ListOptions{SelectSubscribed: true}, true, "", "Gone/*"), []string{`Gone/x`}},
+		// Extended commands give children attributes only when asked.
+		{names(&imap.ListOptions{SelectSpecialUse: true}, false, "", "*"), []string{`Sent \Sent`}},
+		{names(&imap.ListOptions{SelectSubscribed: true}, false, "", "%"), []string{`INBOX \Subscribed`, `Sent \Subscribed \Sent`}},
+		{names(&imap.ListOptions{}, false, "", "INBOX", "Sent"), []string{`INBOX`, `Sent \Sent`}},
+		{names(&imap.ListOptions{SelectSubscribed: true, ReturnChildren: true}, false, "", "*"), []string{
 			`INBOX \HasChildren \Subscribed`, `INBOX/Work \HasChildren \Subscribed`,
-			`Gone/x \NonExistent \Subscribed`, `Lists/go \HasNoChildren \Subscribed`, `Sent \HasNoChildren \Subscribed \Sent`,
-		}},
-		{names(&imap.ListOptions{SelectSubscribed: true, SelectRecursiveMatch: true}, false, "", "%"), []string{
-			`INBOX \HasChildren \Subscribed CHILDINFO`, `Gone \NonExistent CHILDINFO`, `Lists \NonExistent \HasChildren CHILDINFO`,
+			`Gone/x \NonExistent \HasNoChildren \Subscribed`, `Lists/go \HasNoChildren \Subscribed`,
 			`Sent \HasNoChildren \Subscribed \Sent`,
+		}},
+		{names(&imap.ListOptions{SelectSubscribed: true, SelectRecursiveMatch: true, ReturnChildren: true}, false, "", "%"), []string{
+			`INBOX \HasChildren \Subscribed CHILDINFO`, `Gone \NonExistent \HasChildren CHILDINFO`,
+			`Lists \NonExistent \HasChildren CHILDINFO`, `Sent \HasNoChildren \Subscribed \Sent`,
 		}},
 		{names(&imap.ListOptions{SelectSubscribed: true}, true, "", "%"), []string{
 			`INBOX`, `Gone \Noselect`, `Lists \Noselect`, `Sent`,

@@ -55,8 +55,10 @@
 //     names are matched case-insensitively; absolute form when the
 //     reference is INBOX or begins with "INBOX/", or is empty and the
 //     pattern's first component is INBOX ("INBOX*" too, "inboxes" not).
-//     The reference is a level of the hierarchy: "/" is put between it
-//     and the pattern ("INBOX/work" "%" lists work's children). In
+//     The pattern follows the reference as written (profile 6's
+//     "reference + pattern"; IMAP LIST and Dovecot read them so too):
+//     "INBOX/work/" "%" lists work's children, "INBOX/work" "%" work
+//     itself. In
 //     absolute form the reference's spelling is echoed as the prefix
 //     (draft 6.3.6); in address form it is echoed as the suffix
 //     ("office/Work" for LIST "Work" "%"). INBOX itself is listed only in

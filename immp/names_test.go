@@ -28,7 +28,7 @@ func TestNamesWithAmpersand(t *testing.T) {
 			`* LIST (\HasNoChildren) "/" c&d/a&b`,
 		}},
 		{`LIST "A&B" "%"`, "OK", []string{`* LIST (\HasNoChildren) "/" c&d/A&B`}},
-		{`LIST "inbox/a&b" "*"`, "OK", []string{`* LIST (\HasNoChildren) "/" inbox/a&b/c&d`}},
+		{`LIST "inbox/a&b/" "*"`, "OK", []string{`* LIST (\HasNoChildren) "/" inbox/a&b/c&d`}},
 		{`LIST "" "INBOX/&*"`, "OK", []string{`* LIST (\HasNoChildren) "/" INBOX/&AOk-`}},
 		{`RENAME "c&d/a&b" "x&y/a&b"`, "OK", nil},
 		{`MOVE "x&y" (a&b "R&D")`, "OK", nil},
@@ -68,9 +68,9 @@ func TestNamesWithAmpersand(t *testing.T) {
 	}
 }
 
-// LIST reads the reference as a level of the hierarchy and the pattern
-// below it, like IMAP LIST (internal/foldername's Join).
-func TestListReferenceIsALevel(t *testing.T) {
+// LIST reads the reference followed by the pattern as written (profile 6:
+// reference + pattern), as IMAP LIST does (internal/foldername's Join).
+func TestListReferencePlusPattern(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	alice := e.account("alice@" + testDomain)
@@ -82,12 +82,17 @@ func TestListReferenceIsALevel(t *testing.T) {
 	c := e.dial()
 	c.login("alice@example.org")
 	run(t, c, []step{
-		{`LIST "INBOX/work" "%"`, "OK", []string{`* LIST (\HasNoChildren) "/" INBOX/work/office`}},
-		{`LIST "inbox" "w*"`, "OK", []string{
+		{`LIST "INBOX/work/" "%"`, "OK", []string{`* LIST (\HasNoChildren) "/" INBOX/work/office`}},
+		{`LIST "INBOX/work" "%"`, "OK", []string{
+			`* LIST (\HasChildren) "/" INBOX/work`,
+			`* LIST (\HasNoChildren) "/" INBOX/workshop`,
+		}},
+		{`LIST "inbox/" "w*"`, "OK", []string{
 			`* LIST (\HasChildren) "/" inbox/work`,
 			`* LIST (\HasNoChildren) "/" inbox/work/office`,
 			`* LIST (\HasNoChildren) "/" inbox/workshop`,
 		}},
+		{`LIST "inbox" "w*"`, "OK", []string{}},
 		{`LIST "" "INBOX%"`, "OK", []string{`* LIST (\HasChildren) "/" INBOX`}},
 		{`LIST "" "inboxes"`, "OK", []string{`* LIST (\HasNoChildren) "/" inboxes`}},
 		{`LIST "" "inbox*s"`, "OK", []string{`* LIST (\HasNoChildren) "/" INBOX/inboxes`}},

@@ -30,8 +30,9 @@
 //
 // # LIST
 //
-// Join reads a reference and a pattern as one pattern, the reference being
-// a level of the hierarchy ("/" is put between them); Match compares it
+// Join reads a reference and a pattern as one pattern, the reference
+// followed by the pattern as written (a level of the hierarchy is named
+// with its trailing "/"), as Dovecot reads them; Match compares it
 // with an absolute name in O(len(pattern) x len(name)) whatever the
 // wildcards ("*" anything, "%" anything but "/"). ListSubinboxes is IMMP
 // LIST (profile 6) over a list of folder names: absolute or address form,

@@ -33,7 +33,8 @@ func AbsoluteList(reference, pattern string) bool {
 // and the IMAP fallback client (draft 5.6), so both answer alike.
 //
 // Absolute form (AbsoluteList): names are matched against Join(reference,
-// pattern) and returned absolute; the reference's own spelling is echoed
+// pattern), the reference followed by the pattern, and returned absolute;
+// the reference's own spelling is echoed
 // for the components it covers ("inbox/Mail/" "%" gives "inbox/Mail/foo",
 // the draft's example), the rest is spelled as stored. INBOX itself is
 // listed only in this form.

@@ -59,9 +59,9 @@ func TestJoin(t *testing.T) {
 	for _, tt := range [][3]string{
 		{"", "*", "*"},
 		{"inbox/Mail/", "%", "inbox/Mail/%"},
-		{"inbox/Mail", "%", "inbox/Mail/%"},
-		{"INBOX", "*", "INBOX/*"},
-		{"work", "%", "work/%"},
+		{"inbox/Mail", "%", "inbox/Mail%"},
+		{"INBOX", "*", "INBOX*"},
+		{"INBOX", "/*", "INBOX/*"},
 		{"a/", "/b", "a//b"},
 	} {
 		if got := Join(tt[0], tt[1]); got != tt[2] {
@@ -134,16 +134,20 @@ func TestListSubinboxes(t *testing.T) {
 		{"", "Sent*", nil}, // folders beside INBOX are not subinboxes
 		// Absolute form.
 		{"inbox/Mail/", "%", []string{"inbox/Mail/foo-", "inbox/Mail/meetings-"}},
-		{"inbox/mail", "%", []string{"inbox/mail/foo-", "inbox/mail/meetings-"}},
+		{"inbox/mail/", "%", []string{"inbox/mail/foo-", "inbox/mail/meetings-"}},
+		{"inbox/mail", "%", []string{"inbox/mail+"}}, // reference + pattern: "inbox/mail%"
+		{"inbox/work", "*", []string{"inbox/work+", "inbox/work/office+", "inbox/work/office/desk-"}},
 		{"INBOX/", "%", []string{"INBOX/Mail+", "INBOX/a&b+", "INBOX/inboxes-", "INBOX/work+"}},
-		{"INBOX", "%", []string{"INBOX/Mail+", "INBOX/a&b+", "INBOX/inboxes-", "INBOX/work+"}},
+		{"INBOX", "%", []string{"INBOX+"}},
+		{"INBOX", "/%", []string{"INBOX/Mail+", "INBOX/a&b+", "INBOX/inboxes-", "INBOX/work+"}},
 		{"", "INBOX", []string{"INBOX+"}},
 		{"", "inbox", []string{"INBOX+"}},
 		{"", "inbox/w*", []string{"INBOX/work+", "INBOX/work/office+", "INBOX/work/office/desk-"}},
 		{"", "INBOX/%/%", []string{"INBOX/Mail/foo-", "INBOX/Mail/meetings-", "INBOX/a&b/c&-d-", "INBOX/work/office+"}},
 		{"", "INBOX%", []string{"INBOX+"}},
 		{"", "Inbox*", []string{"INBOX+", "INBOX/Mail+", "INBOX/Mail/foo-", "INBOX/Mail/meetings-", "INBOX/a&b+", "INBOX/a&b/c&-d-", "INBOX/inboxes-", "INBOX/work+", "INBOX/work/office+", "INBOX/work/office/desk-"}},
-		{"inbox/WORK/office", "*", []string{"inbox/WORK/office/desk-"}},
+		{"inbox/WORK/office/", "*", []string{"inbox/WORK/office/desk-"}},
+		{"inbox/WORK/office", "*", []string{"inbox/WORK/office+", "inbox/WORK/office/desk-"}},
 		{"INBOX/nothere/", "*", nil},
 		{"", "", nil}, // the separator query is the wire's
 	}

@@ -13,17 +13,14 @@ import (
 // folders' names are case-sensitive (RFC 9051 5.1).
 
 // Join interprets a LIST reference and pattern as one pattern (RFC 9051
-// 6.3.9, draft 6.3.6): the reference names a level of the hierarchy and
-// the pattern is read below it, so "/" is put between them unless the
-// reference is empty or already ends with it: ("inbox/Mail/", "%") and
-// ("inbox/Mail", "%") are both "inbox/Mail/%". This namespace has no
-// breakout: a pattern is never read without its reference.
-func Join(reference, pattern string) string {
-	if reference == "" || strings.HasSuffix(reference, Separator) {
-		return reference + pattern
-	}
-	return reference + Separator + pattern
-}
+// 6.3.9, draft 6.3.6): the reference followed by the pattern, as written
+// (profile 6: "reference + pattern"; Dovecot does the same). Clients name
+// a level of the hierarchy with a trailing "/": ("inbox/Mail/", "%") is
+// "inbox/Mail/%", the level's children, while ("INBOX/work", "%") is
+// "INBOX/work%", which matches INBOX/work itself and INBOX/workshop. This
+// namespace has no breakout: a pattern is never read without its
+// reference.
+func Join(reference, pattern string) string { return reference + pattern }
 
 // Match reports whether the absolute folder name matches pattern (a LIST
 // pattern already joined with its reference): ignoring case for INBOX and
