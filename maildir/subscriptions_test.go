@@ -160,3 +160,33 @@ func TestAutoCreatedAccountSubscribed(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateSubscribesFirst: the subscription is written before the
+// folder appears, so a folder made is never missing it; when it cannot be
+// written, nothing is made.
+func TestCreateSubscribesFirst(t *testing.T) {
+	t.Parallel()
+	s, a := treeStore(t)
+	ctx := context.Background()
+	block := filepath.Join(s.AccountDir(a), "subscriptions.lock") // the file's temporary name
+	if err := os.Mkdir(block, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateFolder(ctx, a, "INBOX/new"); err == nil {
+		t.Fatal("CREATE succeeded without its subscription")
+	}
+	if slices.Contains(folderNames(t, s, a), "INBOX/new") {
+		t.Fatal("folder made without its subscription")
+	}
+	// A folder that is not subscribed when made does not need the file.
+	if err := s.CreateFolder(ctx, a, "Projects"); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(block)
+	if err := s.CreateFolder(ctx, a, "INBOX/new"); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(subscriptions(t, s, a), "INBOX/new") {
+		t.Error("not subscribed")
+	}
+}
