@@ -171,8 +171,14 @@ func TestModifiedUTF7Names(t *testing.T) {
 	if l := c.ok(`LIST "" "Tom & Jerry"`); len(l) != 1 || !strings.HasSuffix(l[0], `"Tom &- Jerry"`) {
 		t.Errorf(`a raw "&" in a pattern matches as written: %q`, l)
 	}
-	// The session still works.
+	// The session still works; COPY and MOVE take names the same way.
 	c.ok(`SELECT "x&-&AOk-"`)
+	for _, cmd := range []string{`COPY 1:* "a&b"`, `MOVE 1:* "a&b"`, `UID COPY 1:* "&AOk"`} {
+		if st, _ := c.do(cmd); !strings.HasPrefix(st, "BAD") || strings.Contains(st, "SERVERBUG") {
+			t.Errorf("%s: %s, want BAD", cmd, st)
+		}
+	}
+	c.ok(`COPY 1:* "Tom &- Jerry"`)
 }
 
 // listed runs a raw LIST or LSUB and returns name -> attributes and
