@@ -61,7 +61,8 @@
 //   - LIST matches with internal/foldername, the rules IMMP LIST uses: the
 //     pattern follows the reference as written (as Dovecot reads them; a
 //     level of the hierarchy is named with its trailing "/"), "%" stops at
-//     "/", names inside INBOX match ignoring case, others exactly. Levels with folders below but no folder are
+//     "/", names inside INBOX match ignoring case, others exactly. A
+//     pattern longer than 4096 octets with its reference is BAD [LIMIT]. Levels with folders below but no folder are
 //     \Noselect.
 //   - LIST-EXTENDED (RFC 5258): SUBSCRIBED lists subscribed names,
 //     \NonExistent where no folder is; RECURSIVEMATCH adds a matching name

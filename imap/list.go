@@ -25,6 +25,11 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 		// LIST "" "": the hierarchy delimiter (RFC 9051 6.3.9).
 		return w.WriteList(&imap.ListData{Attrs: []imap.MailboxAttr{imap.MailboxAttrNoSelect}, Delim: '/', Mailbox: ""})
 	}
+	for _, p := range patterns {
+		if len(ref)+len(p) > maxPattern {
+			return errPatternTooLong
+		}
+	}
 	folders, err := s.srv.opts.Store.Folders(s.ctx, s.acct)
 	if err != nil {
 		return err
@@ -49,6 +54,14 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 	}
 	return nil
 }
+
+// maxPattern bounds a LIST pattern with its reference, in octets: matching
+// costs len(pattern) x len(name) per folder, and a command line may be
+// 50 KiB. Folder names are far shorter (a component is at most 255).
+const maxPattern = 4096
+
+var errPatternTooLong = &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeLimit,
+	Text: "LIST pattern too long"}
 
 // isLSUB tells LSUB from LIST (SUBSCRIBED): imapserver hands both the same
 // options and marks LSUB only in its ListWriter's unexported field, and

@@ -179,6 +179,13 @@ func TestModifiedUTF7Names(t *testing.T) {
 		}
 	}
 	c.ok(`COPY 1:* "Tom &- Jerry"`)
+	// A pattern past maxPattern is refused before any matching.
+	long := strings.Repeat("%*", maxPattern/2+1)
+	for _, cmd := range []string{`LIST "" "` + long + `"`, `LSUB "" "` + long + `"`, `LIST "" ("INBOX" "` + long + `")`} {
+		if st, _ := c.do(cmd); !strings.HasPrefix(st, "BAD [LIMIT]") {
+			t.Errorf("LIST with a %d-octet pattern: %s", len(long), st)
+		}
+	}
 }
 
 // listed runs a raw LIST or LSUB and returns name -> attributes and
