@@ -6,7 +6,7 @@
 FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
-# go.mod replaces go-smtp with the patched copy in third_party.
+# go.mod replaces go-smtp and go-imap with the patched copies in third_party.
 COPY third_party ./third_party
 # /out/data becomes the volume's mount point, owned by the nonroot user
 # (65532) so that a fresh named volume is writable.

@@ -33,3 +33,5 @@ require (
 )
 
 replace github.com/emersion/go-smtp v0.25.1 => ./third_party/go-smtp
+
+replace github.com/emersion/go-imap/v2 v2.0.0-beta.8 => ./third_party/go-imap

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"immp/delivery/address"
-	"immp/immp/guard"
+	"immp/delivery/guard"
 	"immp/internal/metrics"
 	"immp/maildir"
 )

@@ -25,4 +25,10 @@
 // Why Delivered-To and "for" only with one account: all recipients share
 // one written file (hard links), so a header naming one recipient would be
 // seen by the others and disclose Bcc recipients to each other.
+//
+// Package direction: protocol packages (smtp, immp, imap) import delivery
+// and the mailbox layer, never the reverse. delivery and its subpackages
+// (address, guard) import only the mailbox layer and internal helpers;
+// internal/layering's test fails if one of them imports a protocol
+// package.
 package delivery

@@ -54,5 +54,34 @@
 // Folder CREATE, DELETE and RENAME go through the same mailbox-layer
 // operations as IMMP (draft 5.6, profile 6), so a subinbox made here is a
 // delivery target at once. SUBSCRIBE state is the mailbox layer's (Dovecot's
-// "subscriptions" file).
+// "subscriptions" file); INBOX, its subinboxes and the special-use folders
+// are subscribed when made, by whichever protocol.
+//
+// Names and LIST (list.go):
+//
+//   - Mailbox names are modified UTF-7 on the wire (RFC 3501 5.1.3); names
+//     with "&" and any valid spelling work in every command. One that is
+//     not valid modified UTF-7 is BAD [CLIENTBUG] (go-imap as patched in
+//     third_party/go-imap); a LIST pattern that is not is matched as
+//     written, as Dovecot does.
+//   - LIST matches with internal/foldername, the rules IMMP LIST uses: the
+//     pattern follows the reference as written (as Dovecot reads them; a
+//     level of the hierarchy is named with its trailing "/"), "%" stops at
+//     "/", names inside INBOX match ignoring case, others exactly. A
+//     pattern longer than 4096 octets with its reference is BAD [LIMIT]. Levels with folders below but no folder are
+//     \Noselect.
+//   - LIST-EXTENDED (RFC 5258): SUBSCRIBED lists subscribed names,
+//     \NonExistent where no folder is; RECURSIVEMATCH adds a matching name
+//     with a subscribed descendant that matches no pattern, with CHILDINFO
+//     ("SUBSCRIBED"); REMOTE selects nothing more (no remote mailboxes);
+//     RETURN SUBSCRIBED, CHILDREN, SPECIAL-USE and STATUS as specified.
+//   - LSUB (RFC 3501 6.3.9) lists subscribed names, and as \Noselect a
+//     parent that is not subscribed when "%" kept its subscribed
+//     descendant out. Dovecot 2.3 answers these LIST, LIST-EXTENDED and
+//     LSUB commands the same way over the same Maildir (integration test). imapserver gives LSUB to the backend as
+//     LIST (SUBSCRIBED); the two are told apart by an unexported field of
+//     its ListWriter (a test fails if go-imap renames it).
+//
+// Like every protocol package, this one points down only: to the mailbox
+// layer and internal helpers, never to smtp or immp (internal/layering).
 package imap

@@ -1,65 +1,9 @@
 package imap
 
 import (
-	"bufio"
-	"fmt"
-	"net"
 	"strings"
 	"testing"
-	"time"
 )
-
-// rawConn speaks IMAP as text, for tests about the order of untagged
-// responses, which a client library hides.
-type rawConn struct {
-	t   *testing.T
-	c   net.Conn
-	r   *bufio.Reader
-	tag int
-}
-
-func (e *env) raw(t *testing.T, user string) *rawConn {
-	t.Helper()
-	c, err := net.Dial("tcp", e.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	rc := &rawConn{t: t, c: c, r: bufio.NewReader(c)}
-	rc.line() // greeting
-	rc.ok(fmt.Sprintf("LOGIN %q %q", user, testPassword))
-	return rc
-}
-
-func (rc *rawConn) line() string {
-	rc.t.Helper()
-	rc.c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	l, err := rc.r.ReadString('\n')
-	if err != nil {
-		rc.t.Fatalf("read: %v", err)
-	}
-	return strings.TrimRight(l, "\r\n")
-}
-
-// ok sends a command and returns its untagged responses; it fails the
-// test unless the command ends in OK.
-func (rc *rawConn) ok(cmd string) []string {
-	rc.t.Helper()
-	rc.tag++
-	tag := fmt.Sprintf("T%d", rc.tag)
-	fmt.Fprintf(rc.c, "%s %s\r\n", tag, cmd)
-	var out []string
-	for {
-		l := rc.line()
-		if strings.HasPrefix(l, tag+" ") {
-			if !strings.HasPrefix(l, tag+" OK") {
-				rc.t.Fatalf("%s: %s", cmd, l)
-			}
-			return out
-		}
-		out = append(out, l)
-	}
-}
 
 func indexOf(lines []string, prefix string) int {
 	for i, l := range lines {
@@ -79,8 +23,8 @@ func TestNewKeywordAnnouncedBeforeUse(t *testing.T) {
 	e := newEnv(t, envOptions{noSync: true})
 	acct := e.account("alice@example.org")
 	e.deliver(acct, "INBOX", "one")
-	a := e.raw(t, "alice@example.org")
-	b := e.raw(t, "alice@example.org")
+	a := e.raw("alice@example.org")
+	b := e.raw("alice@example.org")
 	a.ok("SELECT INBOX")
 	b.ok("SELECT INBOX")
 	got := a.ok("STORE 1 +FLAGS ($Fresh)")
@@ -98,7 +42,7 @@ func TestNewKeywordAnnouncedBeforeUse(t *testing.T) {
 		t.Fatalf("FLAGS sent again: %q", got)
 	}
 	// A new SELECT lists it.
-	c := e.raw(t, "alice@example.org")
+	c := e.raw("alice@example.org")
 	if got = c.ok("SELECT INBOX"); !strings.Contains(got[indexOf(got, "* FLAGS")], "$Fresh") {
 		t.Fatalf("SELECT FLAGS %q", got)
 	}
@@ -110,8 +54,8 @@ func TestSearchRecentNewOld(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{noSync: true})
 	acct := e.account("alice@example.org")
-	a := e.raw(t, "alice@example.org")
-	b := e.raw(t, "alice@example.org")
+	a := e.raw("alice@example.org")
+	b := e.raw("alice@example.org")
 	e.deliver(acct, "INBOX", "one")
 	e.deliver(acct, "INBOX", "two")
 	if got := b.ok("STATUS INBOX (RECENT MESSAGES)"); len(got) != 1 || !strings.Contains(got[0], "RECENT 2") {
@@ -156,7 +100,7 @@ func TestMoveIntoSelectedFolder(t *testing.T) {
 	acct := e.account("alice@example.org")
 	e.deliver(acct, "INBOX", "one")
 	e.deliver(acct, "INBOX", "two")
-	a := e.raw(t, "alice@example.org")
+	a := e.raw("alice@example.org")
 	a.ok("SELECT INBOX")
 	got := a.ok("MOVE 1 INBOX")
 	if i := indexOf(got, "* OK [COPYUID "); i < 0 || !strings.Contains(got[i], " 1 3]") {

@@ -25,17 +25,6 @@ func TestNormFlags(t *testing.T) {
 	}
 }
 
-func TestCanonInbox(t *testing.T) {
-	for in, want := range map[string]string{
-		"inbox": "INBOX", "Inbox/work": "INBOX/work", "INBOXES": "INBOXES",
-		"inbox*": "inbox*", "": "", "Sent": "Sent",
-	} {
-		if got := canonInbox(in); got != want {
-			t.Errorf("canonInbox(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // isCloseWriter reads an unexported field of imapserver.ExpungeWriter; this
 // test fails loudly if an upgrade of go-imap renames it.
 func TestIsCloseWriterTracksImapserver(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 // one pipelined TCP connection (the way a Receiver-SMTP on another host
 // would ask, draft 2.2.2), untagged as in the draft's example, against an
 // account with 1,000 entries (exact, *@domain, *@*.domain and general
-// patterns). The in-process verdict benchmark is immp/guard's.
+// patterns). The in-process verdict benchmark is delivery/guard's.
 //
 //	go test -run XXX -bench VerifyPipelined -benchtime 200000x ./immp
 func BenchmarkVerifyPipelined(b *testing.B) {

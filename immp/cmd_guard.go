@@ -1,7 +1,7 @@
 package immp
 
 import (
-	"immp/immp/guard"
+	"immp/delivery/guard"
 	"immp/immp/wire"
 )
 

@@ -2,20 +2,14 @@ package immp
 
 import (
 	"immp/immp/wire"
-	"immp/maildir"
+	"immp/internal/foldername"
 )
 
 // absolute turns a subinbox name in either form (profile 5) into its
 // absolute IMAP name, the form the mailbox layer's folder operations take:
 // "office/work" and "inbox/work/office" are "INBOX/work/office"; "" and
 // "INBOX" are "INBOX".
-func absolute(name string) (string, error) {
-	comps, err := maildir.ParseSubinbox(name)
-	if err != nil {
-		return "", err
-	}
-	return maildir.AbsoluteName(comps), nil
-}
+func absolute(name string) (string, error) { return foldername.SubinboxName(name) }
 
 // draft 6.3.1, profile 6: the parent must exist; a trailing "/" is ignored.
 func (c *conn) cmdCreate(cmd *wire.Command) error {

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"strings"
 
-	"immp/immp/guard"
+	"immp/delivery/guard"
 	"immp/immp/wire"
 	"immp/maildir"
 )

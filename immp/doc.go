@@ -6,8 +6,10 @@
 // the four states (draft 3), the command handlers (one file per family)
 // and the one place where errors become wire replies (errors.go). Every
 // subinbox and spam guard operation is the mailbox layer's (maildir), so
-// IMMP and IMAP see one set of folders and rules (draft 5.6); verdicts
-// come from the spam guard (immp/guard).
+// IMMP and IMAP see one set of folders and rules (draft 5.6); name and
+// LIST rules are internal/foldername's; verdicts come from the spam guard
+// (delivery/guard). Like every protocol package it points down only: to
+// delivery, maildir and internal helpers, never to smtp or imap.
 //
 // # Connection rules
 //
@@ -48,12 +50,20 @@
 //     password.
 //   - CREATE INBOX: NO [ALREADYEXISTS]; DELETE and REPLACE of INBOX:
 //     NO [CANNOT]. Names that break profile 5's rules: NO [CANNOT].
-//   - LIST: names are matched case-insensitively. In absolute form the
-//     reference's spelling is echoed as the prefix (draft 6.3.6); in
-//     address form it is echoed as the suffix ("office/Work" for LIST
-//     "Work" "%"). INBOX itself is listed only in absolute form. Replies
-//     are sorted by the name sent. A reference that cannot exist lists
-//     nothing (OK).
+//   - LIST is internal/foldername's ListSubinboxes, which the IMAP
+//     fallback client applies too, so both answer every query alike:
+//     names are matched case-insensitively; absolute form when the
+//     reference is INBOX or begins with "INBOX/", or is empty and the
+//     pattern's first component is INBOX ("INBOX*" too, "inboxes" not).
+//     The pattern follows the reference as written (profile 6's
+//     "reference + pattern"; IMAP LIST and Dovecot read them so too):
+//     "INBOX/work/" "%" lists work's children, "INBOX/work" "%" work
+//     itself. In
+//     absolute form the reference's spelling is echoed as the prefix
+//     (draft 6.3.6); in address form it is echoed as the suffix
+//     ("office/Work" for LIST "Work" "%"). INBOX itself is listed only in
+//     absolute form. Replies are sorted by the name sent. A reference
+//     that cannot exist lists nothing (OK).
 //   - SEARCHSPAMENTRY and SEARCHSPAMGUARDAGENT patterns use the spam
 //     guard's matcher ("*", "?"), case-insensitive, whole string.
 //   - Invalid spam entries (empty, over 320 octets, spaces or controls):

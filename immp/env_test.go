@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"immp/delivery/address"
-	"immp/immp/guard"
+	"immp/delivery/guard"
 	"immp/internal/testcert"
 	"immp/maildir"
 )

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"immp/immp/guard"
+	"immp/delivery/guard"
 	"immp/immp/wire"
 	"immp/maildir"
 )

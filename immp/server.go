@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"immp/delivery/address"
-	"immp/immp/guard"
+	"immp/delivery/guard"
 	"immp/immp/wire"
 	"immp/internal/connlimit"
 	"immp/internal/metrics"

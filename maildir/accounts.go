@@ -188,12 +188,14 @@ func (s *Store) createMaildir(acct Account) error {
 			return err
 		}
 	}
-	// Dovecot subscribes the default folders it auto-creates; do the same
-	// so IMAP clients show them.
+	// Dovecot subscribes the default folders it auto-creates; do the same,
+	// and INBOX too, so IMAP clients that show subscribed folders only see
+	// them (subscriptions.go).
 	subs, err := readSubscriptions(root)
 	if err != nil {
 		return err
 	}
+	subs = addSub(subs, "INBOX")
 	for _, f := range defaultFolders {
 		subs = addSub(subs, f.name)
 	}

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"immp/internal/foldername"
 )
 
 // Errors returned by the mailbox layer. Protocol packages translate them to
@@ -21,7 +23,7 @@ var (
 	ErrAlreadyExists  = errors.New("folder already exists")  // ALREADYEXISTS
 	ErrHasChildren    = errors.New("folder has children")    // INUSE
 	ErrInbox          = errors.New("not permitted on INBOX") // CANNOT
-	ErrInvalidName    = errors.New("invalid folder name")    // CANNOT / BAD
+	ErrInvalidName    = foldername.ErrInvalidName            // CANNOT / BAD
 	ErrNoSuchMessage  = errors.New("no such message")
 	ErrNotSubinbox    = errors.New("not a subinbox")            // CANNOT
 	ErrInsideItself   = errors.New("target lies inside source") // CANNOT

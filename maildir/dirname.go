@@ -3,6 +3,8 @@ package maildir
 import (
 	"fmt"
 	"strings"
+
+	"immp/internal/foldername"
 )
 
 // On-disk folder names (Dovecot 2.3 Maildir++ layout, namespace separator
@@ -81,7 +83,7 @@ func encodeFolderDir(name string) string {
 	var b strings.Builder
 	for i, p := range parts {
 		b.WriteByte('.')
-		b.WriteString(encodeMUTF7(escapeComponent(p, i == 0)))
+		b.WriteString(foldername.EncodeMUTF7(escapeComponent(p, i == 0)))
 	}
 	return b.String()
 }
@@ -97,7 +99,7 @@ func decodeFolderDir(dir string) (name string, ok bool) {
 	parts := strings.Split(dir[1:], ".")
 	out := make([]string, len(parts))
 	for i, p := range parts {
-		d, err := decodeMUTF7(p)
+		d, err := foldername.DecodeMUTF7(p)
 		if err != nil {
 			return "", false
 		}

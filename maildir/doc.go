@@ -3,7 +3,8 @@
 // UIDs and flags, durable delivery, and the one state of every folder
 // that sessions watch. SMTP delivery, the IMMP server and the IMAP server
 // share one Store per process; this package knows nothing of any
-// protocol.
+// protocol and imports none (protocol packages point down to it;
+// internal/layering checks that).
 //
 // # One folder state
 //
@@ -120,8 +121,14 @@
 //   - A message record in that state is never changed in place (a change
 //     replaces it), so pointers to it are safe to read without the lock;
 //     Flags slices handed out are never written after.
+//   - INBOX, its subinboxes and the special-use folders are subscribed
+//     (Dovecot's subscriptions file) when made, by account creation, IMMP,
+//     IMAP or a rename; a rename moves subscriptions, deleting such a
+//     folder removes its own (subscriptions.go).
 //   - Subinbox rules (profile 6) live in folders.go only and serve IMMP and
-//     IMAP alike.
+//     IMAP alike; name rules (profile 5), modified UTF-7 and LIST matching
+//     are internal/foldername's, shared with the protocols and the
+//     fallback client.
 //
 // # Lock order
 //

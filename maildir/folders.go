@@ -7,29 +7,22 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+
+	"immp/internal/foldername"
 )
 
 // Folder tree operations (profile 6). One implementation serves IMMP
 // (subinbox commands) and IMAP (CREATE, DELETE, RENAME). Names given here
 // are absolute IMAP names unless the method says "either form"; IMMP turns
-// its names into absolute ones with SubinboxName first. Changes to one
-// account's tree are serialised in the process.
+// its names into absolute ones with foldername.SubinboxName first. Name
+// rules are package foldername's; this file decides where folders go.
+// Changes to one account's tree are serialised in the process.
 
 // maxDirName is the longest directory name the file system takes.
 const maxDirName = 255
-
-// SubinboxName returns the absolute IMAP name of a subinbox given in
-// either form: "office/work" and "inbox/work/office/" both give
-// "INBOX/work/office".
-func SubinboxName(name string) (string, error) {
-	comps, err := ParseSubinbox(name)
-	if err != nil {
-		return "", err
-	}
-	return AbsoluteName(comps), nil
-}
 
 // listFolders returns the canonical names of the account's folders
 // (INBOX included), sorted.
@@ -76,7 +69,7 @@ func findFolder(list []string, name string) (string, bool) {
 			return n, true
 		}
 	}
-	if IsSubinbox(name) {
+	if foldername.IsSubinbox(name) {
 		for _, n := range list {
 			if strings.EqualFold(n, name) {
 				return n, true
@@ -106,13 +99,6 @@ func (s *Store) resolveFolder(acct Account, name string) (string, error) {
 		return f, nil
 	}
 	return "", fmt.Errorf("%w: %s", ErrNonexistent, name)
-}
-
-func parentOf(name string) string {
-	if i := strings.LastIndex(name, Separator); i >= 0 {
-		return name[:i]
-	}
-	return ""
 }
 
 func leafOf(name string) string { return name[strings.LastIndex(name, Separator)+1:] }
@@ -150,14 +136,14 @@ func checkDirLen(name string) error {
 // It returns the name with the parent's real spelling and the parents to
 // create.
 func placeName(list []string, name string) (string, []string, error) {
-	parent := parentOf(name)
+	parent := foldername.Parent(name)
 	if parent == "" {
 		return name, nil, nil
 	}
 	if p, ok := findFolder(list, parent); ok {
 		return p + Separator + leafOf(name), nil, nil
 	}
-	if IsSubinbox(name) {
+	if foldername.IsSubinbox(name) {
 		return "", nil, fmt.Errorf("%w: parent %s does not exist", ErrNonexistent, parent)
 	}
 	var missing []string
@@ -200,9 +186,18 @@ func (s *Store) CreateFolder(ctx context.Context, acct Account, name string) err
 	if err := checkDirLen(n); err != nil {
 		return err
 	}
+	// Subscribed first (subscriptions.go), so a folder made is never
+	// missing its subscription; undone if the folder cannot be made.
+	made := append(missing, n)
+	if err := s.subscribeMade(acct, made...); err != nil {
+		return err
+	}
 	root := s.AccountDir(acct)
-	for _, p := range append(missing, n) {
+	for _, p := range made {
 		if err := s.makeMaildir(folderDir(root, p), true); err != nil {
+			if uerr := s.unsubscribeDeleted(acct, n); uerr != nil {
+				s.log.Error("undo subscription of folder not created", "account", acct.Address, "folder", n, "err", uerr)
+			}
 			return err
 		}
 	}
@@ -212,7 +207,8 @@ func (s *Store) CreateFolder(ctx context.Context, acct Account, name string) err
 
 // DeleteFolder removes a folder and its messages. INBOX: ErrInbox; a
 // folder with children: ErrHasChildren; unknown: ErrNonexistent (profile
-// 6). Subscriptions are kept (RFC 9051 6.3.9); aliases to it are dropped.
+// 6). The subscription of a subinbox or special-use folder goes with it,
+// others are kept (subscriptions.go); aliases to it are dropped.
 func (s *Store) DeleteFolder(ctx context.Context, acct Account, name string) error {
 	n, err := CanonicalFolderName(name)
 	if err != nil {
@@ -237,6 +233,11 @@ func (s *Store) DeleteFolder(ctx context.Context, acct Account, name string) err
 	}
 	if err := s.removeFolderDir(acct, f); err != nil {
 		return err
+	}
+	// The folder is gone: a failure here leaves a subscription that LIST
+	// shows \NonExistent, and is logged rather than reported.
+	if err := s.unsubscribeDeleted(acct, f); err != nil {
+		s.log.Error("unsubscribe deleted folder", "account", acct.Address, "folder", f, "err", err)
 	}
 	if _, err := s.wdb.ExecContext(ctx, "DELETE FROM aliases WHERE account_id = ? AND target = ?", acct.ID, f); err != nil {
 		s.log.Error("drop aliases of deleted folder", "account", acct.Address, "folder", f, "err", err)
@@ -272,7 +273,8 @@ func (s *Store) removeFolderDir(acct Account, f string) error {
 // INBOX (ErrInbox) or lie inside old (ErrInsideItself). Renaming INBOX
 // moves its messages into the new folder and leaves INBOX empty, its
 // children where they are (draft 6.3.3, RFC 9051 6.3.6). Subscriptions
-// and REPLACE aliases follow the folder.
+// and REPLACE aliases follow the folder; what the rename makes a subinbox
+// is subscribed (subscriptions.go).
 func (s *Store) RenameFolder(ctx context.Context, acct Account, oldName, newName string) error {
 	oc, err := CanonicalFolderName(oldName)
 	if err != nil {
@@ -314,7 +316,11 @@ func (s *Store) RenameFolder(ctx context.Context, acct Account, oldName, newName
 		if err := checkDirLen(nn); err != nil {
 			return err
 		}
-		for _, p := range append(missing, nn) {
+		made := append(missing, nn)
+		if err := s.subscribeMade(acct, made...); err != nil {
+			return err
+		}
+		for _, p := range made {
 			if err := s.makeMaildir(folderDir(root, p), true); err != nil {
 				return err
 			}
@@ -368,7 +374,11 @@ func (s *Store) RenameFolder(ctx context.Context, acct Account, oldName, newName
 	if err := s.fsyncDir(root); err != nil {
 		return err
 	}
-	if err := s.renameSubscriptions(acct, old, nn); err != nil {
+	var moved []string
+	for _, m := range moves {
+		moved = append(moved, m[1])
+	}
+	if err := s.renameSubscriptions(acct, old, nn, append(missing, moved...)); err != nil {
 		return err
 	}
 	if _, err := s.wdb.ExecContext(ctx, `UPDATE aliases SET target = ? || substr(target, ?)
@@ -380,29 +390,6 @@ func (s *Store) RenameFolder(ctx context.Context, acct Account, oldName, newName
 	return nil
 }
 
-func (s *Store) renameSubscriptions(acct Account, old, nn string) error {
-	root := s.AccountDir(acct)
-	subs, err := readSubscriptions(root)
-	if err != nil {
-		return err
-	}
-	changed := false
-	var out []string
-	for _, n := range subs {
-		switch {
-		case n == old:
-			n, changed = nn, true
-		case strings.HasPrefix(n, old+Separator):
-			n, changed = nn+n[len(old):], true
-		}
-		out = addSub(out, n)
-	}
-	if !changed {
-		return nil
-	}
-	return writeSubscriptions(root, out, !s.opts.NoSync)
-}
-
 // ReplaceSubinbox (profile 6, either form): both must exist
 // (ErrNonexistent) and differ, new may not lie inside old
 // (ErrInsideItself), old may have no children (ErrHasChildren) and may not
@@ -411,11 +398,11 @@ func (s *Store) renameSubscriptions(acct Account, old, nn string) error {
 // pointed to old now point to new); a subscription to old becomes one to
 // new.
 func (s *Store) ReplaceSubinbox(ctx context.Context, acct Account, oldName, newName string) error {
-	oa, err := SubinboxName(oldName)
+	oa, err := foldername.SubinboxName(oldName)
 	if err != nil {
 		return err
 	}
-	na, err := SubinboxName(newName)
+	na, err := foldername.SubinboxName(newName)
 	if err != nil {
 		return err
 	}
@@ -464,19 +451,13 @@ func (s *Store) ReplaceSubinbox(ctx context.Context, acct Account, oldName, newN
 	if err := tx.Commit(); err != nil {
 		return dbErr("commit", err)
 	}
-	root := s.AccountDir(acct)
-	subs, err := readSubscriptions(root)
-	if err != nil {
-		return err
-	}
-	for _, n := range subs {
-		if n == old {
-			subs = addSub(removeSub(subs, old), nw)
-			if err := writeSubscriptions(root, subs, !s.opts.NoSync); err != nil {
-				return err
-			}
-			break
+	if err := s.editSubscriptions(acct, func(subs []string) []string {
+		if !slices.ContainsFunc(subs, func(n string) bool { return sameName(n, old) }) {
+			return subs
 		}
+		return addSub(removeSub(subs, old), nw)
+	}); err != nil {
+		return err
 	}
 	s.log.Info("subinbox replaced", "account", acct.Address, "old", old, "new", nw)
 	return nil
@@ -486,22 +467,10 @@ func (s *Store) ReplaceSubinbox(ctx context.Context, acct Account, oldName, newN
 // (profile 6): from and to in either form, "" or INBOX being the root.
 // Children move along. It is RenameFolder underneath.
 func (s *Store) MoveSubinbox(ctx context.Context, acct Account, leaf, from, to string) error {
-	if strings.Contains(leaf, Separator) {
-		return fmt.Errorf("%w: %q is not a single component", ErrInvalidName, leaf)
-	}
-	if err := validSubComponent(leaf); err != nil {
-		return err
-	}
-	fc, err := ParseSubinbox(from)
+	old, nw, err := foldername.MoveNames(leaf, from, to)
 	if err != nil {
 		return err
 	}
-	tc, err := ParseSubinbox(to)
-	if err != nil {
-		return err
-	}
-	old := AbsoluteName(append(append([]string{}, fc...), leaf))
-	nw := AbsoluteName(append(append([]string{}, tc...), leaf))
 	return s.RenameFolder(ctx, acct, old, nw)
 }
 
@@ -532,16 +501,11 @@ func (s *Store) Folders(ctx context.Context, acct Account) ([]FolderInfo, error)
 	return out, nil
 }
 
-// Subscriptions lists the subscribed names (which need not exist).
-func (s *Store) Subscriptions(ctx context.Context, acct Account) ([]string, error) {
-	return readSubscriptions(s.AccountDir(acct))
-}
-
 // ResolveSubinbox maps a subinbox name in either form, any case, to the
 // absolute name of an existing folder, following REPLACE aliases; else
 // ErrNonexistent (profile 6, 8, 9).
 func (s *Store) ResolveSubinbox(ctx context.Context, acct Account, name string) (string, error) {
-	abs, err := SubinboxName(name)
+	abs, err := foldername.SubinboxName(name)
 	if err != nil {
 		return "", err
 	}
@@ -564,32 +528,4 @@ func (s *Store) ResolveSubinbox(ctx context.Context, acct Account, name string) 
 		abs = target
 	}
 	return "", fmt.Errorf("%w: %s", ErrNonexistent, name)
-}
-
-// SetSubscribed subscribes or unsubscribes an absolute IMAP name (RFC
-// 9051 6.3.7: the name need not exist).
-func (s *Store) SetSubscribed(ctx context.Context, acct Account, name string, on bool) error {
-	n, err := CanonicalFolderName(name)
-	if err != nil {
-		return err
-	}
-	mu := s.accountTree(acct.ID)
-	mu.Lock()
-	defer mu.Unlock()
-	if list, err := s.listFolders(acct); err == nil {
-		if f, ok := findFolder(list, n); ok {
-			n = f
-		}
-	}
-	root := s.AccountDir(acct)
-	subs, err := readSubscriptions(root)
-	if err != nil {
-		return err
-	}
-	if on {
-		subs = addSub(subs, n)
-	} else {
-		subs = removeSub(subs, n)
-	}
-	return writeSubscriptions(root, subs, !s.opts.NoSync)
 }

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"immp/internal/foldername"
 )
 
 // treeStore makes an account with INBOX/work, INBOX/work/office,
@@ -36,7 +38,7 @@ func TestAccountDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []FolderInfo{
-		{"INBOX", "", false},
+		{"INBOX", "", true},
 		{"Archive", `\Archive`, true}, {"Drafts", `\Drafts`, true}, {"Junk", `\Junk`, true},
 		{"Sent", `\Sent`, true}, {"Trash", `\Trash`, true},
 	}
@@ -324,7 +326,7 @@ func TestReplaceSubinbox(t *testing.T) {
 				}
 				return
 			}
-			oldAbs, _ := SubinboxName(tt.old)
+			oldAbs, _ := foldername.SubinboxName(tt.old)
 			newAbs, _ := s.ResolveSubinbox(ctx, a, tt.new)
 			if slices.ContainsFunc(folderNames(t, s, a), func(n string) bool { return equalFold(n, oldAbs) }) {
 				t.Fatalf("old still exists")
@@ -470,39 +472,6 @@ func TestResolveSubinbox(t *testing.T) {
 	}
 }
 
-func TestSubscriptions(t *testing.T) {
-	t.Parallel()
-	s, a := treeStore(t)
-	ctx := context.Background()
-	if err := s.SetSubscribed(ctx, a, "inbox/work", true); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetSubscribed(ctx, a, "INBOX/work/office", true); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetSubscribed(ctx, a, "Sent", false); err != nil {
-		t.Fatal(err)
-	}
-	data, _ := os.ReadFile(filepath.Join(s.AccountDir(a), "subscriptions"))
-	want := "V\t2\n\nArchive\nDrafts\nINBOX\twork\nINBOX\twork\toffice\nJunk\nTrash\n"
-	if string(data) != want {
-		t.Fatalf("subscriptions file %q, want %q", data, want)
-	}
-	if err := s.RenameFolder(ctx, a, "INBOX/work", "INBOX/job"); err != nil {
-		t.Fatal(err)
-	}
-	subs, _ := s.Subscriptions(ctx, a)
-	if !slices.Contains(subs, "INBOX/job") || !slices.Contains(subs, "INBOX/job/office") || slices.Contains(subs, "INBOX/work") {
-		t.Fatalf("subscriptions did not follow rename: %v", subs)
-	}
-	fs, _ := s.Folders(ctx, a)
-	for _, f := range fs {
-		if f.Name == "INBOX/job" && !f.Subscribed {
-			t.Fatal("Folders does not show subscription")
-		}
-	}
-}
-
 func TestNameStaysInsideMaildir(t *testing.T) {
 	t.Parallel()
 	s, a := treeStore(t)
@@ -516,7 +485,7 @@ func TestNameStaysInsideMaildir(t *testing.T) {
 		t.Fatalf("entries beside Maildir: %v", ents)
 	}
 	for _, f := range folderNames(t, s, a) {
-		if ValidateFolderName(f) != nil {
+		if _, err := CanonicalFolderName(f); err != nil {
 			t.Fatalf("invalid name listed: %q", f)
 		}
 	}

@@ -15,7 +15,7 @@ import (
 
 	"immp/delivery"
 	"immp/delivery/address"
-	"immp/immp/guard"
+	"immp/delivery/guard"
 	"immp/internal/metrics"
 	"immp/internal/syncbuf"
 	"immp/maildir"

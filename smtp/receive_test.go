@@ -11,7 +11,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"immp/delivery"
-	"immp/immp/guard"
+	"immp/delivery/guard"
 	"immp/maildir"
 )
 

@@ -1,6 +1,10 @@
 package address
 
-import "strings"
+import (
+	"strings"
+
+	"immp/internal/foldername"
+)
 
 // Mapper maps recipient addresses of the local domains (profile 9).
 // The zero value has no local domain.
@@ -71,7 +75,7 @@ func (m Mapper) Map(addr string) (Target, error) {
 		if err := checkSubinbox(sub); err != nil {
 			return Target{}, err
 		}
-		if strings.EqualFold(sub, "INBOX") {
+		if foldername.IsInbox(sub) {
 			sub = ""
 		}
 	}
@@ -110,24 +114,12 @@ func checkUser(u string, quoted bool) error {
 	return nil
 }
 
-// checkSubinbox checks an address-form subinbox by profile 5: every
-// component non-empty, at most 255 octets, not "." or "..", and INBOX only
-// as the whole name. Control characters and UTF-8 were checked before.
+// checkSubinbox checks an address-form subinbox by profile 5, with
+// foldername's rules (the ones the mailbox layer applies): INBOX only as
+// the whole name.
 func checkSubinbox(sub string) error {
-	if strings.EqualFold(sub, "INBOX") {
-		return nil
-	}
-	for c := range strings.SplitSeq(sub, "/") {
-		switch {
-		case c == "":
-			return invalid("empty subinbox component")
-		case c == "." || c == "..":
-			return invalid("subinbox component '.' or '..'")
-		case len(c) > MaxComponentLen:
-			return invalid("subinbox component too long")
-		case strings.EqualFold(c, "INBOX"):
-			return invalid("subinbox component INBOX")
-		}
+	if err := foldername.ValidAddressForm(sub); err != nil {
+		return invalid("subinbox name: " + strings.TrimPrefix(err.Error(), foldername.ErrInvalidName.Error()+": "))
 	}
 	return nil
 }

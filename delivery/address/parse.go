@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"immp/internal/foldername"
 )
 
 // Limits, in octets.
@@ -17,7 +19,7 @@ const (
 	// MaxDomainLen bounds the domain (RFC 5321 4.5.3.1.2).
 	MaxDomainLen = 255
 	// MaxComponentLen bounds one subinbox component (profile 5).
-	MaxComponentLen = 255
+	MaxComponentLen = foldername.MaxComponentLen
 )
 
 // parsed is an address split into its parts, before any mapping.

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"immp/delivery/address"
+	"immp/delivery/guard"
 	"immp/immp"
 	"immp/immp/client"
-	"immp/immp/guard"
 	"immp/internal/testcert"
 	"immp/maildir"
 )

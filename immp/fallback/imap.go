@@ -7,15 +7,19 @@ import (
 	"fmt"
 	"net"
 	"slices"
-	"strings"
 
+	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"immp/maildir"
+	"immp/internal/foldername"
 )
 
 // ErrNeedsIMMP is returned for operations that IMAP cannot express.
 var ErrNeedsIMMP = errors.New("needs the IMMP server")
+
+// ErrInbox is returned for CREATE and DELETE of INBOX itself, which is no
+// subinbox (profile 6).
+var ErrInbox = errors.New("not permitted on INBOX")
 
 // IMAP is subinbox management over plain IMAP (draft 5.6): CREATE, DELETE,
 // RENAME and LIST on absolute INBOX/... names. It has the method set of
@@ -58,16 +62,16 @@ func DialIMAP(ctx context.Context, addr, user, password string, tlsConfig *tls.C
 }
 
 // absolute turns a subinbox name in either form into its IMAP name;
-// INBOX itself is refused where root says so.
+// INBOX itself is refused unless allowRoot.
 func absolute(name string, allowRoot bool) (string, error) {
-	comps, err := maildir.ParseSubinbox(name)
+	abs, err := foldername.SubinboxName(name)
 	if err != nil {
 		return "", err
 	}
-	if len(comps) == 0 && !allowRoot {
-		return "", fmt.Errorf("%q: %w", name, maildir.ErrInbox)
+	if abs == "INBOX" && !allowRoot {
+		return "", fmt.Errorf("%q: %w", name, ErrInbox)
 	}
-	return maildir.AbsoluteName(comps), nil
+	return abs, nil
 }
 
 // run waits for a command, giving up when ctx ends.
@@ -115,20 +119,8 @@ func (m *IMAP) Rename(ctx context.Context, oldName, newName string) error {
 // Move gives subinbox leaf (its last component) a new parent: one RENAME
 // from from/leaf to to/leaf; "" or INBOX is the root (profile 6).
 func (m *IMAP) Move(ctx context.Context, leaf, from, to string) error {
-	if leaf == "" || strings.Contains(leaf, "/") {
-		return fmt.Errorf("%w: MOVE takes the subinbox's last component, got %q", maildir.ErrInvalidName, leaf)
-	}
-	fc, err := maildir.ParseSubinbox(from)
+	o, n, err := foldername.MoveNames(leaf, from, to)
 	if err != nil {
-		return err
-	}
-	tc, err := maildir.ParseSubinbox(to)
-	if err != nil {
-		return err
-	}
-	o := maildir.AbsoluteName(append(slices.Clone(fc), leaf))
-	n := maildir.AbsoluteName(append(slices.Clone(tc), leaf))
-	if _, err := maildir.ParseSubinbox(o); err != nil {
 		return err
 	}
 	return m.run(ctx, "RENAME "+o+" "+n, m.c.Rename(o, n, nil))
@@ -142,11 +134,12 @@ func (m *IMAP) Replace(ctx context.Context, oldName, newName string) error {
 	return fmt.Errorf("REPLACE %s %s: %w: over IMAP the old subinbox's address could not be redirected to the new one; start the IMMP listener and retry", oldName, newName, ErrNeedsIMMP)
 }
 
-// List returns subinboxes matching reference and pattern with the IMMP
-// LIST rules (profile 6): an absolute reference (or an empty one with a
-// pattern starting with INBOX) matches and answers in absolute form;
-// otherwise names are in address form and the reference is the parent.
-// INBOX itself is not a subinbox and is never listed.
+// List returns subinboxes matching reference and pattern with IMMP LIST's
+// rules (profile 6), which it applies here to what IMAP LIST "" "INBOX/*"
+// shows: foldername.ListSubinboxes, the function the IMMP server answers
+// with, so both give the same names in the same order. Levels that are
+// not folders (\Noselect, \NonExistent) are left out, as IMMP lists
+// existing subinboxes only.
 func (m *IMAP) List(ctx context.Context, reference, pattern string) ([]string, error) {
 	cmd := m.c.List("", "INBOX/*", nil)
 	stop := context.AfterFunc(ctx, func() { m.c.Close() })
@@ -155,72 +148,18 @@ func (m *IMAP) List(ctx context.Context, reference, pattern string) ([]string, e
 	if err != nil {
 		return nil, fmt.Errorf("IMAP LIST: %w", err)
 	}
-	var all [][]string // root first, INBOX excluded
+	var folders []string
 	for _, b := range boxes {
-		if !maildir.IsSubinbox(b.Mailbox) || strings.EqualFold(b.Mailbox, "INBOX") {
+		if slices.Contains(b.Attrs, imap.MailboxAttrNoSelect) || slices.Contains(b.Attrs, imap.MailboxAttrNonExistent) {
 			continue
 		}
-		comps, err := maildir.ParseSubinbox(b.Mailbox)
-		if err != nil {
-			continue
-		}
-		all = append(all, comps)
+		folders = append(folders, b.Mailbox)
 	}
-	return listMatch(all, reference, pattern)
-}
-
-func isAbsolute(s string) bool {
-	return len(s) >= 5 && strings.EqualFold(s[:5], "INBOX") && (len(s) == 5 || s[5] == '/')
-}
-
-// listMatch applies profile 6's LIST rules to subinboxes given root first.
-func listMatch(all [][]string, reference, pattern string) ([]string, error) {
 	var out []string
-	if isAbsolute(reference) || (reference == "" && isAbsolute(pattern)) {
-		// Absolute: plain IMAP matching of reference+pattern, echoing the
-		// reference's spelling of INBOX (draft's example).
-		refPrefix := ""
-		if reference != "" {
-			refPrefix = reference
-			if !strings.HasSuffix(refPrefix, "/") {
-				refPrefix += "/"
-			}
-		}
-		full := refPrefix + pattern
-		spelled := full[:5]
-		full = "INBOX" + full[5:]
-		for _, c := range all {
-			name := maildir.AbsoluteName(c)
-			if maildir.MatchPattern(full, name, true) {
-				out = append(out, spelled+name[5:])
-			}
-		}
-		return out, nil
-	}
-	parent, err := maildir.ParseSubinbox(reference)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range all {
-		if len(c) <= len(parent) || !equalFoldPrefix(c, parent) {
-			continue
-		}
-		rel := maildir.AddressName(c[len(parent):])
-		if maildir.MatchPattern(pattern, rel, true) {
-			out = append(out, maildir.AddressName(c))
-		}
+	for _, e := range foldername.ListSubinboxes(folders, reference, pattern) {
+		out = append(out, e.Name)
 	}
 	return out, nil
-}
-
-// equalFoldPrefix: lookup of subinbox names is case-insensitive (profile 5).
-func equalFoldPrefix(c, prefix []string) bool {
-	for i, p := range prefix {
-		if !strings.EqualFold(c[i], p) {
-			return false
-		}
-	}
-	return true
 }
 
 // Close logs out.
