@@ -50,6 +50,11 @@ type Options struct {
 	// CacheEntries bounds the parsed ENVELOPE/BODYSTRUCTURE cache
 	// (default 20000 messages; negative disables it).
 	CacheEntries int
+	// CacheBytes bounds the same cache in estimated bytes held
+	// (default DefaultCacheBytes; negative disables it). A message
+	// whose structure alone would take more than an eighth of it is
+	// parsed again each time instead of kept.
+	CacheBytes int64
 	// FolderLinger keeps a folder's in-memory state (kept current by the
 	// mailbox layer's events) this long after its last session left, so
 	// that a client re-selecting it reads nothing (default 2 minutes;
@@ -59,6 +64,10 @@ type Options struct {
 	// (default DefaultMaxConnsPerIP; negative: unlimited).
 	MaxConnsPerIP int
 }
+
+// DefaultCacheBytes bounds the parse cache when Options.CacheBytes is
+// zero: ordinary messages take one to a few KB each.
+const DefaultCacheBytes = 32 << 20
 
 // DefaultMaxConnsPerIP is the per-address connection cap when Options
 // leaves it zero.
@@ -107,6 +116,9 @@ func New(opts Options) (*Server, error) {
 	if opts.CacheEntries == 0 {
 		opts.CacheEntries = 20000
 	}
+	if opts.CacheBytes == 0 {
+		opts.CacheBytes = DefaultCacheBytes
+	}
 	if opts.FolderLinger == 0 {
 		opts.FolderLinger = 2 * time.Minute
 	}
@@ -118,7 +130,7 @@ func New(opts Options) (*Server, error) {
 		perIP:     connlimit.New(opts.MaxConnsPerIP),
 		opts:      opts,
 		log:       opts.Logger.With("protocol", "imap"),
-		cache:     newParseCache(opts.CacheEntries),
+		cache:     newParseCache(opts.CacheEntries, opts.CacheBytes),
 		ctx:       ctx,
 		cancel:    cancel,
 		listeners: make(map[net.Listener]struct{}),
