@@ -444,7 +444,7 @@ func FormatAddressList(list []Address) string {
 }
 
 // appendMaybeQuoted appends s as an atom (dot-atom unless escapeDot), or
-// quoted with '\', '"' and '\'' escaped.
+// quoted with '\', '"' and '\” escaped.
 func appendMaybeQuoted(b []byte, s string, escapeDot bool) []byte {
 	plain, escapes := true, false
 	for i := 0; i < len(s); i++ {

@@ -26,7 +26,7 @@ var atextClass = func() (t [256]uint8) {
 	return t
 }()
 
-func isAtext(c byte) bool           { return atextClass[c] != 0 }
+func isAtext(c byte) bool            { return atextClass[c] != 0 }
 func isAtextNonTspecial(c byte) bool { return atextClass[c]&3 != 0 }
 
 // nulReplacement stands for a NUL octet in a quoted string, comment or
