@@ -18,6 +18,7 @@ import (
 // tree of package mimeparse (structure.go, sections.go).
 func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) (err error) {
 	defer s.track("FETCH")(&err)
+	s.srv.injectFault("FETCH")
 	v, err := s.selected()
 	if err != nil {
 		return err

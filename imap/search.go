@@ -35,6 +35,7 @@ func (c *candidate) content() []byte {
 // (RFC 4731, RFC 5182) handled by imapserver from the data returned.
 func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (data *imap.SearchData, err error) {
 	defer s.track("SEARCH")(&err)
+	s.srv.injectFault("SEARCH")
 	v, err := s.selected()
 	if err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ import (
 
 	"immp/internal/connlimit"
 	"immp/internal/metrics"
+	"immp/internal/recovery"
 	"immp/internal/throttle"
 	"immp/maildir"
 )
@@ -100,6 +101,7 @@ type Server struct {
 	shutdownOnce        sync.Once
 	plainErr, strictErr error
 	perIP               *connlimit.Limiter
+	fault               atomic.Pointer[func(cmd string)] // tests only: panic.go
 }
 
 // New checks opts and builds a Server; it does not listen yet.
@@ -359,7 +361,7 @@ type slogPrintf struct{ l *slog.Logger }
 func (p slogPrintf) Printf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	level := slog.LevelDebug // mostly clients that went away mid-command
-	if strings.Contains(msg, "panic") {
+	if strings.Contains(msg, "panic") && !strings.Contains(msg, recovery.LoggedMarker) {
 		level = slog.LevelError
 	}
 	p.l.Log(context.Background(), level, "imapserver", "detail", msg)
