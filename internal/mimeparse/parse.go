@@ -99,6 +99,10 @@ type stop struct {
 	line    int  // start of the boundary line
 	lf      int  // line feeds before line
 	closing bool // "--boundary--"
+	// first: the boundary was the first line read for this body (or
+	// epilogue), so the line break before it ended the previous line
+	// read (a boundary line or a header) and is not the boundary's.
+	first bool
 }
 
 type parser struct {
@@ -271,19 +275,25 @@ func (p *parser) end(pt *Part, s stop, bodyLF int) {
 		pt.Lines = p.lf - bodyLF
 		return
 	}
-	pt.End = max(pt.BodyStart, s.line-eolBefore(p.msg, s.line))
-	if s.line > pt.BodyStart {
-		pt.Lines = s.lf - bodyLF - 1
+	eol := eolBefore(p.msg, s.line)
+	if s.first || s.line == pt.BodyStart {
+		eol = 0
+	}
+	pt.End = s.line - eol
+	pt.Lines = s.lf - bodyLF
+	if eol > 0 {
+		pt.Lines--
 	}
 }
 
 // scan reads body lines until a boundary line of an open multipart.
 func (p *parser) scan() stop {
+	start := p.pos
 	for p.pos < len(p.msg) {
 		line := p.pos
 		next, hasLF := p.lineEnd(line)
 		at, closing := p.boundary(line, next)
-		s := stop{at: at, line: line, lf: p.lf, closing: closing}
+		s := stop{at: at, line: line, lf: p.lf, closing: closing, first: line == start}
 		p.advance(next, hasLF)
 		if at >= 0 {
 			return s

@@ -176,6 +176,11 @@ func TestParseMalformed(t *testing.T) {
 				if len(r.Parts) != 1 || len(r.Parts[0].Parts) != 1 {
 					t.Errorf("%+v", r.Parts)
 				}
+				// The line break after "--aa--" is the inner
+				// multipart's (its empty epilogue), as in Dovecot.
+				if got := string(r.Parts[0].Body(msg)); got != "--aa\r\n\r\nx\r\n--aa--\r\n" {
+					t.Errorf("inner multipart body %q", got)
+				}
 			}},
 		{"empty message", "", func(t *testing.T, msg []byte, r *Part) {
 			if r.Kind != Leaf || r.End != 0 {
