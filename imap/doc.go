@@ -36,12 +36,33 @@
 //     RECENT counts the unclaimed ones.
 //   - SELECT reads the mailbox layer's in-memory state, never a message
 //     file. ENVELOPE and BODYSTRUCTURE are parsed once per message and
-//     kept in a bounded LRU cache (a UID with its UIDVALIDITY names one
-//     unchanging message).
+//     kept in an LRU cache bounded in entries and in estimated bytes
+//     (Options.CacheEntries, Options.CacheBytes; a UID with its
+//     UIDVALIDITY names one unchanging message).
 //   - MOVE into the selected folder (RFC 6851) gives the messages new
 //     UIDs: COPYUID, then EXPUNGE and EXISTS.
 //   - Deleting the account (here or with the CLI in another process)
 //     ends its sessions with BYE.
+//   - Message structure is immp's, not go-imap's (whose helpers re-read
+//     every nested message/rfc822 body, panic on a multipart without
+//     boundary and drop address groups): package internal/mimeparse
+//     parses a message in one pass into a tree of offsets, with
+//     Dovecot's limits (100 levels, 10000 parts; deeper containers are
+//     application/octet-stream leaves), and structure.go builds ENVELOPE
+//     and BODYSTRUCTURE from it as Dovecot writes them (group markers,
+//     comment names, encoded-words left to the client, an empty
+//     text/plain child for a multipart without parts), never a value
+//     go-imap's writer panics on. BODY[section] and BINARY[section]
+//     (RFC 3516, UNKNOWN-CTE for an unknown encoding) are cut from the
+//     same tree (sections.go). A hostile message costs memory and time
+//     linear in its size (see mimeparse); TestHostileMessagesMemory
+//     bounds the heap while fetching 768 KB ones.
+//   - SEARCH FROM/TO/CC/BCC match the field text and its normalized
+//     address list, as Dovecot does (comments dropped, "Name <a@b>");
+//     BODY and TEXT search text/* and message/* parts decoded (transfer
+//     encoding, charset), TEXT also every header.
+//   - A panic in a command (a bug) is logged once at Error with its
+//     stack and closes that client's connection only (panic.go).
 //   - A rename of a selected folder leaves the selection working (the
 //     layer's handle and events follow it); a deletion makes further
 //     commands on it answer NO [NONEXISTENT].

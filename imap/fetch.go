@@ -1,7 +1,6 @@
 package imap
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -15,9 +14,11 @@ import (
 
 // Fetch answers FETCH and UID FETCH. Flags, sizes and dates come from
 // memory; ENVELOPE and BODYSTRUCTURE from the parse cache; only body
-// sections read the message file.
+// sections read the message file, and they are cut from it by the part
+// tree of package mimeparse (structure.go, sections.go).
 func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) (err error) {
 	defer s.track("FETCH")(&err)
+	s.srv.injectFault("FETCH")
 	v, err := s.selected()
 	if err != nil {
 		return err
@@ -54,33 +55,77 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 	needRaw := len(options.BodySection) > 0 || len(options.BinarySection) > 0 || len(options.BinarySectionSize) > 0
 	needParsed := options.Envelope || options.BodyStructure != nil
 	for _, t := range targets {
-		var raw []byte
+		var msg *message
 		var p *parsed
 		if needParsed {
 			p = s.srv.cache.get(v.cacheKey(t.m.UID))
 		}
 		if needRaw || (needParsed && p == nil) {
-			raw, err = v.readMessage(s.ctx, t.m.UID)
+			raw, err := v.readMessage(s.ctx, t.m.UID)
 			if err != nil {
 				if errorsIsNoMessage(err) {
 					continue // expunged meanwhile; its EXPUNGE follows
 				}
 				return err
 			}
+			msg = &message{raw: raw}
 		}
 		if needParsed && p == nil {
-			p = parseMessage(raw)
+			p = parseMessage(msg.raw)
 			s.srv.cache.put(v.cacheKey(t.m.UID), p)
 		}
-		if err := v.writeFetch(w, t, options, raw, p, seenNow[t.m.UID], s.showRecent()); err != nil {
+		items, err := fetchItems(options, msg)
+		if err != nil {
+			return err
+		}
+		if err := v.writeFetch(w, t, options, p, items, seenNow[t.m.UID], s.showRecent()); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (v *view) writeFetch(w *imapserver.FetchWriter, t target, options *imap.FetchOptions, raw []byte, p *parsed, seenNow, showRecent bool) error {
+// sectionItems are one message's section data, all computed before its
+// response starts: an error (UNKNOWN-CTE) must come before any of it is
+// written.
+type sectionItems struct {
+	body   [][]byte
+	binary [][]byte
+	sizes  []uint32
+}
+
+func fetchItems(options *imap.FetchOptions, msg *message) (sectionItems, error) {
+	var it sectionItems
+	for _, bs := range options.BodySection {
+		it.body = append(it.body, msg.bodySection(bs))
+	}
+	for _, bs := range options.BinarySection {
+		b, err := msg.binarySection(bs.Part, bs.Partial)
+		if err != nil {
+			return it, err
+		}
+		it.binary = append(it.binary, b)
+	}
+	for _, bss := range options.BinarySectionSize {
+		b, err := msg.binarySection(bss.Part, nil)
+		if err != nil {
+			return it, err
+		}
+		it.sizes = append(it.sizes, uint32(min(len(b), 1<<32-1)))
+	}
+	return it, nil
+}
+
+// writeFetch writes one message's FETCH response. The response is always
+// closed, even when a literal fails to go out: an unclosed one would hold
+// imapserver's encoder and hang the connection's next response.
+func (v *view) writeFetch(w *imapserver.FetchWriter, t target, options *imap.FetchOptions, p *parsed, it sectionItems, seenNow, showRecent bool) (err error) {
 	rw := w.CreateMessage(t.seq)
+	defer func() {
+		if cerr := rw.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	if options.UID {
 		rw.WriteUID(imap.UID(t.m.UID))
 	}
@@ -99,23 +144,20 @@ func (v *view) writeFetch(w *imapserver.FetchWriter, t target, options *imap.Fet
 	if options.BodyStructure != nil {
 		rw.WriteBodyStructure(p.body)
 	}
-	for _, bs := range options.BodySection {
-		buf := imapserver.ExtractBodySection(bytesReader(raw), bs)
-		if err := writeAll(rw.WriteBodySection(bs, int64(len(buf))), buf); err != nil {
+	for i, bs := range options.BodySection {
+		if err := writeAll(rw.WriteBodySection(bs, int64(len(it.body[i]))), it.body[i]); err != nil {
 			return err
 		}
 	}
-	for _, bs := range options.BinarySection {
-		buf := imapserver.ExtractBinarySection(bytesReader(raw), bs)
-		wc := rw.WriteBinarySection(bs, int64(len(buf)))
-		if err := writeAll(wc, buf); err != nil {
+	for i, bs := range options.BinarySection {
+		if err := writeAll(rw.WriteBinarySection(bs, int64(len(it.binary[i]))), it.binary[i]); err != nil {
 			return err
 		}
 	}
-	for _, bss := range options.BinarySectionSize {
-		rw.WriteBinarySectionSize(bss, imapserver.ExtractBinarySectionSize(bytesReader(raw), bss))
+	for i, bss := range options.BinarySectionSize {
+		rw.WriteBinarySectionSize(bss, it.sizes[i])
 	}
-	return rw.Close()
+	return nil
 }
 
 func fetchMarksSeen(options *imap.FetchOptions) bool {
@@ -145,8 +187,6 @@ func (v *view) readMessage(ctx context.Context, uid uint32) ([]byte, error) {
 	defer rc.Close()
 	return io.ReadAll(rc)
 }
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 // writeAll writes a literal and closes it.
 func writeAll(wc io.WriteCloser, b []byte) error {

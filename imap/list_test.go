@@ -1,83 +1,17 @@
 package imap
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"net"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
 	"immp/maildir"
 )
-
-// raw is an IMAP connection driven line by line, to send what a library
-// client would refuse (names that are not valid modified UTF-7) and to see
-// responses as written.
-type raw struct {
-	t    testing.TB
-	conn net.Conn
-	r    *bufio.Reader
-	n    int
-}
-
-func (e *env) raw(user string) *raw {
-	e.t.Helper()
-	conn, err := net.Dial("tcp", e.addr)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { conn.Close() })
-	c := &raw{t: e.t, conn: conn, r: bufio.NewReader(conn)}
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.r.ReadString('\n'); err != nil {
-		e.t.Fatal(err)
-	}
-	if st, _ := c.do(fmt.Sprintf("LOGIN %s %q", user, testPassword)); !strings.HasPrefix(st, "OK") {
-		e.t.Fatalf("login: %s", st)
-	}
-	return c
-}
-
-// do sends one command and returns its completion without the tag, and
-// the untagged lines before it.
-func (c *raw) do(cmd string) (string, []string) {
-	c.t.Helper()
-	c.n++
-	tag := fmt.Sprintf("r%d", c.n)
-	c.conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := fmt.Fprintf(c.conn, "%s %s\r\n", tag, cmd); err != nil {
-		c.t.Fatal(err)
-	}
-	var lines []string
-	for {
-		l, err := c.r.ReadString('\n')
-		if err != nil {
-			c.t.Fatalf("%s: %v", cmd, err)
-		}
-		l = strings.TrimRight(l, "\r\n")
-		if rest, ok := strings.CutPrefix(l, tag+" "); ok {
-			return rest, lines
-		}
-		lines = append(lines, l)
-	}
-}
-
-// ok runs a command that must succeed and returns its untagged lines.
-func (c *raw) ok(cmd string) []string {
-	c.t.Helper()
-	st, lines := c.do(cmd)
-	if !strings.HasPrefix(st, "OK") {
-		c.t.Fatalf("%s: %s", cmd, st)
-	}
-	return lines
-}
 
 // Names with "&" and any valid modified UTF-7 work in every command that
 // takes a mailbox (RFC 3501 5.1.3); a name that is not valid modified
@@ -190,7 +124,7 @@ func TestModifiedUTF7Names(t *testing.T) {
 
 // listed runs a raw LIST or LSUB and returns name -> attributes and
 // extended data, for the names under prefix.
-func listed(t *testing.T, c *raw, cmd, prefix string) map[string]string {
+func listed(t *testing.T, c *rawConn, cmd, prefix string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, l := range c.ok(cmd) {

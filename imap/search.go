@@ -1,19 +1,15 @@
 package imap
 
 import (
-	"bufio"
 	"bytes"
-	"io"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
-	gomessage "github.com/emersion/go-message"
-	"github.com/emersion/go-message/mail"
-	"github.com/emersion/go-message/textproto"
 
+	"immp/internal/mimeparse"
 	"immp/maildir"
 )
 
@@ -26,6 +22,7 @@ type candidate struct {
 	load   func() []byte
 	raw    []byte
 	loaded bool
+	msg    *message // raw with its part tree, once a content key needs it
 }
 
 func (c *candidate) content() []byte {
@@ -39,6 +36,7 @@ func (c *candidate) content() []byte {
 // (RFC 4731, RFC 5182) handled by imapserver from the data returned.
 func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (data *imap.SearchData, err error) {
 	defer s.track("SEARCH")(&err)
+	s.srv.injectFault("SEARCH")
 	v, err := s.selected()
 	if err != nil {
 		return nil, err
@@ -184,30 +182,33 @@ func matchCriteria(c *candidate, cr *imap.SearchCriteria) bool {
 	if len(cr.Header) == 0 && cr.SentSince.IsZero() && cr.SentBefore.IsZero() && len(cr.Body) == 0 && len(cr.Text) == 0 {
 		return true
 	}
-	raw := c.content()
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
-	if err != nil {
-		return false
+	if c.msg == nil {
+		c.msg = &message{raw: c.content()}
 	}
-	header := mail.Header{Header: gomessage.Header{Header: h}}
+	msg := c.msg
+	header := msg.top().Header(msg.raw)
 	for _, hc := range cr.Header {
-		if !matchHeader(header.FieldsByKey(hc.Key), hc.Value) {
+		if !matchHeader(header, hc.Key, hc.Value) {
 			return false
 		}
 	}
 	if !cr.SentSince.IsZero() || !cr.SentBefore.IsZero() {
-		t, err := header.Date()
-		if err != nil || !matchDate(t, cr.SentSince, cr.SentBefore) {
+		v, ok := mimeparse.HeaderValue(header, "Date")
+		if !ok {
+			return false
+		}
+		t := parseDate(mimeparse.CollapseSpace(string(v)))
+		if t.IsZero() || !matchDate(t, cr.SentSince, cr.SentBefore) {
 			return false
 		}
 	}
 	for _, text := range cr.Text {
-		if !matchEntity(raw, text, true) {
+		if !matchEntity(msg, text, true) {
 			return false
 		}
 	}
 	for _, body := range cr.Body {
-		if !matchEntity(raw, body, false) {
+		if !matchEntity(msg, body, false) {
 			return false
 		}
 	}
@@ -226,52 +227,73 @@ func matchDate(t, since, before time.Time) bool {
 	return true
 }
 
-func matchHeader(fields gomessage.HeaderFields, pattern string) bool {
-	if pattern == "" {
-		return fields.Len() > 0
+// matchHeader is HEADER, FROM, TO, CC, BCC and SUBJECT (RFC 9051 6.4.4):
+// a case-insensitive substring of some field of that name, encoded-words
+// decoded; an empty pattern asks only that the field exist. An address
+// field also matches in its normalized form, as Dovecot searches it
+// (comments dropped, "Name <user@host>", groups as "group: a, b;"), so
+// that FROM "user@host" finds "user (comment) @ host" and FROM "Real"
+// finds "user@host (Real)".
+func matchHeader(header []byte, key, pattern string) bool {
+	pattern = fold(pattern)
+	address := false
+	for _, k := range []string{"from", "to", "cc", "bcc"} {
+		address = address || strings.EqualFold(key, k)
 	}
-	pattern = strings.ToLower(pattern)
-	for fields.Next() {
-		v, _ := fields.Text()
-		if strings.Contains(strings.ToLower(v), pattern) {
+	for f := range mimeparse.Fields(header) {
+		if !f.NameIs(key) {
+			continue
+		}
+		if pattern == "" {
 			return true
+		}
+		text := mimeparse.DecodeHeader(mimeparse.Unfold(f.Value))
+		if strings.EqualFold(key, "subject") {
+			text = mimeparse.CollapseSpace(text)
+		}
+		if strings.Contains(fold(text), pattern) {
+			return true
+		}
+		if address {
+			list := mimeparse.ParseAddressList(string(f.Value), 0)
+			norm := mimeparse.DecodeHeader(mimeparse.FormatAddressList(list))
+			if strings.Contains(fold(norm), pattern) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-// matchEntity searches decoded text parts (and headers for TEXT).
-func matchEntity(raw []byte, pattern string, withHeader bool) bool {
-	e, err := gomessage.Read(bytes.NewReader(raw))
-	if e == nil {
-		return bytes.Contains(bytes.ToLower(raw), bytes.ToLower([]byte(pattern)))
-	}
-	_ = err
-	return matchPart(e, strings.ToLower(pattern), withHeader)
-}
+// fold is the comparison form of text: lower case, Unicode-aware.
+func fold(s string) string { return strings.ToLower(s) }
 
-func matchPart(e *gomessage.Entity, pattern string, withHeader bool) bool {
-	if withHeader && matchHeader(e.Header.Fields(), pattern) {
-		return true
-	}
-	if mr := e.MultipartReader(); mr != nil {
-		for {
-			p, err := mr.NextPart()
-			if err != nil {
-				return false
-			}
-			if matchPart(p, pattern, withHeader) {
-				return true
+// matchEntity searches the decoded text of the message's text/* and
+// message/* leaves (BODY), and for TEXT also every header of every part
+// (RFC 9051 6.4.4). The part tree is walked with an explicit stack.
+func matchEntity(msg *message, pattern string, withHeader bool) bool {
+	pattern = fold(pattern)
+	stack := []*mimeparse.Part{msg.tree()}
+	for len(stack) > 0 {
+		pt := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if withHeader {
+			for f := range mimeparse.Fields(pt.Header(msg.raw)) {
+				line := string(f.Name) + ": " + mimeparse.DecodeHeader(mimeparse.Unfold(f.Value))
+				if strings.Contains(fold(line), pattern) {
+					return true
+				}
 			}
 		}
+		if pt.Kind != mimeparse.Leaf {
+			for i := len(pt.Parts) - 1; i >= 0; i-- {
+				stack = append(stack, pt.Parts[i])
+			}
+			continue
+		}
+		if pt.IsText() && bytes.Contains(bytes.ToLower(pt.Text(msg.raw)), []byte(pattern)) {
+			return true
+		}
 	}
-	t, _, _ := e.Header.ContentType()
-	if t != "" && !strings.HasPrefix(t, "text/") && !strings.HasPrefix(t, "message/") {
-		return false
-	}
-	b, err := io.ReadAll(io.LimitReader(e.Body, 32<<20))
-	if err != nil && len(b) == 0 {
-		return false
-	}
-	return bytes.Contains(bytes.ToLower(b), []byte(pattern))
+	return false
 }

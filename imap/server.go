@@ -19,6 +19,7 @@ import (
 
 	"immp/internal/connlimit"
 	"immp/internal/metrics"
+	"immp/internal/recovery"
 	"immp/internal/throttle"
 	"immp/maildir"
 )
@@ -50,10 +51,19 @@ type Options struct {
 	// CacheEntries bounds the parsed ENVELOPE/BODYSTRUCTURE cache
 	// (default 20000 messages; negative disables it).
 	CacheEntries int
+	// CacheBytes bounds the same cache in estimated bytes held
+	// (default DefaultCacheBytes; negative disables it). A message
+	// whose structure alone would take more than an eighth of it is
+	// parsed again each time instead of kept.
+	CacheBytes int64
 	// MaxConnsPerIP caps simultaneous connections from one address
 	// (default DefaultMaxConnsPerIP; negative: unlimited).
 	MaxConnsPerIP int
 }
+
+// DefaultCacheBytes bounds the parse cache when Options.CacheBytes is
+// zero: ordinary messages take one to a few KB each.
+const DefaultCacheBytes = 32 << 20
 
 // DefaultMaxConnsPerIP is the per-address connection cap when Options
 // leaves it zero.
@@ -85,6 +95,7 @@ type Server struct {
 	shutdownOnce        sync.Once
 	plainErr, strictErr error
 	perIP               *connlimit.Limiter
+	fault               atomic.Pointer[func(cmd string)] // tests only: panic.go
 }
 
 // New checks opts and builds a Server; it does not listen yet.
@@ -101,6 +112,9 @@ func New(opts Options) (*Server, error) {
 	if opts.CacheEntries == 0 {
 		opts.CacheEntries = 20000
 	}
+	if opts.CacheBytes == 0 {
+		opts.CacheBytes = DefaultCacheBytes
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	if opts.MaxConnsPerIP == 0 {
 		opts.MaxConnsPerIP = DefaultMaxConnsPerIP
@@ -109,7 +123,7 @@ func New(opts Options) (*Server, error) {
 		perIP:     connlimit.New(opts.MaxConnsPerIP),
 		opts:      opts,
 		log:       opts.Logger.With("protocol", "imap"),
-		cache:     newParseCache(opts.CacheEntries),
+		cache:     newParseCache(opts.CacheEntries, opts.CacheBytes),
 		ctx:       ctx,
 		cancel:    cancel,
 		listeners: make(map[net.Listener]struct{}),
@@ -336,7 +350,7 @@ type slogPrintf struct{ l *slog.Logger }
 func (p slogPrintf) Printf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	level := slog.LevelDebug // mostly clients that went away mid-command
-	if strings.Contains(msg, "panic") {
+	if strings.Contains(msg, "panic") && !strings.Contains(msg, recovery.LoggedMarker) {
 		level = slog.LevelError
 	}
 	p.l.Log(context.Background(), level, "imapserver", "detail", msg)

@@ -83,6 +83,9 @@ func (s *session) track(cmd string) func(*error) {
 	start := time.Now()
 	return func(errp *error) {
 		defer s.srv.active.Add(-1)
+		if v := recover(); v != nil {
+			s.panicked(cmd, v) // panic.go: logs, then ends the connection
+		}
 		internal := *errp
 		*errp = toWire(internal)
 		result, code := "OK", ""

@@ -38,7 +38,7 @@ func TestIsCloseWriterTracksImapserver(t *testing.T) {
 }
 
 func TestParseCacheLRU(t *testing.T) {
-	c := newParseCache(2)
+	c := newParseCache(2, 1<<20)
 	k := func(uid uint32) cacheKey { return cacheKey{acct: 1, folder: "INBOX", uidValidity: 7, uid: uid} }
 	p1, p2, p3 := &parsed{}, &parsed{}, &parsed{}
 	c.put(k(1), p1)
@@ -53,7 +53,7 @@ func TestParseCacheLRU(t *testing.T) {
 	if other := (cacheKey{acct: 1, folder: "INBOX", uidValidity: 8, uid: 1}); c.get(other) != nil {
 		t.Error("a new UIDVALIDITY must not hit")
 	}
-	off := newParseCache(-1)
+	off := newParseCache(-1, 1<<20)
 	off.put(k(1), p1)
 	if off.get(k(1)) != nil {
 		t.Error("disabled cache returned an entry")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"immp/immp/wire"
+	"immp/internal/recovery"
 	"immp/maildir"
 )
 
@@ -105,6 +106,13 @@ func (s *Server) handle(nc net.Conn, implicitTLS bool) {
 			"tls", implicitTLS),
 	}
 	defer close(c.done)
+	// A panic in this session (a bug) is logged with its stack and ends
+	// this connection only: the deferred closes and removeConn still run.
+	defer func() {
+		if v := recover(); v != nil {
+			recovery.Log(c.log, "panic in IMMP connection; closing it", v)
+		}
+	}()
 	c.nc = cmdReader{Conn: nc, c: c}
 	if implicitTLS {
 		tc := tls.Server(c.nc, s.opts.TLSConfig)
@@ -362,6 +370,9 @@ func (c *conn) execute(cmd *wire.Command) {
 	if !ok {
 		err = errBad("Command not valid in this state")
 	} else {
+		if c.s.fault != nil {
+			c.s.fault(cmd.Name)
+		}
 		err = handlerFor(cmd.Name)(c, cmd)
 	}
 	if errors.Is(err, errAnswered) {

@@ -92,6 +92,9 @@ type Server struct {
 	wg        sync.WaitGroup
 	nextID    atomic.Uint64
 	perIP     *connlimit.Limiter
+	// fault, set by tests before serving, runs before each command to
+	// make a panic that no input can cause; nil otherwise.
+	fault func(cmd string)
 }
 
 // New checks opts and returns a Server.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -137,11 +138,21 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// errorLog sends go-smtp's internal errors to slog.
+// errorLog sends go-smtp's internal errors to slog. A panic in a
+// connection is an Error: go-smtp recovers it (a command handler's with
+// a 421, anything else in the connection's goroutine by immp's patch),
+// closes that connection and logs it here with its stack.
 type errorLog struct{ log *slog.Logger }
 
-func (l errorLog) Printf(format string, v ...any) { l.log.Warn(fmt.Sprintf(format, v...)) }
-func (l errorLog) Println(v ...any)               { l.log.Warn(fmt.Sprint(v...)) }
+func (l errorLog) Printf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if strings.Contains(format, "panic serving") {
+		l.log.Error("panic in SMTP connection; closed it", "detail", msg)
+		return
+	}
+	l.log.Warn(msg)
+}
+func (l errorLog) Println(v ...any) { l.log.Warn(fmt.Sprint(v...)) }
 
 // Serve accepts cleartext connections on ln (STARTTLS offered when a TLS
 // config is set) until Shutdown; it then returns ErrServerClosed.

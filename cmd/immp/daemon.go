@@ -19,6 +19,7 @@ import (
 	"immp/imap"
 	"immp/immp"
 	"immp/internal/metrics"
+	"immp/internal/recovery"
 	"immp/internal/throttle"
 	"immp/maildir"
 	"immp/smtp"
@@ -186,7 +187,7 @@ func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *d
 				l.serve = immpSrv.ServeTLS
 			}
 		case "http.listen":
-			httpSrv = &http.Server{Handler: d.opsHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+			httpSrv = &http.Server{Handler: recovery.Handler(log, d.opsHandler()), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 			d.servers = append(d.servers, namedServer{"http", httpSrv})
 			l.serve = httpSrv.Serve
 		}

@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -139,6 +140,14 @@ func (s *Server) Serve(l net.Listener) error {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer func() {
+				// As net/http does: a panic ends this connection
+				// (handleConn closed it while unwinding), not the
+				// process.
+				if v := recover(); v != nil {
+					s.ErrorLog.Printf("smtp: panic serving %v: %v\n%s", c.RemoteAddr(), v, debug.Stack())
+				}
+			}()
 
 			err := s.handleConn(newConn(c, s))
 			if err != nil {
