@@ -31,6 +31,11 @@ var (
 	ErrNoSuchEntry    = errors.New("no such spam entry")
 	ErrEntryExists    = errors.New("spam entry already exists")
 	ErrInvalidAddress = errors.New("invalid account address")
+
+	// ErrAuthBusy: the password could not be checked now, every hashing
+	// slot being taken for longer than the wait allowed (a temporary
+	// failure: IMAP/IMMP NO [UNAVAILABLE], SMTP 454 4.7.0).
+	ErrAuthBusy = errors.New("password checks busy")
 )
 
 // Account is one mail account. Address is the canonical, lower-cased

@@ -79,6 +79,16 @@
 //     Flags slices handed out are never written after.
 //   - Subinbox rules (profile 6) live in folders.go only and serve IMMP and
 //     IMAP alike.
+//   - Password hashing (argon2id, 19 MiB each) runs in at most
+//     Options.PasswordHashers computations at once (password.go); a check
+//     that gets no slot within PasswordHashWait fails with ErrAuthBusy.
+//     Unknown accounts and malformed addresses pay the same hash as a
+//     wrong password, through the same gate.
+//   - The auth cache (authcache.go) keeps no password, only an HMAC under
+//     a per-process random key; it is filled by successes only, and a hit
+//     needs the account's stored hash, read for that very login, to be the
+//     one the password was verified against: a change of password or a
+//     deletion by any process takes effect at the next login.
 //
 // Known limits: a rename of a folder with children renames directories one
 // by one (a crash in the middle leaves children under the old name); a
