@@ -38,7 +38,9 @@ type Options struct {
 	// negative: no cache.
 	AuthCacheTTL time.Duration
 	// PasswordHashers bounds the password hash computations running at
-	// once, each holding about 19 MiB (password.go). 0: GOMAXPROCS.
+	// once, each holding about 19 MiB (password.go). 0: GOMAXPROCS - 1,
+	// at least 1: under a flood of guesses one core stays for everything
+	// else (sessions, deliveries, logins served from the auth cache).
 	PasswordHashers int
 	// PasswordHashWait is how long a login waits for a free hasher before
 	// it fails with ErrAuthBusy. 0: 2s.
@@ -117,7 +119,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		opts.BusyTimeout = 5 * time.Second
 	}
 	if opts.PasswordHashers <= 0 {
-		opts.PasswordHashers = runtime.GOMAXPROCS(0)
+		opts.PasswordHashers = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	if opts.PasswordHashWait <= 0 {
 		opts.PasswordHashWait = 2 * time.Second
