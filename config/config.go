@@ -71,6 +71,8 @@ type TLS struct {
 // Accounts is the [accounts] section.
 type Accounts struct {
 	AutoCreate bool `toml:"auto_create" doc:"Test-bed mode: create an unknown account on its first login (with that\npassword) or on the first mail to it. Never turn this on for a server\nreachable from the Internet."`
+	// AuthCacheTTL: how long a verified password is remembered in memory.
+	AuthCacheTTL Duration `toml:"auth_cache_ttl" doc:"How long a verified password is remembered (as a keyed hash, never in\nclear) so that the next logins skip the costly argon2id check, like\nDovecot's auth_cache_ttl. A password change or deletion takes effect at\nthe next login all the same. \"0s\": no cache."`
 }
 
 // Delivery is the [delivery] section.
@@ -98,6 +100,7 @@ const (
 	DefaultIdleTimeout     = Duration(30 * time.Minute)
 	MinIdleTimeout         = Duration(30 * time.Minute) // draft 5.4
 	DefaultShutdownGrace   = Duration(30 * time.Second)
+	DefaultAuthCacheTTL    = Duration(time.Hour) // Dovecot's auth_cache_ttl
 )
 
 // Ports of the built-in test-bed profile (Default).
@@ -128,6 +131,7 @@ func base() Config {
 			IdleTimeout:     DefaultIdleTimeout,
 			MaxConnsPerIP:   DefaultMaxConnsPerIP,
 		},
+		Accounts: Accounts{AuthCacheTTL: DefaultAuthCacheTTL},
 		Delivery: Delivery{PlusSubinbox: true},
 		Log:      Log{Format: "text", Level: "info"},
 	}

@@ -35,7 +35,8 @@ func TestLoadMinimalIsAllOff(t *testing.T) {
 	}
 	if c.SMTP.MaxMessageBytes != 25<<20 || c.SMTP.ReadTimeout != Duration(5*time.Minute) ||
 		c.IMMP.IdleTimeout != Duration(30*time.Minute) || !c.Delivery.PlusSubinbox ||
-		c.Log.Format != "text" || c.Log.Level != "info" || c.ShutdownGrace != Duration(30*time.Second) {
+		c.Log.Format != "text" || c.Log.Level != "info" || c.ShutdownGrace != Duration(30*time.Second) ||
+		c.Accounts.AuthCacheTTL != Duration(time.Hour) {
 		t.Errorf("defaults not applied: %+v", c)
 	}
 	if c.Hostname == "" {
@@ -74,6 +75,7 @@ cert = "` + cert + `"
 key = "` + key + `"
 [accounts]
 auto_create = true
+auth_cache_ttl = "0s"
 [delivery]
 plus_subinbox = false
 [auth]
@@ -88,7 +90,8 @@ level = "debug"
 	}
 	if c.SMTP.MaxMessageBytes != 10<<20 || c.SMTP.MaxRecipients != 7 || c.SMTP.ReadTimeout != Duration(90*time.Second) ||
 		c.SMTP.MaxConnsPerIP != -1 || c.IMMP.IdleTimeout != Duration(time.Hour) || c.Delivery.PlusSubinbox ||
-		!c.Auth.AllowInsecure || !c.Accounts.AutoCreate || c.Log.Format != "json" || c.ShutdownGrace != Duration(5*time.Second) {
+		!c.Auth.AllowInsecure || !c.Accounts.AutoCreate || c.Log.Format != "json" || c.ShutdownGrace != Duration(5*time.Second) ||
+		c.Accounts.AuthCacheTTL != 0 {
 		t.Errorf("decoded %+v", c)
 	}
 	if got := len(c.Listeners()); got != 7 {
@@ -138,6 +141,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"zero size", minimal + "[smtp]\nmax_message_bytes = \"0B\"\n", "smtp.max_message_bytes", 5},
 		{"zero recipients", minimal + "[smtp]\nmax_recipients = 0\n", "smtp.max_recipients", 5},
 		{"zero read timeout", minimal + "[smtp]\nread_timeout = \"0s\"\n", "smtp.read_timeout", 5},
+		{"negative auth cache ttl", minimal + "[accounts]\nauth_cache_ttl = \"-1m\"\n", "accounts.auth_cache_ttl", 5},
 		{"zero conns", minimal + "[smtp]\nmax_conns_per_ip = 0\n", "smtp.max_conns_per_ip", 5},
 		{"zero imap conns", minimal + "[imap]\nmax_conns_per_ip = 0\n", "imap.max_conns_per_ip", 5},
 		{"negative immp conns", minimal + "[immp]\nmax_conns_per_ip = -2\n", "immp.max_conns_per_ip", 5},

@@ -62,6 +62,8 @@ func (c *Config) Validate() error {
 		return bad("imap.max_conns_per_ip", "must be greater than 0, or -1 for unlimited")
 	case c.IMMP.MaxConnsPerIP == 0 || c.IMMP.MaxConnsPerIP < -1:
 		return bad("immp.max_conns_per_ip", "must be greater than 0, or -1 for unlimited")
+	case c.Accounts.AuthCacheTTL < 0:
+		return bad("accounts.auth_cache_ttl", "must not be negative (\"0s\" turns the cache off)")
 	case c.IMMP.IdleTimeout < MinIdleTimeout:
 		return bad("immp.idle_timeout", "%v is below the minimum of 30m (draft 5.4)", c.IMMP.IdleTimeout)
 	}

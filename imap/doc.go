@@ -70,7 +70,9 @@
 //     unless Options.AllowInsecureAuth; elsewhere the client must use
 //     STARTTLS or the implicit-TLS listener. Unknown user and wrong password
 //     get the same NO [AUTHENTICATIONFAILED]; repeated failures from one
-//     address are slowed down (internal/throttle).
+//     address or against one account are slowed down (internal/throttle);
+//     a login that cannot be checked now (the address's turn or every
+//     password hashing slot taken) is NO [UNAVAILABLE].
 //
 // Folder CREATE, DELETE and RENAME go through the same mailbox-layer
 // operations as IMMP (draft 5.6, profile 6), so a subinbox made here is a

@@ -6,6 +6,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"immp/internal/throttle"
 	"immp/maildir"
 )
 
@@ -58,6 +59,9 @@ func toWire(err error) error {
 		errors.Is(err, maildir.ErrInvalidAddress):
 		return authFailed()
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return errUnavailable
+	case errors.Is(err, maildir.ErrAuthBusy), errors.Is(err, throttle.ErrBusy):
+		// The password could not be checked now (RFC 5530 UNAVAILABLE).
 		return errUnavailable
 	case maildir.Temporary(err):
 		// Disk full, read-only file system, database locked: the client

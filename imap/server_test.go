@@ -127,7 +127,7 @@ func TestThrottleSlowsRepeatedFailures(t *testing.T) {
 	if d := time.Since(start); d < 250*time.Millisecond {
 		t.Errorf("second failure answered after %v, want the throttle's delay", d)
 	}
-	if lim.Delay(netip.MustParseAddr("127.0.0.1")) == 0 {
+	if lim.Delay(netip.MustParseAddr("127.0.0.1"), "") == 0 {
 		t.Error("limiter did not record failures from 127.0.0.1")
 	}
 }

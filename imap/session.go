@@ -116,23 +116,26 @@ func (s *session) track(cmd string) func(*error) {
 
 // Login checks a user's password (LOGIN, and AUTHENTICATE PLAIN through
 // imapserver's default SASL server). The throttle's delay is waited before
-// the check, whether the guess is right or wrong.
+// the check, whether the guess is right or wrong; a check that cannot be
+// made now (throttle turn or password hashing busy) is NO [UNAVAILABLE].
 func (s *session) Login(username, password string) (err error) {
 	defer s.track("LOGIN")(&err)
-	if err := s.srv.opts.Throttle.Wait(s.ctx, s.ip); err != nil {
-		return errUnavailable
+	att, err := s.srv.opts.Throttle.Begin(s.ctx, s.ip, username)
+	if err != nil {
+		return err
 	}
+	defer att.End()
 	acct, err := s.srv.opts.Store.Authenticate(s.ctx, username, password)
 	if err != nil {
 		if errors.Is(err, maildir.ErrAuthFailed) || errors.Is(err, maildir.ErrNoSuchAccount) ||
 			errors.Is(err, maildir.ErrInvalidAddress) {
-			s.srv.opts.Throttle.Failure(s.ip)
+			att.Failure()
 			s.tried = username
 			return authFailed()
 		}
 		return err
 	}
-	s.srv.opts.Throttle.Success(s.ip)
+	att.Success()
 	s.acct, s.authed = acct, true
 	s.log = s.log.With("user", acct.Address)
 	go s.endWhenDeleted(s.srv.opts.Store.AccountGone(acct))

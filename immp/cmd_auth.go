@@ -39,24 +39,29 @@ func (c *conn) cmdLogin(cmd *wire.Command) error {
 	return c.login(user, pass)
 }
 
-// login checks credentials, slowed down per remote address after repeated
-// failures (throttle waits before the check, so a right guess costs the
-// same as a wrong one).
+// login checks credentials, slowed down per remote address and per
+// account after repeated failures (throttle waits before the check, so a
+// right guess costs the same as a wrong one). A check that cannot be made
+// now (throttle turn, password hashing busy) is left to translate:
+// NO [UNAVAILABLE].
 func (c *conn) login(user, pass string) error {
-	if err := c.s.opts.Throttle.Wait(c.ctx, c.ip); err != nil {
-		return errNo(codeUnavailable, "Server busy, try again later")
+	addr := c.loginAddress(user)
+	att, err := c.s.opts.Throttle.Begin(c.ctx, c.ip, addr)
+	if err != nil {
+		return err
 	}
-	acct, err := c.s.opts.Store.Authenticate(c.ctx, c.loginAddress(user), pass)
+	defer att.End()
+	acct, err := c.s.opts.Store.Authenticate(c.ctx, addr, pass)
 	if err != nil {
 		if errors.Is(err, maildir.ErrAuthFailed) || errors.Is(err, maildir.ErrNoSuchAccount) ||
 			errors.Is(err, maildir.ErrInvalidAddress) {
-			c.s.opts.Throttle.Failure(c.ip)
+			att.Failure()
 			c.log.Info("login failed")
 			return errNo(codeAuthFailed, loginFailedText)
 		}
 		return err
 	}
-	c.s.opts.Throttle.Success(c.ip)
+	att.Success()
 	c.acct = acct
 	c.state = stateAuth
 	c.log = c.log.With("user", acct.Address)
@@ -88,7 +93,7 @@ func (c *conn) cmdAuthenticate(cmd *wire.Command) error {
 	srv := sasl.NewPlainServer(func(identity, username, password string) error {
 		if identity != "" && identity != username {
 			// No proxy authorization: another identity is a failure.
-			c.s.opts.Throttle.Failure(c.ip)
+			c.s.opts.Throttle.Failure(c.ip, c.loginAddress(username))
 			authErr = errNo(codeAuthFailed, loginFailedText)
 		} else {
 			authErr = c.login(username, password)
@@ -112,7 +117,7 @@ func (c *conn) cmdAuthenticate(cmd *wire.Command) error {
 			return authErr
 		}
 		if err != nil {
-			c.s.opts.Throttle.Failure(c.ip)
+			c.s.opts.Throttle.Failure(c.ip, "")
 			return errNo(codeAuthFailed, loginFailedText)
 		}
 		if done {

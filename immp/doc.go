@@ -28,8 +28,11 @@
 //     (and LOGINDISABLED is advertised) on a cleartext connection from a
 //     non-loopback peer unless AllowInsecureAuth (profile 1).
 //   - Login failures all read "NO [AUTHENTICATIONFAILED] Invalid
-//     credentials" and, per remote address, are slowed down by the
-//     throttle.Limiter before the credentials are checked (draft 7).
+//     credentials" and, per remote address and per account, are slowed
+//     down by the throttle.Limiter before the credentials are checked
+//     (draft 7). A login that cannot be checked now (the address's turn
+//     or every password hashing slot taken) is NO [UNAVAILABLE], never a
+//     failure.
 //   - VERIFYINSPAMGUARDAGENT and VERIFYSUBINBOX are valid in every state,
 //     tagged or not, and served only to peers in TrustedNetworks (default
 //     loopback) or to a logged-in user asking about their own account;

@@ -6,6 +6,7 @@ import (
 
 	"immp/delivery/guard"
 	"immp/immp/wire"
+	"immp/internal/throttle"
 	"immp/maildir"
 )
 
@@ -90,7 +91,10 @@ func (c *conn) translate(cmd *wire.Command, err error) (status, code, text strin
 		}
 	}
 	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, maildir.ErrAuthBusy), errors.Is(err, throttle.ErrBusy):
+		// The server is shutting down, or the password could not be
+		// checked now (profile 2: UNAVAILABLE).
 		return wire.NO, codeUnavailable, "Server busy, try again later"
 	case maildir.Temporary(err):
 		// Disk full, read-only file system, database locked past

@@ -129,7 +129,7 @@ func TestThrottle(t *testing.T) {
 		t.Errorf("another address's login finished after the throttled one (%v later)", od.at.Sub(done))
 	}
 	// Success resets the counter.
-	if d := lim.Delay(netip.MustParseAddr("127.0.0.1")); d != 0 {
+	if d := lim.Delay(netip.MustParseAddr("127.0.0.1"), ""); d != 0 {
 		t.Errorf("delay after success %v", d)
 	}
 }

@@ -92,7 +92,7 @@ func (s *Store) AddAccount(ctx context.Context, address, password string) (Accou
 	if password == "" {
 		return Account{}, errors.New("maildir: empty password")
 	}
-	hash, err := s.hashPassword(password)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return Account{}, err
 	}
@@ -250,7 +250,7 @@ func (s *Store) SetPassword(ctx context.Context, address, password string) error
 	if err != nil {
 		return err
 	}
-	hash, err := s.hashPassword(password)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return err
 	}
@@ -269,11 +269,15 @@ func (s *Store) SetPassword(ctx context.Context, address, password string) error
 // does not tell which (draft 7). With AutoCreate an unknown account is
 // created with this password, and an account made by EnsureAccount (no
 // password yet) takes this one.
+//
+// A password verified lately against the account's current hash is taken
+// from the auth cache without argon2id (authcache.go); every other check
+// waits for a hashing slot and fails with ErrAuthBusy when none frees up
+// in time (password.go).
 func (s *Store) Authenticate(ctx context.Context, address, password string) (Account, error) {
 	addr, err := CanonicalAddress(address)
 	if err != nil || password == "" {
-		verifyPassword(s.dummyHash, password)
-		return Account{}, ErrAuthFailed
+		return Account{}, s.dummyVerify(ctx, password)
 	}
 	var acct Account
 	var hash string
@@ -282,8 +286,7 @@ func (s *Store) Authenticate(ctx context.Context, address, password string) (Acc
 		Scan(&acct.ID, &acct.Address, &hash, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		if !s.opts.AutoCreate {
-			verifyPassword(s.dummyHash, password)
-			return Account{}, ErrAuthFailed
+			return Account{}, s.dummyVerify(ctx, password)
 		}
 		acct, err = s.AddAccount(ctx, addr, password)
 		if errors.Is(err, ErrAccountExists) {
@@ -301,10 +304,9 @@ func (s *Store) Authenticate(ctx context.Context, address, password string) (Acc
 	acct.Created = time.Unix(created, 0)
 	if hash == "" {
 		if !s.opts.AutoCreate {
-			verifyPassword(s.dummyHash, password)
-			return Account{}, ErrAuthFailed
+			return Account{}, s.dummyVerify(ctx, password)
 		}
-		h, err := s.hashPassword(password)
+		h, err := s.hashPassword(ctx, password)
 		if err != nil {
 			return Account{}, err
 		}
@@ -317,15 +319,33 @@ func (s *Store) Authenticate(ctx context.Context, address, password string) (Acc
 		}
 		return acct, nil
 	}
-	ok, err := verifyPassword(hash, password)
-	if err != nil {
+	if s.authCache.hit(addr, password, hash) {
+		return acct, nil
+	}
+	ok, err := s.verifyPassword(ctx, hash, password)
+	if errors.Is(err, errBadHash) {
 		s.log.Error("unusable password hash", "account", addr, "err", err)
 		return Account{}, ErrAuthFailed
+	}
+	if err != nil {
+		return Account{}, err // no hashing slot in time, or ctx done
 	}
 	if !ok {
 		return Account{}, ErrAuthFailed
 	}
+	s.authCache.put(addr, password, hash)
 	return acct, nil
+}
+
+// dummyVerify does a verification's work for a login that cannot succeed,
+// so that it takes as long as a wrong password (draft 7), and returns
+// ErrAuthFailed, or the gate's error when no hashing slot was had: a busy
+// server answers an unknown account as it answers a known one.
+func (s *Store) dummyVerify(ctx context.Context, password string) error {
+	if _, err := s.verifyPassword(ctx, s.dummyHash, password); err != nil {
+		return err
+	}
+	return ErrAuthFailed
 }
 
 // Account looks an account up by address (any case).

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -138,27 +139,27 @@ func TestAutoCreate(t *testing.T) {
 
 func TestPasswordHash(t *testing.T) {
 	t.Parallel()
-	s := &Store{}
-	h, err := s.hashPassword("pw")
+	s := &Store{hashers: newHashGate(1, time.Second)}
+	h, err := s.hashPassword(context.Background(), "pw")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := verifyPassword(h, "pw"); !ok || err != nil {
+	if ok, err := checkPassword(h, "pw"); !ok || err != nil {
 		t.Fatalf("verify %v %v", ok, err)
 	}
-	if ok, _ := verifyPassword(h, "pW"); ok {
+	if ok, _ := checkPassword(h, "pW"); ok {
 		t.Fatal("wrong password verified")
 	}
 	// bcrypt, for imported accounts.
 	bc, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
-	if ok, _ := verifyPassword(string(bc), "pw"); !ok {
+	if ok, _ := checkPassword(string(bc), "pw"); !ok {
 		t.Fatal("bcrypt not verified")
 	}
-	if ok, _ := verifyPassword(string(bc), "px"); ok {
+	if ok, _ := checkPassword(string(bc), "px"); ok {
 		t.Fatal("bcrypt wrong password verified")
 	}
-	for _, bad := range []string{"", "plain", "$argon2id$v=19$m=1,t=1,p=1$$", "$argon2id$v=1$m=64,t=1,p=1$AAAA$AAAA"} {
-		if ok, err := verifyPassword(bad, "pw"); ok || err == nil {
+	for _, bad := range []string{"", "plain", "$argon2id$v=19$m=1,t=1,p=1$$", "$argon2id$v=1$m=64,t=1,p=1$AAAA$AAAA", "$2a$short"} {
+		if ok, err := checkPassword(bad, "pw"); ok || !errors.Is(err, errBadHash) {
 			t.Errorf("hash %q: %v %v", bad, ok, err)
 		}
 	}

@@ -36,6 +36,11 @@ var (
 	// ErrBusy: a race with another program on the same Maildir; the
 	// operation may simply be repeated (a temporary failure, Temporary).
 	ErrBusy = errors.New("folder busy, try again")
+
+	// ErrAuthBusy: the password could not be checked now, every hashing
+	// slot being taken for longer than the wait allowed (a temporary
+	// failure: IMAP/IMMP NO [UNAVAILABLE], SMTP 454 4.7.0).
+	ErrAuthBusy = errors.New("password checks busy")
 )
 
 // Account is one mail account. Address is the canonical, lower-cased

@@ -129,6 +129,16 @@
 //     IMAP alike; name rules (profile 5), modified UTF-7 and LIST matching
 //     are internal/foldername's, shared with the protocols and the
 //     fallback client.
+//   - Password hashing (argon2id, 19 MiB each) runs in at most
+//     Options.PasswordHashers computations at once (password.go); a check
+//     that gets no slot within PasswordHashWait fails with ErrAuthBusy.
+//     Unknown accounts and malformed addresses pay the same hash as a
+//     wrong password, through the same gate.
+//   - The auth cache (authcache.go) keeps no password, only an HMAC under
+//     a per-process random key; it is filled by successes only, and a hit
+//     needs the account's stored hash, read for that very login, to be the
+//     one the password was verified against: a change of password or a
+//     deletion by any process takes effect at the next login.
 //
 // # Lock order
 //
@@ -146,7 +156,8 @@
 //     is read or written under it, and no file lock waited for (but to
 //     recreate a missing or corrupt dovecot-uidlist, with ulMu held too);
 //  5. leaves, taken last and alone: a watcher's queue (Watcher.mu), the
-//     lock-file table (Store.lfMu), the guard version (Store.verMu).
+//     lock-file table (Store.lfMu), the guard version (Store.verMu), the
+//     auth cache and the password-hashing gate.
 //
 // TestLockOrderStress (package imap) runs every operation that takes
 // these locks at once for 30 s and fails with every goroutine's stack if

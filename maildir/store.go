@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,18 @@ type Options struct {
 	// NoSync skips every fsync. Only for tests and benchmarks that measure
 	// something else; never set it in production.
 	NoSync bool
+	// AuthCacheTTL is how long a verified password is remembered so that
+	// the next login with it skips argon2id (authcache.go). 0: one hour;
+	// negative: no cache.
+	AuthCacheTTL time.Duration
+	// PasswordHashers bounds the password hash computations running at
+	// once, each holding about 19 MiB (password.go). 0: GOMAXPROCS - 1,
+	// at least 1: under a flood of guesses one core stays for everything
+	// else (sessions, deliveries, logins served from the auth cache).
+	PasswordHashers int
+	// PasswordHashWait is how long a login waits for a free hasher before
+	// it fails with ErrAuthBusy. 0: 2s.
+	PasswordHashWait time.Duration
 
 	// cheapHash lowers the password hashing cost; tests only.
 	cheapHash bool
@@ -60,7 +73,9 @@ type Store struct {
 	guardLocal    atomic.Int64 // bumped after this process commits a guard change
 	dbPath        string
 
-	dummyHash string // verified against for unknown accounts (timing)
+	dummyHash string     // verified against for unknown accounts (timing)
+	hashers   *hashGate  // bounds concurrent password hashing (password.go)
+	authCache *authCache // verified logins, nil when off (authcache.go)
 
 	mu     sync.Mutex
 	boxes  map[boxKey]*mailbox // shared per-folder state, one per process
@@ -111,6 +126,16 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.BusyTimeout <= 0 {
 		opts.BusyTimeout = 5 * time.Second
 	}
+	if opts.PasswordHashers <= 0 {
+		opts.PasswordHashers = max(1, runtime.GOMAXPROCS(0)-1)
+	}
+	if opts.PasswordHashWait <= 0 {
+		opts.PasswordHashWait = 2 * time.Second
+	}
+	authCache, err := newAuthCache(opts.AuthCacheTTL, authCacheMax)
+	if err != nil {
+		return nil, err
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -134,6 +159,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		stop:      make(chan struct{}),
 		pid:       os.Getpid(),
 		dirLinger: dirLinger,
+		hashers:   newHashGate(opts.PasswordHashers, opts.PasswordHashWait),
+		authCache: authCache,
 	}
 	s.hostname = maildirHostname()
 	s.opened = time.Now()
@@ -171,7 +198,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s.rdb.SetMaxOpenConns(4)
 	s.rdb.SetMaxIdleConns(4)
 	s.cleanSpool()
-	s.dummyHash, err = s.hashPassword("immp-dummy-password-for-timing")
+	s.dummyHash, err = s.hashPassword(ctx, "immp-dummy-password-for-timing")
 	if err != nil {
 		s.Close()
 		return nil, err

@@ -2,12 +2,9 @@ package smtp
 
 import (
 	"bytes"
-	"errors"
 
 	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
-
-	"immp/maildir"
 )
 
 // authAllowed: AUTH only over TLS, from loopback, or where the operator
@@ -47,24 +44,28 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 }
 
 // login checks the credentials, slowing down repeated failures from the
-// client's address. The reply never tells an unknown user from a wrong
-// password.
+// client's address and against the account. The reply (authReply) never
+// tells an unknown user from a wrong password.
 func (s *session) login(user, pass string) error {
 	ctx := s.srv.ctx
-	if err := s.srv.opts.Throttle.Wait(ctx, s.ip); err != nil {
-		return errAuthTemp
+	att, err := s.srv.opts.Throttle.Begin(ctx, s.ip, user)
+	if err != nil {
+		s.log.Warn("authentication deferred", "user", user, "err", err)
+		return authReply(err)
 	}
+	defer att.End()
 	acct, err := s.srv.opts.Deliverer.Authenticate(ctx, user, pass)
-	switch {
-	case errors.Is(err, maildir.ErrAuthFailed):
-		s.srv.opts.Throttle.Failure(s.ip)
-		s.log.Info("authentication failed", "user", user)
-		return errAuthFailed
-	case err != nil:
-		s.log.Warn("authentication unavailable", "user", user, "err", err)
-		return errAuthTemp
+	if err != nil {
+		rep := authReply(err)
+		if rep == errAuthFailed {
+			att.Failure()
+			s.log.Info("authentication failed", "user", user)
+		} else {
+			s.log.Warn("authentication deferred", "user", user, "err", err)
+		}
+		return rep
 	}
-	s.srv.opts.Throttle.Success(s.ip)
+	att.Success()
 	s.auth = &acct
 	s.authOK = true
 	s.log = s.log.With("auth", acct.Address)

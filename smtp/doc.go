@@ -13,7 +13,9 @@
 // STARTTLS (RFC 3207) when a certificate is configured.
 //
 // Submission: AUTH PLAIN (RFC 4616) or LOGIN is required before MAIL; over
-// cleartext only from loopback unless AllowInsecureAuth. The envelope
+// cleartext only from loopback unless AllowInsecureAuth. Wrong credentials
+// are 535 5.7.8, credentials that cannot be checked now (throttle turn,
+// password hashing busy) 454 4.7.0 (RFC 4954 6; authReply). The envelope
 // sender and every From address must belong to the authenticated account
 // (RFC 6409 8.1); local recipients are delivered as above, others are
 // refused because outbound relay is not configured.

@@ -7,6 +7,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"immp/delivery"
+	"immp/maildir"
 )
 
 // Replies of this package's own. Every error handed to go-smtp is one of
@@ -95,6 +96,18 @@ func replyFor(err error) *gosmtp.SMTPError {
 		return errTimeout
 	}
 	return errLocal
+}
+
+// authReply is the reply to credentials not accepted (RFC 4954 6): 535
+// 5.7.8 when they are wrong (an unknown user and a wrong password alike),
+// 454 4.7.0 when they could not be checked now: the address's earlier
+// attempts hold its turn, every password hashing slot is taken, the
+// storage is unavailable.
+func authReply(err error) *gosmtp.SMTPError {
+	if errors.Is(err, maildir.ErrAuthFailed) {
+		return errAuthFailed
+	}
+	return errAuthTemp
 }
 
 // outcomeOf is the short word logged and counted for a refusal.

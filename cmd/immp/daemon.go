@@ -96,10 +96,15 @@ func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *d
 		return nil, err
 	}
 
+	authCacheTTL := time.Duration(cfg.Accounts.AuthCacheTTL)
+	if authCacheTTL == 0 {
+		authCacheTTL = -1 // "0s" in the file: no cache
+	}
 	d.store, err = maildir.Open(ctx, maildir.Options{
-		DataDir:    cfg.DataDir,
-		Logger:     log.With("component", "maildir"),
-		AutoCreate: cfg.Accounts.AutoCreate,
+		DataDir:      cfg.DataDir,
+		Logger:       log.With("component", "maildir"),
+		AutoCreate:   cfg.Accounts.AutoCreate,
+		AuthCacheTTL: authCacheTTL,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("data_dir: opening the mailbox layer in %s: %w", cfg.DataDir, err)
@@ -122,7 +127,8 @@ func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *d
 		return nil, err
 	}
 	// One login-failure limiter for every protocol: a password guesser
-	// gains nothing by switching from IMAP to IMMP or submission.
+	// gains nothing by switching from IMAP to IMMP or submission, and the
+	// failures against an account add up across all three.
 	limiter := throttle.New(throttle.Options{})
 
 	smtpOpts := func(submission bool) smtp.Options {

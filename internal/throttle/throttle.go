@@ -2,61 +2,106 @@ package throttle
 
 import (
 	"context"
+	"errors"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
 
 // Options tune a Limiter; zero fields take the defaults noted.
 type Options struct {
-	Free       int           // failures without any delay (default 3)
+	Free       int           // failures from one address without any delay (default 3)
 	Base       time.Duration // first delay after Free failures (default 500ms)
 	Max        time.Duration // cap on one delay (default 5s)
 	Forget     time.Duration // quiet period after which a key is reset (default 15m)
-	MaxEntries int           // most keys tracked at once (default 10000)
+	MaxEntries int           // most keys tracked at once, per table (default 10000)
+
+	// AccountFree, AccountBase and AccountMax are Free, Base and Max for
+	// the failures against one account from any address (defaults 10,
+	// 250ms, 2s). The cap is lower than the address's: every client of
+	// the account that has not logged in from its address lately pays
+	// it, the owner's new device included, so it must stay short.
+	AccountFree int
+	AccountBase time.Duration
+	AccountMax  time.Duration
+	// TrustFor is how long an address that logged in to an account stays
+	// exempt from that account's delay (default 24h).
+	TrustFor time.Duration
+	// TurnWait bounds how long an attempt waits for its address's turn
+	// (default 5s); past it Begin returns ErrBusy.
+	TurnWait time.Duration
+
 	// Now is the clock (default time.Now); tests inject their own.
 	Now func() time.Time
 }
 
-// Limiter tracks recent login failures per remote address. A nil *Limiter
-// never delays, so servers can leave it unset.
+// ErrBusy is Begin's answer when the address's earlier attempts have held
+// its turn for longer than TurnWait: a temporary failure, answered as one
+// by the protocols (IMAP NO [UNAVAILABLE], SMTP 454 4.7.0).
+var ErrBusy = errors.New("throttle: too many login attempts in progress from this address")
+
+// Limiter tracks recent login failures per remote address and per account.
+// A nil *Limiter never delays, so servers can leave it unset.
 type Limiter struct {
 	opts Options
 
-	mu        sync.Mutex
-	entries   map[netip.Addr]entry
-	lastPrune time.Time
+	mu       sync.Mutex
+	addrs    table[netip.Addr]
+	accounts table[string]
+	trusted  table[pair]
+	turns    map[netip.Addr]*turn
 }
 
-type entry struct {
-	failures int
-	last     time.Time
+// pair is an address that logged in to an account.
+type pair struct {
+	ip      netip.Addr
+	account string
+}
+
+// turn lets one attempt per address check its credentials at a time; refs
+// counts the attempts holding or waiting for it, so that it is dropped
+// when none does (the map stays as small as the attempts in progress).
+type turn struct {
+	ch   chan struct{}
+	refs int
 }
 
 // New returns a Limiter with opts' zero fields set to their defaults.
 func New(opts Options) *Limiter {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
 	if opts.Free <= 0 {
 		opts.Free = 3
 	}
-	if opts.Base <= 0 {
-		opts.Base = 500 * time.Millisecond
-	}
-	if opts.Max <= 0 {
-		opts.Max = 5 * time.Second
-	}
-	if opts.Max < opts.Base {
-		opts.Max = opts.Base
-	}
-	if opts.Forget <= 0 {
-		opts.Forget = 15 * time.Minute
-	}
+	def(&opts.Base, 500*time.Millisecond)
+	def(&opts.Max, 5*time.Second)
+	opts.Max = max(opts.Max, opts.Base)
+	def(&opts.Forget, 15*time.Minute)
 	if opts.MaxEntries <= 0 {
 		opts.MaxEntries = 10000
 	}
+	if opts.AccountFree <= 0 {
+		opts.AccountFree = 10
+	}
+	def(&opts.AccountBase, 250*time.Millisecond)
+	def(&opts.AccountMax, 2*time.Second)
+	opts.AccountMax = max(opts.AccountMax, opts.AccountBase)
+	def(&opts.TrustFor, 24*time.Hour)
+	def(&opts.TurnWait, 5*time.Second)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Limiter{opts: opts, entries: make(map[netip.Addr]entry)}
+	return &Limiter{
+		opts:     opts,
+		addrs:    newTable[netip.Addr](opts.Forget, opts.MaxEntries),
+		accounts: newTable[string](opts.Forget, opts.MaxEntries),
+		trusted:  newTable[pair](opts.TrustFor, opts.MaxEntries),
+		turns:    make(map[netip.Addr]*turn),
+	}
 }
 
 // key groups addresses: IPv4 (and IPv4-mapped IPv6) by address, IPv6 by
@@ -72,43 +117,140 @@ func key(ip netip.Addr) netip.Addr {
 	return ip
 }
 
-// Delay is how long the next attempt from ip must wait now.
-func (l *Limiter) Delay(ip netip.Addr) time.Duration {
+// maxAccountKey bounds the bytes kept per account key (a login name is
+// client input; a longer one is no account anyway).
+const maxAccountKey = 256
+
+// accountKey is the login name as the throttle counts it: case and
+// surrounding space do not make another account.
+func accountKey(account string) string {
+	a := strings.ToLower(strings.TrimSpace(account))
+	if len(a) > maxAccountKey {
+		a = a[:maxAccountKey]
+	}
+	return a
+}
+
+// Delay is how long the next attempt from ip on account must wait now:
+// the longer of the address's delay and the account's, the account's
+// being waived for an address that logged in to it within TrustFor.
+func (l *Limiter) Delay(ip netip.Addr, account string) time.Duration {
 	if l == nil {
 		return 0
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e, ok := l.entries[key(ip)]
-	if !ok {
-		return 0
-	}
-	now := l.opts.Now()
-	if now.Sub(e.last) >= l.opts.Forget {
-		return 0
-	}
-	return l.delayFor(e.failures)
+	return l.delayLocked(key(ip), accountKey(account), l.opts.Now())
 }
 
-func (l *Limiter) delayFor(failures int) time.Duration {
-	if failures < l.opts.Free {
+func (l *Limiter) delayLocked(k netip.Addr, account string, now time.Time) time.Duration {
+	var d time.Duration
+	if e, ok := l.addrs.get(k, now); ok {
+		d = progression(e.failures, l.opts.Free, l.opts.Base, l.opts.Max)
+	}
+	if account == "" {
+		return d
+	}
+	if _, ok := l.trusted.get(pair{k, account}, now); ok {
+		return d
+	}
+	if e, ok := l.accounts.get(account, now); ok {
+		d = max(d, progression(e.failures, l.opts.AccountFree, l.opts.AccountBase, l.opts.AccountMax))
+	}
+	return d
+}
+
+// progression is 0 below free failures, then base doubling per further
+// failure, capped at most.
+func progression(failures, free int, base, most time.Duration) time.Duration {
+	if failures < free {
 		return 0
 	}
-	d := l.opts.Base
-	for i := l.opts.Free; i < failures; i++ {
+	d := base
+	for i := free; i < failures; i++ {
 		d *= 2
-		if d >= l.opts.Max {
-			return l.opts.Max
+		if d >= most {
+			return most
 		}
 	}
 	return d
 }
 
-// Wait blocks the calling connection for Delay(ip), returning ctx's error
-// if ctx is done first. Call it before checking credentials, so that a
-// guesser pays the delay whether the guess is right or wrong.
-func (l *Limiter) Wait(ctx context.Context, ip netip.Addr) error {
-	d := l.Delay(ip)
+// Attempt is one login attempt between Begin and its outcome. It holds its
+// address's turn until Failure, Success or End. A nil *Attempt (from a nil
+// Limiter) does nothing.
+type Attempt struct {
+	l       *Limiter
+	ip      netip.Addr // key(ip)
+	account string     // accountKey
+	t       *turn
+	ended   bool
+}
+
+// Begin starts an attempt from ip to log in to account: it waits for the
+// address's turn (one credential check per address at a time, at most
+// TurnWait: else ErrBusy), then for Delay(ip, account). Both waits end
+// early with ctx's error when ctx is done. The delay is waited before the
+// credentials are checked and while the turn is held, so a right guess
+// costs the same as a wrong one and parallel connections from one address
+// do not multiply its rate of guesses.
+func (l *Limiter) Begin(ctx context.Context, ip netip.Addr, account string) (*Attempt, error) {
+	if l == nil {
+		return nil, ctx.Err()
+	}
+	a := &Attempt{l: l, ip: key(ip), account: accountKey(account)}
+	if err := l.acquire(ctx, a); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	d := l.delayLocked(a.ip, a.account, l.opts.Now())
+	l.mu.Unlock()
+	if err := sleep(ctx, d); err != nil {
+		a.End()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (l *Limiter) acquire(ctx context.Context, a *Attempt) error {
+	l.mu.Lock()
+	t := l.turns[a.ip]
+	if t == nil {
+		t = &turn{ch: make(chan struct{}, 1)}
+		l.turns[a.ip] = t
+	}
+	t.refs++
+	l.mu.Unlock()
+	a.t = t
+	select {
+	case t.ch <- struct{}{}:
+		return nil
+	default:
+	}
+	timer := time.NewTimer(l.opts.TurnWait)
+	defer timer.Stop()
+	var err error
+	select {
+	case t.ch <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-timer.C:
+		err = ErrBusy
+	}
+	l.unref(a)
+	return err
+}
+
+func (l *Limiter) unref(a *Attempt) {
+	l.mu.Lock()
+	if a.t.refs--; a.t.refs == 0 {
+		delete(l.turns, a.ip)
+	}
+	l.mu.Unlock()
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
@@ -122,63 +264,88 @@ func (l *Limiter) Wait(ctx context.Context, ip netip.Addr) error {
 	}
 }
 
-// Failure records one failed login from ip.
-func (l *Limiter) Failure(ip netip.Addr) {
+// End gives the turn back without an outcome (the check could not be
+// made: storage or capacity trouble). Safe to call more than once.
+func (a *Attempt) End() {
+	if a == nil || a.ended {
+		return
+	}
+	a.ended = true
+	<-a.t.ch
+	a.l.unref(a)
+}
+
+// Failure records the attempt as a failed login and ends it.
+func (a *Attempt) Failure() {
+	if a == nil {
+		return
+	}
+	a.l.failure(a.ip, a.account)
+	a.End()
+}
+
+// Success records the attempt as a login and ends it. The address's
+// failures are forgotten only when every one of them was against this
+// account (the user mistyped); failures against other accounts stay, so
+// logging in to one's own account does not buy fresh guesses at others.
+// The account's failures stay too: they were counted from every address,
+// and the owner logging in says nothing about the others. The address is
+// trusted for this account from now on (its delay is waived for it).
+func (a *Attempt) Success() {
+	if a == nil {
+		return
+	}
+	l := a.l
+	now := l.opts.Now()
+	l.mu.Lock()
+	if e, ok := l.addrs.get(a.ip, now); ok && !e.mixed && e.account == a.account {
+		l.addrs.del(a.ip)
+	}
+	if a.account != "" {
+		l.trusted.put(pair{a.ip, a.account}, entry{last: now}, now)
+	}
+	l.mu.Unlock()
+	a.End()
+}
+
+// Failure records one failed login from ip on account outside an attempt
+// (a malformed SASL exchange; account may be empty when none was named).
+func (l *Limiter) Failure(ip netip.Addr, account string) {
 	if l == nil {
 		return
 	}
-	k := key(ip)
+	l.failure(key(ip), accountKey(account))
+}
+
+func (l *Limiter) failure(k netip.Addr, account string) {
 	now := l.opts.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e, ok := l.entries[k]
-	if ok && now.Sub(e.last) >= l.opts.Forget {
-		e = entry{}
-	}
-	if !ok && len(l.entries) >= l.opts.MaxEntries {
-		l.makeRoom(now)
+	e, ok := l.addrs.get(k, now)
+	if !ok {
+		e = entry{account: account}
+	} else if e.account != account {
+		e.mixed = true
 	}
 	e.failures++
 	e.last = now
-	l.entries[k] = e
-}
-
-// Success forgets ip's failures: the user got in.
-func (l *Limiter) Success(ip netip.Addr) {
-	if l == nil {
+	l.addrs.put(k, e, now)
+	if account == "" {
 		return
 	}
-	l.mu.Lock()
-	delete(l.entries, key(ip))
-	l.mu.Unlock()
+	ae, _ := l.accounts.get(account, now)
+	ae.failures++
+	ae.last = now
+	l.accounts.put(account, ae, now)
 }
 
-// Len is the number of keys tracked (for tests and metrics).
-func (l *Limiter) Len() int {
+// Len is the number of addresses and accounts tracked (for tests and
+// metrics).
+func (l *Limiter) Len() (addrs, accounts int) {
 	if l == nil {
-		return 0
+		return 0, 0
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.entries)
-}
-
-// makeRoom frees at least one slot. The full scan for expired keys runs at
-// most once per second, so a flood of new addresses costs O(1) each
-// (random eviction via map iteration order) rather than O(n).
-func (l *Limiter) makeRoom(now time.Time) {
-	if now.Sub(l.lastPrune) >= time.Second || now.Before(l.lastPrune) {
-		l.lastPrune = now
-		for k, e := range l.entries {
-			if now.Sub(e.last) >= l.opts.Forget {
-				delete(l.entries, k)
-			}
-		}
-	}
-	for k := range l.entries {
-		if len(l.entries) < l.opts.MaxEntries {
-			break
-		}
-		delete(l.entries, k)
-	}
+	return len(l.addrs.m), len(l.accounts.m)
 }
