@@ -143,8 +143,11 @@ func (v *view) update(w *imapserver.UpdateWriter, allowExpunge, showRecent bool)
 			}
 			v.gone[ev.UID] = true
 			if allowExpunge {
+				// Announce what arrived first, so the EXPUNGE numbers
+				// are the client's; after it the client's count is ours.
 				if err = exists(); err == nil {
 					err = v.flushExpunges(w)
+					told = len(v.uids)
 				}
 			}
 		case maildir.EventKeywords:

@@ -1,6 +1,8 @@
 package imap
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -115,5 +117,58 @@ func TestMoveIntoSelectedFolder(t *testing.T) {
 	got = a.ok("COPY 1 INBOX")
 	if indexOf(got, "* 3 EXISTS") < 0 {
 		t.Fatalf("COPY into the selected folder = %q: want EXISTS 3", got)
+	}
+}
+
+// clientCount applies untagged EXISTS and EXPUNGE lines to a count, as a
+// client does.
+func clientCount(n int, lines []string) int {
+	for _, l := range lines {
+		var k int
+		switch {
+		case strings.HasSuffix(l, " EXISTS"):
+			fmt.Sscanf(l, "* %d EXISTS", &k)
+			n = k
+		case strings.HasSuffix(l, " EXPUNGE"):
+			n--
+		}
+	}
+	return n
+}
+
+// Arrivals and expunges interleaved before one poll: the client's count,
+// kept from EXISTS and EXPUNGE as a client keeps it, ends equal to the
+// folder's (a second arrival after an expunge needs an EXISTS of its
+// own).
+func TestPollInterleavedArrivalsAndExpunges(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{noSync: true})
+	acct := e.account("alice@example.org")
+	e.deliver(acct, "INBOX", "one")
+	e.deliver(acct, "INBOX", "two")
+	a := e.raw("alice@example.org")
+	b := e.raw("alice@example.org")
+	a.ok("SELECT INBOX")
+	b.ok("SELECT INBOX")
+	e.deliver(acct, "INBOX", "three")
+	b.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+	b.ok("EXPUNGE")
+	e.deliver(acct, "INBOX", "four")
+	got := a.ok("NOOP")
+	if n, want := clientCount(2, got), len(e.folderUIDs(acct, "INBOX")); n != want {
+		t.Fatalf("NOOP sent %q: the client counts %d messages, the folder has %d", got, n, want)
+	}
+	// Held back during FETCH (RFC 9051 7.5.1), sent by the next NOOP.
+	b.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+	b.ok("EXPUNGE")
+	e.deliver(acct, "INBOX", "five")
+	fetched := a.ok("FETCH 1 (UID)")
+	if slices.ContainsFunc(fetched, func(l string) bool { return strings.HasSuffix(l, " EXPUNGE") }) {
+		t.Fatalf("EXPUNGE during FETCH: %q", fetched)
+	}
+	got = append(got, fetched...)
+	got = append(got, a.ok("NOOP")...)
+	if n, want := clientCount(2, got), len(e.folderUIDs(acct, "INBOX")); n != want {
+		t.Fatalf("responses %q: the client counts %d messages, the folder has %d", got, n, want)
 	}
 }
