@@ -84,7 +84,7 @@
 //
 //   - Mailbox names are modified UTF-7 on the wire (RFC 3501 5.1.3); names
 //     with "&" and any valid spelling work in every command. One that is
-//     not valid modified UTF-7 is BAD [CLIENTBUG] (go-imap as patched in
+//     not valid modified UTF-7 is NO [CANNOT] (go-imap as patched in
 //     third_party/go-imap); a LIST pattern that is not is matched as
 //     written, as Dovecot does.
 //   - LIST matches with internal/foldername, the rules IMMP LIST uses: the

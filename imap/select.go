@@ -102,68 +102,77 @@ func (s *session) Unselect() (err error) {
 }
 
 // update tells the client what changed since it was last told, in the
-// order it changed. Expunges wait while !allowExpunge; a message's flags
-// are not sent once it is expunged.
+// order Dovecot sends it: FLAGS for new keywords, EXPUNGE (held back
+// while !allowExpunge, RFC 9051 7.5.1), EXISTS for what arrived, then
+// FETCH FLAGS for changed messages (the last flags of each). A message
+// that arrived and went before the client heard of it is never
+// mentioned.
 func (v *view) update(w *imapserver.UpdateWriter, allowExpunge, showRecent bool) error {
+	var fresh []uint32             // arrived, not announced yet
+	flags := map[uint32][]string{} // last flags of each changed message
+	var changed []uint32           // in order of first change
+	for _, ev := range v.w.Changes() {
+		switch ev.Kind {
+		case maildir.EventNew:
+			last := uint32(0)
+			if n := len(fresh); n > 0 {
+				last = fresh[n-1]
+			} else if n := len(v.uids); n > 0 {
+				last = v.uids[n-1]
+			}
+			if ev.UID <= last {
+				continue // already in the snapshot
+			}
+			fresh = append(fresh, ev.UID)
+			if ev.Recent {
+				v.recent[ev.UID], v.recentChanged = true, true
+			}
+		case maildir.EventFlags:
+			if _, ok := flags[ev.UID]; !ok {
+				changed = append(changed, ev.UID)
+			}
+			flags[ev.UID] = ev.Flags
+		case maildir.EventExpunge:
+			delete(flags, ev.UID)
+			if i := slices.Index(fresh, ev.UID); i >= 0 {
+				fresh = slices.Delete(fresh, i, i+1)
+				delete(v.recent, ev.UID)
+				continue
+			}
+			if v.seqOf(ev.UID) != 0 {
+				v.gone[ev.UID] = true
+			}
+		case maildir.EventKeywords:
+			if !slices.Equal(v.keywords, ev.Keywords) {
+				v.keywords = ev.Keywords
+				if err := w.WriteMailboxFlags(v.mailboxFlags()); err != nil {
+					return err
+				}
+			}
+		case maildir.EventFolderDeleted:
+			v.deleted = true
+		}
+	}
 	if allowExpunge {
 		if err := v.flushExpunges(w); err != nil {
 			return err
 		}
 	}
-	told := len(v.uids) // EXISTS the client has heard
-	exists := func() error {
-		if len(v.uids) == told {
-			return nil
-		}
-		told = len(v.uids)
-		return w.WriteNumMessages(uint32(told))
-	}
-	for _, ev := range v.w.Changes() {
-		var err error
-		switch ev.Kind {
-		case maildir.EventNew:
-			if n := len(v.uids); n > 0 && v.uids[n-1] >= ev.UID {
-				continue // already in the snapshot
-			}
-			v.uids = append(v.uids, ev.UID)
-			if ev.Recent {
-				v.recent[ev.UID], v.recentChanged = true, true
-			}
-		case maildir.EventFlags:
-			seq := v.seqOf(ev.UID)
-			if seq == 0 || v.gone[ev.UID] {
-				continue
-			}
-			if err = exists(); err == nil {
-				err = w.WriteMessageFlags(seq, imap.UID(ev.UID), v.flagsFor(ev.UID, ev.Flags, showRecent))
-			}
-		case maildir.EventExpunge:
-			if v.seqOf(ev.UID) == 0 {
-				continue
-			}
-			v.gone[ev.UID] = true
-			if allowExpunge {
-				// Announce what arrived first, so the EXPUNGE numbers
-				// are the client's; after it the client's count is ours.
-				if err = exists(); err == nil {
-					err = v.flushExpunges(w)
-					told = len(v.uids)
-				}
-			}
-		case maildir.EventKeywords:
-			if !slices.Equal(v.keywords, ev.Keywords) {
-				v.keywords = ev.Keywords
-				err = w.WriteMailboxFlags(v.mailboxFlags())
-			}
-		case maildir.EventFolderDeleted:
-			v.deleted = true
-		}
-		if err != nil {
+	if len(fresh) > 0 {
+		v.uids = append(v.uids, fresh...)
+		if err := w.WriteNumMessages(uint32(len(v.uids))); err != nil {
 			return err
 		}
 	}
-	if err := exists(); err != nil {
-		return err
+	for _, uid := range changed {
+		fl, ok := flags[uid]
+		seq := v.seqOf(uid)
+		if !ok || seq == 0 || v.gone[uid] {
+			continue
+		}
+		if err := w.WriteMessageFlags(seq, imap.UID(uid), v.flagsFor(uid, fl, showRecent)); err != nil {
+			return err
+		}
 	}
 	if v.recentChanged {
 		v.recentChanged = false

@@ -519,9 +519,11 @@ func (dec *Decoder) ExpectMailbox(ptr *string) bool {
 	}
 	name, err := utf7.Decode(name)
 	if err != nil {
-		// immp patch: a client's bad mailbox name is a syntax error (BAD),
-		// not an internal error of the server (NO [SERVERBUG]).
-		return dec.returnErr(&DecoderExpectError{Message: "mailbox name is not valid modified UTF-7 (RFC 3501 5.1.3)"})
+		// immp patch: a client's bad mailbox name is refused as a name
+		// the server cannot use (NO [CANNOT], as Dovecot answers), not
+		// as an internal error of the server (NO [SERVERBUG]).
+		return dec.returnErr(&imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot,
+			Text: "Invalid mailbox name: not valid modified UTF-7 (RFC 3501 5.1.3)"})
 	}
 	*ptr = name
 	return true

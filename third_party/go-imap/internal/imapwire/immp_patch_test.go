@@ -5,10 +5,12 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/emersion/go-imap/v2"
 )
 
-// A mailbox name that is not valid modified UTF-7 is a syntax error
-// (immp patch, see PATCHES.md), so the server answers BAD, not SERVERBUG.
+// A mailbox name that is not valid modified UTF-7 is refused with
+// NO [CANNOT] (immp patch, see PATCHES.md), not SERVERBUG.
 func TestExpectMailboxInvalidUTF7(t *testing.T) {
 	for in, want := range map[string]string{`"a&-b"`: "a&b", `"&AOk-t&AOk-"`: "été", `inbox`: "INBOX", `"Entw&APw-rfe"`: "Entwürfe"} {
 		dec := NewDecoder(bufio.NewReader(strings.NewReader(in+"\r\n")), ConnSideServer)
@@ -24,9 +26,9 @@ func TestExpectMailboxInvalidUTF7(t *testing.T) {
 			t.Errorf("ExpectMailbox(%s) = %q, want an error", in, got)
 			continue
 		}
-		var de *DecoderExpectError
-		if !errors.As(dec.Err(), &de) {
-			t.Errorf("ExpectMailbox(%s): %v is not a DecoderExpectError", in, dec.Err())
+		var ie *imap.Error
+		if !errors.As(dec.Err(), &ie) || ie.Type != imap.StatusResponseTypeNo || ie.Code != imap.ResponseCodeCannot {
+			t.Errorf("ExpectMailbox(%s): %v, want NO [CANNOT]", in, dec.Err())
 		}
 	}
 }
