@@ -9,8 +9,9 @@ import (
 // fetch-body-mime, search-addresses, search-header and search-body
 // scripts (the reference for what Dovecot answers), over a real socket.
 // Where go-imap's writer differs from Dovecot only in form it is said
-// so: a space between the addresses of a list, "7bit" in lower case,
-// and no route (obs-route), which go-imap's Address cannot carry.
+// so: a space between the addresses of a list and "7bit" in lower case.
+// The obsolete source route is sent as the address's adl (go-imap as
+// patched in third_party/go-imap).
 
 func mimeEnv(t *testing.T, msgs ...string) *rawConn {
 	e := newEnv(t, envOptions{})
@@ -82,7 +83,7 @@ Message-ID: <a@b> (comment)
 		`* 2 FETCH (ENVELOPE ("Thu, 15 Feb 2007 01:02:03 +0200" NIL ((NIL NIL "user" "domain")) ((NIL NIL "user" "domain")) ((NIL NIL "user" "domain")) NIL NIL NIL NIL NIL))`,
 		`* 3 FETCH (ENVELOPE ("Thu, 15 Feb 2007 01:02:03 +0200" NIL (("Real Name" NIL "user" "domain")) (("Real Name" NIL "user" "domain")) (("Real Name" NIL "user" "domain")) ((NIL NIL "group" NIL) (NIL NIL "g1" "d1.org") (NIL NIL "g2" "d2.org") (NIL NIL NIL NIL) (NIL NIL "group2" NIL) (NIL NIL "g3" "d3.org") (NIL NIL NIL NIL)) ((NIL NIL "group" NIL) (NIL NIL NIL NIL) (NIL NIL "group2" NIL) (NIL NIL NIL NIL)) NIL NIL NIL))`,
 		`* 4 FETCH (ENVELOPE ("Thu, 15 Feb 2007 01:02:03 +0200" NIL (("Real Name" NIL "user" "domain")) (("Real Name" NIL "user" "domain")) (("Real Name" NIL "user" "domain")) NIL NIL NIL NIL NIL))`,
-		`* 5 FETCH (ENVELOPE ("Thu, 15 Feb 2007 01:02:03 +0200" NIL ((NIL NIL "user" "domain")) ((NIL NIL "user" "domain")) ((NIL NIL "user" "domain")) NIL NIL NIL NIL NIL))`,
+		`* 5 FETCH (ENVELOPE ("Thu, 15 Feb 2007 01:02:03 +0200" NIL ((NIL "@route" "user" "domain")) ((NIL "@route" "user" "domain")) ((NIL "@route" "user" "domain")) NIL NIL NIL NIL NIL))`,
 		`* 6 FETCH (ENVELOPE (NIL "=?iso-8859-1?q?Caf=E9?= folded subject" (("=?utf-8?q?J=C3=B6rg?=" NIL "j" "example.org") ("Doe, John" NIL "john doe" "example.org")) (("=?utf-8?q?J=C3=B6rg?=" NIL "j" "example.org") ("Doe, John" NIL "john doe" "example.org")) (("=?utf-8?q?J=C3=B6rg?=" NIL "j" "example.org") ("Doe, John" NIL "john doe" "example.org")) ((NIL NIL "undisclosed-recipients" NIL) (NIL NIL NIL NIL)) NIL NIL NIL "<a@b>"))`,
 	)
 }

@@ -118,6 +118,7 @@ func (b *builder) addresses(to []imap.Address, v []byte) []imap.Address {
 		default:
 			to = append(to, imap.Address{
 				Name:    humanText(a.Name),
+				Route:   a.Route,
 				Mailbox: a.Mailbox,
 				Host:    a.Domain,
 			})

@@ -100,6 +100,9 @@ type Address struct {
 	Name    string
 	Mailbox string
 	Host    string
+	// Route is the obsolete source route (addr-adl, RFC 3501 7.4.2),
+	// e.g. "@a,@b"; written as NIL when empty. (immp patch)
+	Route string
 }
 
 // Addr returns the e-mail address in the form "foo@example.org".
