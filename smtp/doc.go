@@ -24,6 +24,12 @@
 // after the data names the transaction id ("Ok: delivered as ID"), which
 // the Received header and the log line carry too.
 //
+// Message data (RFC 5321 2.3.8, 4.1.1.4, 4.5.2): lines end with CRLF, the
+// data ends only at CRLF "." CRLF, a leading dot is removed from every
+// other line, and a bare CR or LF is an ordinary octet, stored as
+// received (go-smtp is patched for the bare CR case: third_party/go-smtp
+// PATCHES.md).
+//
 // Limits: MaxLineLength (default 1 MiB) bounds every line; RFC 5321's 1000
 // octets is far exceeded by real mail, and message lines are streamed, so
 // only command lines are ever held whole. A message over MaxMessageBytes
