@@ -107,6 +107,10 @@
 //     folder's state keeps the highest UID claimed; a read-write Watch
 //     claims every message above it, and a new message goes to the
 //     oldest read-write watcher, or waits unclaimed for the next one.
+//   - No account is created with '+' in its local part (AddAccount,
+//     EnsureAccount and an auto-created login alike: NewAccountAddress),
+//     since "alice+x@" is plus addressing for alice's subinbox x; lookups
+//     still accept such a name, so an account made earlier can be removed.
 //   - A deleted account's folder states are dropped and AccountGone
 //     fires, also when another process deleted it (lifecycle.go); account
 //     IDs are never reused, so a re-added account starts clean.

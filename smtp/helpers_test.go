@@ -41,17 +41,21 @@ type setup struct {
 	wrap  func(delivery.Txn) delivery.Txn
 	guard delivery.Verifier
 	tls   bool // serve implicit TLS instead of cleartext
+	// autoCreate: accounts made on first login or delivery (test bed).
+	autoCreate bool
+	// noPlus: plus addressing off ([delivery] plus_subinbox = false).
+	noPlus bool
 }
 
 func newEnv(t testing.TB, cfg setup) *env {
 	t.Helper()
 	ctx := context.Background()
-	store, err := maildir.Open(ctx, maildir.Options{DataDir: t.TempDir()})
+	store, err := maildir.Open(ctx, maildir.Options{DataDir: t.TempDir(), AutoCreate: cfg.autoCreate})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	mapper := address.Mapper{Domains: []string{"example.org"}, PlusSubinbox: true}
+	mapper := address.Mapper{Domains: []string{"example.org"}, PlusSubinbox: !cfg.noPlus}
 	e := &env{t: t, store: store, logs: &syncbuf.Buffer{}, m: metrics.New()}
 	g := cfg.guard
 	if g == nil {
