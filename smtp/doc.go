@@ -14,9 +14,18 @@
 //
 // Submission: AUTH PLAIN (RFC 4616) or LOGIN is required before MAIL; over
 // cleartext only from loopback unless AllowInsecureAuth. The envelope
-// sender and every From address must belong to the authenticated account
-// (RFC 6409 8.1); local recipients are delivered as above, others are
-// refused because outbound relay is not configured.
+// sender must belong to the authenticated account, and so must every
+// address in the From, Sender, Resent-From and Resent-Sender fields (RFC
+// 6409 8.1): "belong" is Deliverer.Owns, the account's address with any
+// subinbox prefix or +detail (so a REPLACEd subinbox name too). The
+// header section is read with a real RFC 5322 parser (go-message's
+// textproto, net/mail's address lists), so obsolete syntax (RFC 5322 4.5:
+// space before the colon, folding, comments, encoded words, groups) is
+// read as a mail reader reads it; exactly one From and at most one Sender
+// (RFC 5322 3.6); display names are free; anything unreadable is refused,
+// never guessed: 550 5.7.1 naming the field and the problem. Local
+// recipients are delivered as above, others are refused because outbound
+// relay is not configured.
 //
 // Every refusal is a *smtp.SMTPError built in reply.go, the one place where
 // delivery reasons become wire replies: go-smtp matches that type exactly

@@ -26,8 +26,6 @@ var (
 		Message: "Authentication not available on this service"}
 	errSenderNotOwned = &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1},
 		Message: "Sender address does not belong to the authenticated account"}
-	errFromNotOwned = &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1},
-		Message: "From header must name only addresses of the authenticated account"}
 	errShuttingDown = &gosmtp.SMTPError{Code: 421, EnhancedCode: gosmtp.EnhancedCode{4, 3, 2},
 		Message: "Service shutting down, try again later"}
 	errTooLarge = &gosmtp.SMTPError{Code: 552, EnhancedCode: gosmtp.EnhancedCode{5, 3, 4},
@@ -47,6 +45,33 @@ var (
 func deliveredReply(id string) *gosmtp.SMTPError {
 	return &gosmtp.SMTPError{Code: 250, EnhancedCode: gosmtp.EnhancedCode{2, 0, 0},
 		Message: "Ok: delivered as " + id}
+}
+
+// senderReply is the reply to a submitted message whose sender fields
+// fail the check (RFC 6409 8.1; RFC 5322 3.6): 550 5.7.1 saying which
+// field and why; the address itself is only logged.
+func senderReply(e *senderError) *gosmtp.SMTPError {
+	policy := func(msg string) *gosmtp.SMTPError {
+		return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1}, Message: msg}
+	}
+	switch e.problem {
+	case senderHeaderTooLong:
+		return &gosmtp.SMTPError{Code: 552, EnhancedCode: gosmtp.EnhancedCode{5, 3, 4},
+			Message: "Header section too large to check the sender"}
+	case senderNoFrom:
+		return policy("Message has no From header; RFC 5322 3.6 requires exactly one")
+	case senderManyFrom:
+		return policy("Message has more than one From header; RFC 5322 3.6 requires exactly one")
+	case senderManySender:
+		return policy("Message has more than one Sender header; RFC 5322 3.6 allows one")
+	case senderBadList:
+		return policy(e.field + " header is not a valid address list; the sender cannot be checked")
+	case senderNoAddress:
+		return policy(e.field + " header names no address")
+	case senderNotOwned:
+		return policy(e.field + " header may name only addresses of the authenticated account")
+	}
+	return policy("Malformed header section; the sender cannot be checked")
 }
 
 // reasonReplies maps delivery's reasons to the wire (profile 9; RFC 3463).
@@ -80,6 +105,10 @@ func replyFor(err error) *gosmtp.SMTPError {
 			return errTooLarge
 		}
 		return se
+	}
+	var sender *senderError
+	if errors.As(err, &sender) {
+		return senderReply(sender)
 	}
 	if r := delivery.ReasonOf(err); r != 0 && r != delivery.ReasonBody {
 		if rep, ok := reasonReplies[r]; ok {

@@ -152,7 +152,7 @@ func (s *session) Data(r io.Reader) error {
 	body := io.Reader(countingReader{r, &t.size})
 	if s.srv.opts.Submission {
 		var err error
-		if body, err = s.checkFrom(body); err != nil {
+		if body, err = s.checkSenders(body); err != nil {
 			rep := replyFor(err)
 			s.finish(t, outcomeOf(rep))
 			return rep
