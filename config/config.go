@@ -33,6 +33,7 @@ type SMTP struct {
 	MaxRecipients   int      `toml:"max_recipients" doc:"Most recipients in one transaction (RFC 5321 says at least 100)."`
 	ReadTimeout     Duration `toml:"read_timeout" doc:"How long a client may stay silent before it is disconnected."`
 	MaxConnsPerIP   int      `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited."`
+	Postmaster      string   `toml:"postmaster" doc:"Account that receives mail to postmaster@ each domain (RFC 5321 4.5.1) where\nno account of that name exists; it must be in one of the domains. Empty:\npostmaster@<first domain>. If that account does not exist, the oldest\naccount receives it (\"immp serve\" logs where postmaster mail goes)."`
 }
 
 // Submission is the [submission] section.

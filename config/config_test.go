@@ -57,6 +57,7 @@ max_message_bytes = "10MiB"
 max_recipients = 7
 read_timeout = "90s"
 max_conns_per_ip = -1
+postmaster = "Ops@B.test"
 [submission]
 listen = "127.0.0.1:2587"
 [imap]
@@ -87,7 +88,7 @@ level = "debug"
 		t.Fatal(err)
 	}
 	if c.SMTP.MaxMessageBytes != 10<<20 || c.SMTP.MaxRecipients != 7 || c.SMTP.ReadTimeout != Duration(90*time.Second) ||
-		c.SMTP.MaxConnsPerIP != -1 || c.IMMP.IdleTimeout != Duration(time.Hour) || c.Delivery.PlusSubinbox ||
+		c.SMTP.MaxConnsPerIP != -1 || c.SMTP.Postmaster != "Ops@B.test" || c.IMMP.IdleTimeout != Duration(time.Hour) || c.Delivery.PlusSubinbox ||
 		!c.Auth.AllowInsecure || !c.Accounts.AutoCreate || c.Log.Format != "json" || c.ShutdownGrace != Duration(5*time.Second) {
 		t.Errorf("decoded %+v", c)
 	}
@@ -145,6 +146,9 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"bad CIDR", minimal + "[immp]\ntrusted_networks = [\"10.0.0.0/33\"]\n", "immp.trusted_networks", 5},
 		{"bad log format", minimal + "[log]\nformat = \"xml\"\n", "log.format", 5},
 		{"bad log level", minimal + "[log]\nlevel = \"loud\"\n", "log.level", 5},
+		{"postmaster not an address", minimal + "[smtp]\npostmaster = \"ops\"\n", "smtp.postmaster", 5},
+		{"postmaster with plus", minimal + "[smtp]\npostmaster = \"ops+x@example.org\"\n", "smtp.postmaster", 5},
+		{"postmaster elsewhere", minimal + "[smtp]\npostmaster = \"ops@elsewhere.test\"\n", "smtp.postmaster", 5},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -44,8 +44,11 @@
 // only command lines are ever held whole. A message over MaxMessageBytes
 // gets 552 5.3.4, at MAIL when SIZE= says so, else when the limit is
 // crossed in DATA or BDAT. Not provided: VRFY/EXPN (252/502, go-smtp),
-// DSN, BINARYMIME, REQUIRETLS; a bare "postmaster" without a domain is
-// refused by go-smtp's parser (501).
+// DSN, BINARYMIME, REQUIRETLS.
+//
+// Postmaster (RFC 5321 4.5.1): postmaster@ every served domain and a bare
+// <Postmaster> (go-smtp is patched to parse it) are accepted and go to
+// the postmaster route of package delivery, whatever accounts exist.
 //
 // Connection hygiene: a read timeout that runs from the last reply, so a
 // command must be complete within it however slowly its octets trickle in

@@ -45,6 +45,10 @@ type setup struct {
 	autoCreate bool
 	// noPlus: plus addressing off ([delivery] plus_subinbox = false).
 	noPlus bool
+	// domains: the local domains; nil: example.org.
+	domains []string
+	// postmaster: delivery.Options.Postmaster.
+	postmaster string
 }
 
 func newEnv(t testing.TB, cfg setup) *env {
@@ -55,7 +59,11 @@ func newEnv(t testing.TB, cfg setup) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	mapper := address.Mapper{Domains: []string{"example.org"}, PlusSubinbox: !cfg.noPlus}
+	domains := cfg.domains
+	if domains == nil {
+		domains = []string{"example.org"}
+	}
+	mapper := address.Mapper{Domains: domains, PlusSubinbox: !cfg.noPlus}
 	e := &env{t: t, store: store, logs: &syncbuf.Buffer{}, m: metrics.New()}
 	g := cfg.guard
 	if g == nil {
@@ -67,7 +75,7 @@ func newEnv(t testing.TB, cfg setup) *env {
 	}
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
 	e.d, err = delivery.New(delivery.Options{Store: store, Mapper: mapper, Guard: g, Metrics: e.m,
-		Logger: log, Hostname: "mx.example.org", WrapTxn: cfg.wrap})
+		Logger: log, Hostname: "mx.example.org", WrapTxn: cfg.wrap, Postmaster: cfg.postmaster})
 	if err != nil {
 		t.Fatal(err)
 	}

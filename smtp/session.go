@@ -89,7 +89,7 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 		if !s.authOK {
 			return errAuthRequired
 		}
-		if !s.srv.opts.Deliverer.Owns(*s.auth, from) {
+		if !s.srv.opts.Deliverer.Owns(s.srv.ctx, *s.auth, from) {
 			s.log.Info("sender refused", "sender", from, "auth", s.auth.Address)
 			return errSenderNotOwned
 		}

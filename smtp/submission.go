@@ -72,7 +72,7 @@ func (s *session) checkSenders(r io.Reader) (io.Reader, error) {
 	}
 	if err == nil {
 		acct := *s.auth
-		err = checkHeaderSenders(hdr, func(a string) bool { return s.srv.opts.Deliverer.Owns(acct, a) })
+		err = checkHeaderSenders(hdr, func(a string) bool { return s.srv.opts.Deliverer.Owns(s.srv.ctx, acct, a) })
 	}
 	var se *senderError
 	if errors.As(err, &se) {
