@@ -100,6 +100,7 @@ type trackedConn struct {
 	replied  bool // a reply was written since the deadline was last set
 	timedOut bool // a read hit the deadline: every later read fails too
 	draining bool
+	closing  bool // close once the next reply is written
 }
 
 // Read sets the read deadline. Between commands it runs from the last
@@ -143,8 +144,24 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 func (c *trackedConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	c.replied = true
+	closing := c.closing
 	c.mu.Unlock()
-	return c.Conn.Write(p)
+	n, err := c.Conn.Write(p)
+	if closing {
+		// The last reply is out: go-smtp's next read fails on the
+		// closed connection and it ends the session.
+		c.Conn.Close()
+	}
+	return n, err
+}
+
+// closeAfterReply closes the connection as soon as the next reply has
+// been written (a single-line reply is one Write: go-smtp's textproto
+// writer flushes each line).
+func (c *trackedConn) closeAfterReply() {
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
 }
 
 // data marks the message data being read (true) or done with (false).

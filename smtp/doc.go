@@ -5,7 +5,11 @@
 // Receiver: MAIL accepts any reverse-path, the null sender <> included.
 // Each RCPT is checked at once (profile 9): relay attempts, unknown
 // accounts and senders blocked by the recipient's spam guard are refused
-// per recipient, so one refusal does not fail the others. After the data
+// per recipient, so one refusal does not fail the others. An unknown
+// account (550 5.1.1) and a guard block (550 5.7.1) differ only in the
+// enhanced code the profile gives them; a client that is not logged in
+// is slowed down after repeated refusals and cut off with 421 (after
+// Postfix's error limits; rcptlimit.go). After the data
 // the message is filed durably for every accepted recipient and 250 is
 // sent only after that commit returned. Extensions: SIZE (RFC 1870),
 // 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531), PIPELINING (RFC 2920),

@@ -38,6 +38,15 @@ var (
 		Message: "Local error in processing, try again later"}
 )
 
+// recipientRejected is the text of both recipient refusals that say
+// something about an account (unknown, or its guard refuses the sender).
+const recipientRejected = "Recipient address rejected"
+
+// errTooManyBadRcpts ends a session that reached Options.MaxBadRecipients
+// (as Postfix's smtpd_hard_error_limit); the connection is closed after.
+var errTooManyBadRcpts = &gosmtp.SMTPError{Code: 421, EnhancedCode: gosmtp.EnhancedCode{4, 7, 0},
+	Message: "Too many rejected recipients, closing connection"}
+
 // deliveredReply is the 250 after DATA or BDAT LAST, naming the
 // transaction id that the log line and the Received header carry. It is
 // an *SMTPError only because go-smtp takes the reply from that type; a nil
@@ -82,10 +91,14 @@ var reasonReplies = map[delivery.Reason]*gosmtp.SMTPError{
 		Message: "Relay access denied"},
 	delivery.ReasonNoRelay: {Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1},
 		Message: "outbound relay is not configured"},
+	// Unknown account and spam guard refusal differ only where profile 9
+	// says they must, the enhanced code: same basic code, same text, same
+	// delay and the same count towards the error limit (rcptlimit.go), so
+	// a prober learns nothing more from either.
 	delivery.ReasonNoSuchAccount: {Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1},
-		Message: "No such mailbox"},
+		Message: recipientRejected},
 	delivery.ReasonBlocked: {Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1},
-		Message: "Sender refused by the recipient's spam guard"},
+		Message: recipientRejected},
 	delivery.ReasonUndecided: {Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 3, 0},
 		Message: "Recipient cannot be verified now, try again later"},
 	delivery.ReasonStorageFull: {Code: 452, EnhancedCode: gosmtp.EnhancedCode{4, 3, 1},

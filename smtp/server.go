@@ -60,6 +60,12 @@ type Options struct {
 	// Throttle slows down repeated login failures per client address;
 	// nil: no slow-down.
 	Throttle *throttle.Limiter
+	// RcptThrottle slows down clients whose recipients are refused, per
+	// address (rcptlimit.go); nil: NewRcptLimiter().
+	RcptThrottle *throttle.Limiter
+	// MaxBadRecipients refused recipients end a session with 421;
+	// default DefaultMaxBadRecipients.
+	MaxBadRecipients int
 }
 
 // Server is one SMTP service (port 25 or submission).
@@ -68,6 +74,8 @@ type Server struct {
 	log     *slog.Logger
 	service string // "smtp" or "submission", for metrics and logs
 	srv     *gosmtp.Server
+
+	rcptThrottle *throttle.Limiter
 
 	ctx    context.Context // store calls; cancelled when the server is closed for good
 	cancel context.CancelFunc
@@ -104,6 +112,9 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxLineLength <= 0 {
 		opts.MaxLineLength = DefaultMaxLineLength
 	}
+	if opts.MaxBadRecipients <= 0 {
+		opts.MaxBadRecipients = DefaultMaxBadRecipients
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -116,6 +127,10 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Submission {
 		s.service = "submission"
+	}
+	s.rcptThrottle = opts.RcptThrottle
+	if s.rcptThrottle == nil {
+		s.rcptThrottle = NewRcptLimiter()
 	}
 	s.log = log.With("service", s.service)
 	s.ctx, s.cancel = context.WithCancel(context.Background())

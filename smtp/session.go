@@ -29,10 +29,13 @@ type session struct {
 	auth   *maildir.Account // the logged-in account (submission)
 	authOK bool
 
-	// mu guards txn: with BDAT, go-smtp runs Data in a goroutine of its
-	// own while RSET or a closing connection may call Reset or Logout.
-	mu  sync.Mutex
-	txn *transaction // nil outside a mail transaction
+	// mu guards txn and badRcpts: with BDAT, go-smtp runs Data in a
+	// goroutine of its own while RSET or a closing connection may call
+	// Reset or Logout.
+	mu       sync.Mutex
+	txn      *transaction // nil outside a mail transaction
+	badRcpts int          // refused recipients since the last delivery
+	ending   bool         // the session was told 421: refuse everything
 }
 
 // transaction is one MAIL..DATA exchange, kept for its log line.
@@ -85,6 +88,9 @@ func (s *session) tlsText() string {
 // accepted on the Receiver-SMTP; submission wants a logged-in account
 // that owns the sender address.
 func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
+	if s.isEnding() {
+		return errLocal
+	}
 	if s.srv.opts.Submission {
 		if !s.authOK {
 			return errAuthRequired
@@ -107,17 +113,25 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 // Rcpt checks one recipient at once (profile 9).
 func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	t := s.current()
-	if t == nil { // go-smtp checks MAIL came first; never trust it blindly
+	if t == nil || s.isEnding() { // go-smtp checks MAIL came first; never trust it blindly
 		return errLocal
+	}
+	if !s.rcptWait() {
+		return errShuttingDown
 	}
 	r, err := s.srv.opts.Deliverer.CheckRecipient(s.srv.ctx, t.sender, to, s.authOK)
 	rep := replyFor(err)
 	l := rcptLog{addr: to, outcome: outcomeOf(rep)}
 	if rep != nil {
-		l.code = rep.Code
 		if rep.Code/100 == 4 {
 			s.log.Warn("recipient check failed", "id", t.id, "rcpt", to, "err", err)
 		}
+		if rep.Code/100 == 5 && s.rcptRefused() {
+			s.log.Info("too many rejected recipients, closing", "id", t.id, "limit", s.srv.opts.MaxBadRecipients)
+			s.end()
+			rep = errTooManyBadRcpts
+		}
+		l.code = rep.Code
 		t.rcpts = append(t.rcpts, l)
 		return rep
 	}
@@ -142,7 +156,7 @@ func (c countingReader) Read(p []byte) (int, error) {
 // every copy is durable.
 func (s *session) Data(r io.Reader) error {
 	t := s.current()
-	if t == nil { // reset meanwhile
+	if t == nil || s.isEnding() { // reset meanwhile
 		return errLocal
 	}
 	if s.tc != nil {
@@ -188,7 +202,26 @@ func (s *session) Data(r io.Reader) error {
 		}
 	}
 	s.finish(t, "delivered")
+	s.rcptDelivered()
 	return deliveredReply(t.id)
+}
+
+// end makes this session's next reply its last: every command after it
+// is refused, and the connection is closed once that reply is written
+// (commands already pipelined behind it are not served).
+func (s *session) end() {
+	s.mu.Lock()
+	s.ending = true
+	s.mu.Unlock()
+	if s.tc != nil {
+		s.tc.closeAfterReply()
+	}
+}
+
+func (s *session) isEnding() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ending
 }
 
 // Reset ends the transaction (RSET, a new EHLO, after DATA).

@@ -126,13 +126,16 @@ func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *d
 	// gains nothing by switching from IMAP to IMMP or submission.
 	limiter := throttle.New(throttle.Options{})
 
+	// One refused-recipient limiter for both SMTP services: a prober
+	// gains nothing by switching ports.
+	rcptLimiter := smtp.NewRcptLimiter()
 	smtpOpts := func(submission bool) smtp.Options {
 		return smtp.Options{
 			Logger: log, Metrics: d.metrics, Deliverer: deliverer, Hostname: cfg.Hostname,
 			TLSConfig: tlsCfg, MaxMessageBytes: int64(cfg.SMTP.MaxMessageBytes),
 			MaxRecipients: cfg.SMTP.MaxRecipients, MaxConnsPerIP: cfg.SMTP.MaxConnsPerIP,
 			ReadTimeout: time.Duration(cfg.SMTP.ReadTimeout), Submission: submission,
-			AllowInsecureAuth: cfg.Auth.AllowInsecure, Throttle: limiter,
+			AllowInsecureAuth: cfg.Auth.AllowInsecure, Throttle: limiter, RcptThrottle: rcptLimiter,
 		}
 	}
 	var smtpSrv, subSrv *smtp.Server
