@@ -56,6 +56,7 @@ listen = "127.0.0.1:2525"
 max_message_bytes = "10MiB"
 max_recipients = 7
 read_timeout = "90s"
+data_timeout = "20m"
 max_conns_per_ip = -1
 postmaster = "Ops@B.test"
 [submission]
@@ -87,7 +88,7 @@ level = "debug"
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.SMTP.MaxMessageBytes != 10<<20 || c.SMTP.MaxRecipients != 7 || c.SMTP.ReadTimeout != Duration(90*time.Second) ||
+	if c.SMTP.MaxMessageBytes != 10<<20 || c.SMTP.MaxRecipients != 7 || c.SMTP.ReadTimeout != Duration(90*time.Second) || c.SMTP.DataTimeout != Duration(20*time.Minute) ||
 		c.SMTP.MaxConnsPerIP != -1 || c.SMTP.Postmaster != "Ops@B.test" || c.IMMP.IdleTimeout != Duration(time.Hour) || c.Delivery.PlusSubinbox ||
 		!c.Auth.AllowInsecure || !c.Accounts.AutoCreate || c.Log.Format != "json" || c.ShutdownGrace != Duration(5*time.Second) {
 		t.Errorf("decoded %+v", c)
@@ -139,6 +140,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"zero size", minimal + "[smtp]\nmax_message_bytes = \"0B\"\n", "smtp.max_message_bytes", 5},
 		{"zero recipients", minimal + "[smtp]\nmax_recipients = 0\n", "smtp.max_recipients", 5},
 		{"zero read timeout", minimal + "[smtp]\nread_timeout = \"0s\"\n", "smtp.read_timeout", 5},
+		{"zero data timeout", minimal + "[smtp]\ndata_timeout = \"0s\"\n", "smtp.data_timeout", 5},
+		{"bad data timeout", minimal + "[smtp]\ndata_timeout = \"long\"\n", "smtp.data_timeout", 0},
 		{"zero conns", minimal + "[smtp]\nmax_conns_per_ip = 0\n", "smtp.max_conns_per_ip", 5},
 		{"zero imap conns", minimal + "[imap]\nmax_conns_per_ip = 0\n", "imap.max_conns_per_ip", 5},
 		{"negative immp conns", minimal + "[immp]\nmax_conns_per_ip = -2\n", "immp.max_conns_per_ip", 5},

@@ -58,6 +58,8 @@ func (c *Config) Validate() error {
 		return bad("smtp.max_recipients", "must be greater than 0")
 	case c.SMTP.ReadTimeout <= 0:
 		return bad("smtp.read_timeout", "must be greater than 0")
+	case c.SMTP.DataTimeout <= 0:
+		return bad("smtp.data_timeout", "must be greater than 0")
 	case c.SMTP.MaxConnsPerIP == 0 || c.SMTP.MaxConnsPerIP < -1:
 		return bad("smtp.max_conns_per_ip", "must be greater than 0, or -1 for unlimited")
 	case c.IMAP.MaxConnsPerIP == 0 || c.IMAP.MaxConnsPerIP < -1:

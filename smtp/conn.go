@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
 )
 
 // listener admits connections: per-address limit, refusal while shutting
@@ -66,7 +68,7 @@ func (s *Server) track(c net.Conn) (*trackedConn, bool) {
 		}()
 		return nil, false
 	}
-	tc := &trackedConn{Conn: c, srv: s, ip: ip, idle: s.opts.ReadTimeout, replied: true}
+	tc := &trackedConn{Conn: c, srv: s, ip: ip, idle: s.opts.ReadTimeout, dataTimeout: s.opts.DataTimeout, replied: true}
 	s.conns[tc] = struct{}{}
 	s.perIP[ip]++
 	s.mu.Unlock()
@@ -88,11 +90,12 @@ func (s *Server) untrack(tc *trackedConn) {
 // trackedConn is one client connection as the server tracks it.
 type trackedConn struct {
 	net.Conn
-	srv    *Server
-	ip     netip.Addr
-	idle   time.Duration
-	closed func()
-	once   sync.Once
+	srv         *Server
+	ip          netip.Addr
+	idle        time.Duration
+	dataTimeout time.Duration // the whole of one message's data
+	closed      func()
+	once        sync.Once
 
 	mu       sync.Mutex
 	inTxn    bool // between MAIL and the end of the transaction
@@ -101,15 +104,24 @@ type trackedConn struct {
 	timedOut bool // a read hit the deadline: every later read fails too
 	draining bool
 	closing  bool // close once the next reply is written
+	// dataEnd is when the message data being read must be complete;
+	// dataErr is the reply a timeout while reading it gets.
+	dataEnd time.Time
+	dataErr *gosmtp.SMTPError
 }
 
 // Read sets the read deadline. Between commands it runs from the last
 // reply: the next command must be complete within ReadTimeout however its
 // bytes trickle in, so a client sending one byte at a time (slowloris)
-// is cut off. During DATA it is renewed before every read: go-smtp sets
+// is cut off. During DATA it is renewed before every read (go-smtp sets
 // its ReadTimeout once per command, which would bound the whole transfer
-// of a large message instead of the silence. While draining, a connection
-// not in a transaction reads a timeout, which go-smtp answers with 421 and
+// of a large message instead of the silence), but never past the end of
+// DataTimeout from the start of the data, so a trickle cannot hold a
+// transaction for hours either. A timeout while reading data is an
+// *SMTPError (errDataTimeout past DataTimeout, else errTimeout), which
+// go-smtp sends as the reply to the data (DATA or BDAT alike), and the
+// connection is closed after that reply. While draining, a connection not
+// in a transaction reads a timeout, which go-smtp answers with 421 and
 // closes.
 func (c *trackedConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
@@ -117,12 +129,21 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 		c.mu.Unlock()
 		return 0, os.ErrDeadlineExceeded
 	}
+	if c.dataErr != nil {
+		err := c.dataErr
+		c.mu.Unlock()
+		return 0, err
+	}
 	if c.timedOut {
 		c.mu.Unlock()
 		return 0, os.ErrDeadlineExceeded
 	}
 	if c.idle > 0 && (c.replied || c.inData) {
-		c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+		d := time.Now().Add(c.idle)
+		if c.inData && !c.dataEnd.IsZero() && c.dataEnd.Before(d) {
+			d = c.dataEnd
+		}
+		c.Conn.SetReadDeadline(d)
 		c.replied = false
 	}
 	c.mu.Unlock()
@@ -134,6 +155,14 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 		// the deadline and a one-byte-a-second client would never go.
 		c.mu.Lock()
 		c.timedOut = true
+		if c.inData {
+			c.dataErr = errTimeout
+			if !c.dataEnd.IsZero() && !time.Now().Before(c.dataEnd) {
+				c.dataErr = errDataTimeout
+			}
+			c.closing = true
+			err = c.dataErr
+		}
 		c.mu.Unlock()
 	}
 	return n, err
@@ -164,11 +193,16 @@ func (c *trackedConn) closeAfterReply() {
 	c.mu.Unlock()
 }
 
-// data marks the message data being read (true) or done with (false).
+// data marks the message data being read (true) or done with (false);
+// DataTimeout runs from the start.
 func (c *trackedConn) data(on bool) {
 	c.mu.Lock()
 	c.inData = on
 	c.replied = true
+	c.dataEnd = time.Time{}
+	if on && c.dataTimeout > 0 {
+		c.dataEnd = time.Now().Add(c.dataTimeout)
+	}
 	c.mu.Unlock()
 }
 

@@ -57,7 +57,11 @@
 // Connection hygiene: a read timeout that runs from the last reply, so a
 // command must be complete within it however slowly its octets trickle in
 // (slowloris), and during DATA one renewed on every read (go-smtp's own
-// ReadTimeout would bound a whole DATA transfer); a timeout is final. A
+// ReadTimeout would bound a whole DATA transfer) but never past
+// DataTimeout from the start of the data (default 10m, [smtp]
+// data_timeout), so a client sending an octet now and then cannot hold a
+// transaction for hours: 451 4.4.2 (421 4.4.2 for silence), and the
+// connection is closed after that reply; a timeout is final. A
 // write timeout, a per-address connection limit, and Shutdown that stops
 // accepting, closes idle connections with 421 and lets a transaction in
 // progress finish its data and commit.

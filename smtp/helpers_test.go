@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -216,6 +217,21 @@ type raw struct {
 func (e *env) raw() *raw {
 	e.t.Helper()
 	c, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	r := &raw{t: e.t, c: c, tp: textproto.NewConn(c)}
+	r.expect(220)
+	return r
+}
+
+// rawTLS is raw over implicit TLS (a server from setup{tls: true}); the
+// certificate is not checked.
+func (e *env) rawTLS() *raw {
+	e.t.Helper()
+	c, err := tls.Dial("tcp", e.addr, &tls.Config{InsecureSkipVerify: true})
 	if err != nil {
 		e.t.Fatal(err)
 	}

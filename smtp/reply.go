@@ -33,7 +33,9 @@ var (
 	errLineTooLong = &gosmtp.SMTPError{Code: 500, EnhancedCode: gosmtp.EnhancedCode{5, 5, 2},
 		Message: "Line too long"}
 	errTimeout = &gosmtp.SMTPError{Code: 421, EnhancedCode: gosmtp.EnhancedCode{4, 4, 2},
-		Message: "Timeout reading message data"}
+		Message: "Timeout reading message data, closing connection"}
+	errDataTimeout = &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 4, 2},
+		Message: "Message data not complete in the time allowed, closing connection"}
 	errLocal = &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 3, 0},
 		Message: "Local error in processing, try again later"}
 )

@@ -25,6 +25,9 @@ const (
 	DefaultMaxConnsPerIP   = 50
 	DefaultReadTimeout     = 5 * time.Minute // RFC 5321 4.5.3.2.7
 	DefaultWriteTimeout    = 5 * time.Minute
+	// DefaultDataTimeout bounds the whole of one message's data (DATA or
+	// every BDAT chunk of it), as [smtp] data_timeout does.
+	DefaultDataTimeout = 10 * time.Minute
 	// DefaultMaxLineLength bounds one line, commands and message lines
 	// alike. RFC 5321 4.5.3.1.6 says 1000 octets, but real mail (HTML
 	// from careless generators) has far longer lines and refusing it
@@ -50,6 +53,7 @@ type Options struct {
 	MaxConnsPerIP   int           // default DefaultMaxConnsPerIP; <0 unlimited
 	ReadTimeout     time.Duration // inactivity while reading; default 5m
 	WriteTimeout    time.Duration // default 5m
+	DataTimeout     time.Duration // one message's whole data; default 10m
 	MaxLineLength   int           // default DefaultMaxLineLength
 	// Submission turns this server into the submission service: AUTH
 	// required before MAIL, sender ownership enforced.
@@ -108,6 +112,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = DefaultWriteTimeout
+	}
+	if opts.DataTimeout <= 0 {
+		opts.DataTimeout = DefaultDataTimeout
 	}
 	if opts.MaxLineLength <= 0 {
 		opts.MaxLineLength = DefaultMaxLineLength

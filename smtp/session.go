@@ -187,7 +187,10 @@ func (s *session) Data(r io.Reader) error {
 	results, err := s.srv.opts.Deliverer.Deliver(s.srv.ctx, env, body)
 	if err != nil {
 		rep := replyFor(err)
-		if rep.Code/100 == 4 {
+		switch {
+		case delivery.ReasonOf(err) == delivery.ReasonBody: // the client's doing
+			s.log.Info("message data not received", "id", t.id, "err", err)
+		case rep.Code/100 == 4:
 			s.log.Warn("delivery failed", "id", t.id, "err", err)
 		}
 		s.finish(t, outcomeOf(rep))

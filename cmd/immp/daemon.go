@@ -134,7 +134,8 @@ func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *d
 			Logger: log, Metrics: d.metrics, Deliverer: deliverer, Hostname: cfg.Hostname,
 			TLSConfig: tlsCfg, MaxMessageBytes: int64(cfg.SMTP.MaxMessageBytes),
 			MaxRecipients: cfg.SMTP.MaxRecipients, MaxConnsPerIP: cfg.SMTP.MaxConnsPerIP,
-			ReadTimeout: time.Duration(cfg.SMTP.ReadTimeout), Submission: submission,
+			ReadTimeout: time.Duration(cfg.SMTP.ReadTimeout), DataTimeout: time.Duration(cfg.SMTP.DataTimeout),
+			Submission:        submission,
 			AllowInsecureAuth: cfg.Auth.AllowInsecure, Throttle: limiter, RcptThrottle: rcptLimiter,
 		}
 	}
