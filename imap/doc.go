@@ -50,6 +50,9 @@
 //     STARTTLS or the implicit-TLS listener. Unknown user and wrong password
 //     get the same NO [AUTHENTICATIONFAILED]; repeated failures from one
 //     address are slowed down (internal/throttle).
+//   - One log line per command, limited per connection and per address
+//     (logs.go, internal/logrl): past the budget lines are dropped and
+//     one "N lines suppressed" line reports them.
 //
 // Folder CREATE, DELETE and RENAME go through the same mailbox-layer
 // operations as IMMP (draft 5.6, profile 6), so a subinbox made here is a

@@ -60,7 +60,7 @@ func (s *Server) track(c net.Conn) (*trackedConn, bool) {
 	}
 	if why != "" {
 		s.mu.Unlock()
-		s.log.Info("connection refused", "client", ip.String(), "reason", why[10:len(why)-2])
+		s.serverLog.Info("connection refused", "client", ip.String(), "reason", why[10:len(why)-2])
 		go func() {
 			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 			c.Write([]byte(why))

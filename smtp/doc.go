@@ -68,5 +68,8 @@
 //
 // One structured log line per transaction (id, client, sender, each
 // recipient with outcome and folder, size, duration, outcome); never
-// message content nor passwords.
+// message content nor passwords. What one client makes the server log is
+// limited per connection and per address (logs.go, internal/logrl): past
+// the budget lines are dropped and one "N lines suppressed" line reports
+// them; the line of a delivered transaction is never dropped.
 package smtp

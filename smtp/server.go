@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -14,6 +13,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"immp/delivery"
+	"immp/internal/logrl"
 	"immp/internal/metrics"
 	"immp/internal/throttle"
 )
@@ -70,6 +70,9 @@ type Options struct {
 	// MaxBadRecipients refused recipients end a session with 421;
 	// default DefaultMaxBadRecipients.
 	MaxBadRecipients int
+	// ConnLogBudget and AddrLogBudget bound the log lines of one
+	// connection and of one client address (logs.go); zero: defaults.
+	ConnLogBudget, AddrLogBudget logrl.Budget
 }
 
 // Server is one SMTP service (port 25 or submission).
@@ -80,6 +83,8 @@ type Server struct {
 	srv     *gosmtp.Server
 
 	rcptThrottle *throttle.Limiter
+	logAddrs     *logrl.Addrs // per-address log budgets
+	serverLog    *slog.Logger // lines with no session, within one budget
 
 	ctx    context.Context // store calls; cancelled when the server is closed for good
 	cancel context.CancelFunc
@@ -122,6 +127,12 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxBadRecipients <= 0 {
 		opts.MaxBadRecipients = DefaultMaxBadRecipients
 	}
+	if opts.ConnLogBudget == (logrl.Budget{}) {
+		opts.ConnLogBudget = defaultConnLogBudget
+	}
+	if opts.AddrLogBudget == (logrl.Budget{}) {
+		opts.AddrLogBudget = defaultAddrLogBudget
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -140,6 +151,8 @@ func New(opts Options) (*Server, error) {
 		s.rcptThrottle = NewRcptLimiter()
 	}
 	s.log = log.With("service", s.service)
+	s.logAddrs = logrl.NewAddrs(opts.AddrLogBudget, 0, nil)
+	s.serverLog = slog.New(logrl.Wrap(s.log.Handler(), logrl.NewLimiter(serverLogBudget, nil)))
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
 	srv := gosmtp.NewServer(gosmtp.BackendFunc(s.newSession))
@@ -154,16 +167,10 @@ func New(opts Options) (*Server, error) {
 	// AllowInsecureAuth), so go-smtp's global switch stays open.
 	srv.AllowInsecureAuth = true
 	srv.EnableSMTPUTF8 = true
-	srv.ErrorLog = errorLog{s.log}
+	srv.ErrorLog = errorLog{s.serverLog}
 	s.srv = srv
 	return s, nil
 }
-
-// errorLog sends go-smtp's internal errors to slog.
-type errorLog struct{ log *slog.Logger }
-
-func (l errorLog) Printf(format string, v ...any) { l.log.Warn(fmt.Sprintf(format, v...)) }
-func (l errorLog) Println(v ...any)               { l.log.Warn(fmt.Sprint(v...)) }
 
 // Serve accepts cleartext connections on ln (STARTTLS offered when a TLS
 // config is set) until Shutdown; it then returns ErrServerClosed.

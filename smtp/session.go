@@ -24,7 +24,10 @@ type session struct {
 	conn *gosmtp.Conn
 	tc   *trackedConn
 	ip   netip.Addr
-	log  *slog.Logger
+	log  *slog.Logger // limited per connection and address (logs.go)
+	// audit is log without the limits, for the line of a delivered
+	// transaction.
+	audit *slog.Logger
 
 	auth   *maildir.Account // the logged-in account (submission)
 	authOK bool
@@ -65,12 +68,14 @@ func (s *Server) newSession(c *gosmtp.Conn) (gosmtp.Session, error) {
 	}
 	tc, _ := nc.(*trackedConn)
 	ip := remoteIP(nc)
+	log, audit := s.sessionLoggers(ip)
 	return &session{
-		srv:  s,
-		conn: c,
-		tc:   tc,
-		ip:   ip,
-		log:  s.log.With("client", ip.String()),
+		srv:   s,
+		conn:  c,
+		tc:    tc,
+		ip:    ip,
+		log:   log,
+		audit: audit,
 	}, nil
 }
 
@@ -233,6 +238,7 @@ func (s *session) Reset() { s.finish(s.current(), "aborted") }
 // Logout ends the session.
 func (s *session) Logout() error {
 	s.finish(s.current(), "aborted")
+	s.flushLog()
 	return nil
 }
 
@@ -285,6 +291,10 @@ func (s *session) finish(t *transaction, outcome string) {
 	if tl := s.tlsText(); tl != "" {
 		attrs = append(attrs, "tls", tl)
 	}
-	s.log.Info("smtp transaction", attrs...)
+	log := s.log
+	if outcome == "delivered" {
+		log = s.audit
+	}
+	log.Info("smtp transaction", attrs...)
 	s.srv.opts.Metrics.SMTPTransaction(s.srv.service, outcome)
 }
