@@ -3,6 +3,7 @@ package smtp
 import (
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -103,7 +104,9 @@ type trackedConn struct {
 	replied  bool // a reply was written since the deadline was last set
 	timedOut bool // a read hit the deadline: every later read fails too
 	draining bool
-	closing  bool // close once the next reply is written
+	closing  bool // hang up once the next reply is written
+	hungUp   bool // the last reply is out: reads end, Close lingers
+	lingered bool
 	// dataEnd is when the message data being read must be complete;
 	// dataErr is the reply a timeout while reading it gets.
 	dataEnd time.Time
@@ -125,6 +128,10 @@ type trackedConn struct {
 // closes.
 func (c *trackedConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
+	if c.hungUp {
+		c.mu.Unlock()
+		return 0, io.EOF
+	}
 	if c.draining && !c.inTxn {
 		c.mu.Unlock()
 		return 0, os.ErrDeadlineExceeded
@@ -177,20 +184,40 @@ func (c *trackedConn) Write(p []byte) (int, error) {
 	c.mu.Unlock()
 	n, err := c.Conn.Write(p)
 	if closing {
-		// The last reply is out: go-smtp's next read fails on the
-		// closed connection and it ends the session.
-		c.Conn.Close()
+		c.hangUp()
 	}
 	return n, err
 }
 
-// closeAfterReply closes the connection as soon as the next reply has
-// been written (a single-line reply is one Write: go-smtp's textproto
-// writer flushes each line).
+// closeAfterReply ends the connection as soon as the next reply has been
+// written (a single-line reply is one Write: go-smtp's textproto writer
+// flushes each line).
 func (c *trackedConn) closeAfterReply() {
 	c.mu.Lock()
 	c.closing = true
 	c.mu.Unlock()
+}
+
+// Lingering close: after the last reply, input the client still sends is
+// read and dropped for up to lingerTime (and lingerBytes) before the
+// connection is closed. Closing with unread input makes the kernel send a
+// reset, which can destroy the reply before the client has read it.
+const (
+	lingerTime  = 2 * time.Second
+	lingerBytes = 1 << 20
+)
+
+// hangUp follows the last reply: the write side is shut (the client sees
+// the reply, then the end), and reads end, so go-smtp ends the session and
+// closes the connection, which then lingers (Close).
+func (c *trackedConn) hangUp() {
+	c.mu.Lock()
+	c.hungUp = true
+	c.mu.Unlock()
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		return
+	}
+	c.Conn.Close()
 }
 
 // data marks the message data being read (true) or done with (false);
@@ -207,6 +234,14 @@ func (c *trackedConn) data(on bool) {
 }
 
 func (c *trackedConn) Close() error {
+	c.mu.Lock()
+	linger := c.hungUp && !c.lingered
+	c.lingered = true
+	c.mu.Unlock()
+	if linger {
+		c.Conn.SetReadDeadline(time.Now().Add(lingerTime))
+		io.Copy(io.Discard, io.LimitReader(c.Conn, lingerBytes))
+	}
 	err := c.Conn.Close()
 	c.once.Do(func() {
 		c.srv.untrack(c)

@@ -61,7 +61,10 @@
 // DataTimeout from the start of the data (default 10m, [smtp]
 // data_timeout), so a client sending an octet now and then cannot hold a
 // transaction for hours: 451 4.4.2 (421 4.4.2 for silence), and the
-// connection is closed after that reply; a timeout is final. A
+// connection is closed after that reply (a lingering close: what the
+// client still sends is drained for a moment, so that the kernel does not
+// answer it with a reset that could destroy the reply); a timeout is
+// final. A
 // write timeout, a per-address connection limit, and Shutdown that stops
 // accepting, closes idle connections with 421 and lets a transaction in
 // progress finish its data and commit.
