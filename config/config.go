@@ -32,7 +32,9 @@ type SMTP struct {
 	MaxMessageBytes Size     `toml:"max_message_bytes" doc:"Largest message accepted (SIZE extension), e.g. \"25MiB\"."`
 	MaxRecipients   int      `toml:"max_recipients" doc:"Most recipients in one transaction (RFC 5321 says at least 100)."`
 	ReadTimeout     Duration `toml:"read_timeout" doc:"How long a client may stay silent before it is disconnected."`
+	DataTimeout     Duration `toml:"data_timeout" doc:"How long the data of one message (DATA, or all its BDAT chunks) may take\nin all; then 451 4.4.2 and the connection is closed. The default 10m\ntakes a 25MiB message at 350 kbit/s; raise it with max_message_bytes."`
 	MaxConnsPerIP   int      `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited."`
+	Postmaster      string   `toml:"postmaster" doc:"Account that receives mail to postmaster@ each domain (RFC 5321 4.5.1) where\nno account of that name exists; it must be in one of the domains. Empty:\npostmaster@<first domain>. If that account does not exist, the oldest\naccount receives it (\"immp serve\" logs where postmaster mail goes)."`
 }
 
 // Submission is the [submission] section.
@@ -96,6 +98,7 @@ const (
 	DefaultMaxMessageBytes = Size(25 << 20)
 	DefaultMaxRecipients   = 100
 	DefaultReadTimeout     = Duration(5 * time.Minute)
+	DefaultDataTimeout     = Duration(10 * time.Minute)
 	DefaultMaxConnsPerIP   = 50
 	DefaultIdleTimeout     = Duration(30 * time.Minute)
 	MinIdleTimeout         = Duration(30 * time.Minute) // draft 5.4
@@ -123,6 +126,7 @@ func base() Config {
 			MaxMessageBytes: DefaultMaxMessageBytes,
 			MaxRecipients:   DefaultMaxRecipients,
 			ReadTimeout:     DefaultReadTimeout,
+			DataTimeout:     DefaultDataTimeout,
 			MaxConnsPerIP:   DefaultMaxConnsPerIP,
 		},
 		IMAP: IMAP{MaxConnsPerIP: DefaultMaxConnsPerIP},

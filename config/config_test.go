@@ -57,7 +57,9 @@ listen = "127.0.0.1:2525"
 max_message_bytes = "10MiB"
 max_recipients = 7
 read_timeout = "90s"
+data_timeout = "20m"
 max_conns_per_ip = -1
+postmaster = "Ops@B.test"
 [submission]
 listen = "127.0.0.1:2587"
 [imap]
@@ -88,8 +90,8 @@ level = "debug"
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.SMTP.MaxMessageBytes != 10<<20 || c.SMTP.MaxRecipients != 7 || c.SMTP.ReadTimeout != Duration(90*time.Second) ||
-		c.SMTP.MaxConnsPerIP != -1 || c.IMMP.IdleTimeout != Duration(time.Hour) || c.Delivery.PlusSubinbox ||
+	if c.SMTP.MaxMessageBytes != 10<<20 || c.SMTP.MaxRecipients != 7 || c.SMTP.ReadTimeout != Duration(90*time.Second) || c.SMTP.DataTimeout != Duration(20*time.Minute) ||
+		c.SMTP.MaxConnsPerIP != -1 || c.SMTP.Postmaster != "Ops@B.test" || c.IMMP.IdleTimeout != Duration(time.Hour) || c.Delivery.PlusSubinbox ||
 		!c.Auth.AllowInsecure || !c.Accounts.AutoCreate || c.Log.Format != "json" || c.ShutdownGrace != Duration(5*time.Second) ||
 		c.Accounts.AuthCacheTTL != 0 {
 		t.Errorf("decoded %+v", c)
@@ -142,6 +144,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"zero recipients", minimal + "[smtp]\nmax_recipients = 0\n", "smtp.max_recipients", 5},
 		{"zero read timeout", minimal + "[smtp]\nread_timeout = \"0s\"\n", "smtp.read_timeout", 5},
 		{"negative auth cache ttl", minimal + "[accounts]\nauth_cache_ttl = \"-1m\"\n", "accounts.auth_cache_ttl", 5},
+		{"zero data timeout", minimal + "[smtp]\ndata_timeout = \"0s\"\n", "smtp.data_timeout", 5},
+		{"bad data timeout", minimal + "[smtp]\ndata_timeout = \"long\"\n", "smtp.data_timeout", 0},
 		{"zero conns", minimal + "[smtp]\nmax_conns_per_ip = 0\n", "smtp.max_conns_per_ip", 5},
 		{"zero imap conns", minimal + "[imap]\nmax_conns_per_ip = 0\n", "imap.max_conns_per_ip", 5},
 		{"negative immp conns", minimal + "[immp]\nmax_conns_per_ip = -2\n", "immp.max_conns_per_ip", 5},
@@ -149,6 +153,9 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"bad CIDR", minimal + "[immp]\ntrusted_networks = [\"10.0.0.0/33\"]\n", "immp.trusted_networks", 5},
 		{"bad log format", minimal + "[log]\nformat = \"xml\"\n", "log.format", 5},
 		{"bad log level", minimal + "[log]\nlevel = \"loud\"\n", "log.level", 5},
+		{"postmaster not an address", minimal + "[smtp]\npostmaster = \"ops\"\n", "smtp.postmaster", 5},
+		{"postmaster with plus", minimal + "[smtp]\npostmaster = \"ops+x@example.org\"\n", "smtp.postmaster", 5},
+		{"postmaster elsewhere", minimal + "[smtp]\npostmaster = \"ops@elsewhere.test\"\n", "smtp.postmaster", 5},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

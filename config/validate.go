@@ -8,6 +8,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"immp/maildir"
 )
 
 // Validate checks every key and fills in the host name when empty. The
@@ -56,6 +58,8 @@ func (c *Config) Validate() error {
 		return bad("smtp.max_recipients", "must be greater than 0")
 	case c.SMTP.ReadTimeout <= 0:
 		return bad("smtp.read_timeout", "must be greater than 0")
+	case c.SMTP.DataTimeout <= 0:
+		return bad("smtp.data_timeout", "must be greater than 0")
 	case c.SMTP.MaxConnsPerIP == 0 || c.SMTP.MaxConnsPerIP < -1:
 		return bad("smtp.max_conns_per_ip", "must be greater than 0, or -1 for unlimited")
 	case c.IMAP.MaxConnsPerIP == 0 || c.IMAP.MaxConnsPerIP < -1:
@@ -66,6 +70,9 @@ func (c *Config) Validate() error {
 		return bad("accounts.auth_cache_ttl", "must not be negative (\"0s\" turns the cache off)")
 	case c.IMMP.IdleTimeout < MinIdleTimeout:
 		return bad("immp.idle_timeout", "%v is below the minimum of 30m (draft 5.4)", c.IMMP.IdleTimeout)
+	}
+	if err := c.validatePostmaster(); err != nil {
+		return err
 	}
 	if _, err := c.TrustedPrefixes(); err != nil {
 		return err
@@ -170,4 +177,25 @@ func (c *Config) TrustedPrefixes() ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// validatePostmaster refuses a postmaster route that cannot work: a name
+// no account can have, or an address outside the served domains (there
+// is no outbound relay to reach it). Whether the account exists is a
+// matter of the data directory; "immp serve" reports it.
+func (c *Config) validatePostmaster() error {
+	if c.SMTP.Postmaster == "" {
+		return nil
+	}
+	addr, err := maildir.NewAccountAddress(c.SMTP.Postmaster)
+	if err != nil {
+		return bad("smtp.postmaster", "%v", err)
+	}
+	domain := addr[strings.LastIndexByte(addr, '@')+1:]
+	for _, d := range c.Domains {
+		if strings.EqualFold(strings.TrimSuffix(d, "."), domain) {
+			return nil
+		}
+	}
+	return bad("smtp.postmaster", "%s is not in one of the domains %v: postmaster mail could not be delivered to it", addr, c.Domains)
 }

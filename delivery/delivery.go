@@ -38,6 +38,10 @@ type Options struct {
 	Logger  *slog.Logger
 	// Hostname names this server in Received headers.
 	Hostname string
+	// Postmaster is the account that mail to postmaster@ any local domain
+	// goes to when no account of that name exists (RFC 5321 4.5.1;
+	// postmaster.go). "": postmaster@<first local domain>.
+	Postmaster string
 	// WrapTxn, when set, wraps every delivery transaction. It exists only
 	// to inject storage faults in tests (a full or failing disk cannot be
 	// made for real there); leave it nil otherwise.
@@ -95,6 +99,11 @@ type Recipient struct {
 // domain is then refused as "no outbound relay" rather than as a relay
 // attempt. Refusals are *Error.
 func (d *Deliverer) CheckRecipient(ctx context.Context, sender, rcpt string, authenticated bool) (Recipient, error) {
+	given := rcpt
+	if strings.EqualFold(rcpt, postmasterLocal) && len(d.opts.Mapper.Domains) > 0 {
+		// RFC 5321 4.5.1: "RCPT TO:<Postmaster>", no domain.
+		rcpt = postmasterLocal + "@" + d.opts.Mapper.Domains[0]
+	}
 	if !d.IsLocal(rcpt) {
 		if authenticated {
 			return Recipient{}, fail(ReasonNoRelay, nil)
@@ -105,7 +114,13 @@ func (d *Deliverer) CheckRecipient(ctx context.Context, sender, rcpt string, aut
 	if err != nil { // address.ErrInvalid: no mailbox can be named so
 		return Recipient{}, fail(ReasonBadAddress, err)
 	}
-	acct, created, err := d.opts.Store.EnsureAccount(ctx, t.Account)
+	var acct maildir.Account
+	var created bool
+	if IsPostmaster(t.Account) {
+		acct, created, err = d.postmasterAccount(ctx, t.Account)
+	} else {
+		acct, created, err = d.opts.Store.EnsureAccount(ctx, t.Account)
+	}
 	switch {
 	case errors.Is(err, maildir.ErrNoSuchAccount):
 		return Recipient{}, fail(ReasonNoSuchAccount, err)
@@ -117,7 +132,11 @@ func (d *Deliverer) CheckRecipient(ctx context.Context, sender, rcpt string, aut
 	if inv, ok := d.opts.Guard.(interface{ Invalidate() }); ok && created {
 		inv.Invalidate() // the guard caches "no such account" otherwise
 	}
-	v, err := d.opts.Guard.Verify(ctx, sender, rcpt)
+	guarded := rcpt
+	if acct.Address != t.Account { // postmaster, routed: that account's guard
+		guarded = acct.Address
+	}
+	v, err := d.opts.Guard.Verify(ctx, sender, guarded)
 	if err != nil {
 		return Recipient{}, fail(ReasonUndecided, err)
 	}
@@ -130,7 +149,7 @@ func (d *Deliverer) CheckRecipient(ctx context.Context, sender, rcpt string, aut
 	default:
 		return Recipient{}, fail(ReasonUndecided, errors.New("unknown verdict"))
 	}
-	return Recipient{Address: rcpt, Account: acct, Subinbox: t.Subinbox}, nil
+	return Recipient{Address: given, Account: acct, Subinbox: t.Subinbox}, nil
 }
 
 // Authenticate checks a submission login against the mailbox layer
@@ -140,11 +159,26 @@ func (d *Deliverer) Authenticate(ctx context.Context, user, password string) (ma
 }
 
 // Owns reports whether addr is one of acct's addresses: a local domain
-// and mapping to that account, with or without a subinbox or +detail.
-func (d *Deliverer) Owns(acct maildir.Account, addr string) bool {
+// and mapping to that account, with or without a subinbox or +detail (so
+// also a REPLACEd subinbox name, which maps like any other); and
+// postmaster@ a local domain when acct is where that mail goes now.
+func (d *Deliverer) Owns(ctx context.Context, acct maildir.Account, addr string) bool {
 	if !d.IsLocal(addr) {
 		return false
 	}
 	t, err := d.opts.Mapper.Map(addr)
-	return err == nil && strings.EqualFold(t.Account, acct.Address)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(t.Account, acct.Address) {
+		return true
+	}
+	if !IsPostmaster(t.Account) {
+		return false
+	}
+	if _, err := d.opts.Store.Account(ctx, t.Account); !errors.Is(err, maildir.ErrNoSuchAccount) {
+		return false // a postmaster account of its own, or cannot tell
+	}
+	route, _, err := d.PostmasterRoute(ctx)
+	return err == nil && route.ID == acct.ID
 }

@@ -9,7 +9,16 @@
 // attempt and is refused (never an open relay); an unknown account is
 // refused; the sender is checked against the recipient's spam guard in
 // process. Each outcome is a *Error carrying a Reason; the protocol package
-// translates reasons to its wire codes in one place.
+// translates reasons to its wire codes in one place. Mail to postmaster@
+// any local domain, and to a bare "postmaster", is accepted where no
+// account of that name exists and goes to the postmaster route
+// (postmaster.go; RFC 5321 4.5.1).
+//
+// Submission ownership (Owns): an address belongs to an account when it
+// maps to it (any subinbox prefix or +detail, so REPLACEd subinbox names
+// too: profile 9), and postmaster@ a local domain belongs to the account
+// its mail goes to. No account has '+' in its name (maildir), so
+// alice+x@ is always alice's.
 //
 // After the data: each recipient's subinbox is looked up again (REPLACE
 // aliases included), since it may have been deleted or replaced while the

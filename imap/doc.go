@@ -73,6 +73,9 @@
 //     address or against one account are slowed down (internal/throttle);
 //     a login that cannot be checked now (the address's turn or every
 //     password hashing slot taken) is NO [UNAVAILABLE].
+//   - One log line per command, limited per connection and per address
+//     (logs.go, internal/logrl): past the budget lines are dropped and
+//     one "N lines suppressed" line reports them.
 //
 // Folder CREATE, DELETE and RENAME go through the same mailbox-layer
 // operations as IMMP (draft 5.6, profile 6), so a subinbox made here is a

@@ -59,13 +59,19 @@ func TestLockOrderStress(t *testing.T) {
 	// IMAP operations may be refused (NO: a folder renamed away), never
 	// answered with a broken protocol or a server bug.
 	var broken atomic.Int64
+	// Each client's last octets on the wire, shown when it breaks.
+	var tailsMu sync.Mutex
+	tails := map[string]*tailBuffer{}
 	checkIMAP := func(name string, err error) {
 		var ie *imap.Error
 		if err == nil || (errors.As(err, &ie) && ie.Type == imap.StatusResponseTypeNo && ie.Code != imap.ResponseCodeServerBug) {
 			return
 		}
 		if broken.Add(1) <= 3 {
-			t.Errorf("%s: %v", name, err)
+			tailsMu.Lock()
+			tb := tails[name]
+			tailsMu.Unlock()
+			t.Errorf("%s: %v\nlast octets on the wire:\n%s", name, err, tb)
 		}
 	}
 	worker := func(name string, op func(r *rand.Rand) error) {
@@ -94,8 +100,14 @@ func TestLockOrderStress(t *testing.T) {
 			}
 		}()
 	}
-	login := func(user string) *imapclient.Client {
-		c, err := imapclient.DialInsecure(e.addr, nil)
+	login := func(user string, names ...string) *imapclient.Client {
+		tb := &tailBuffer{}
+		tailsMu.Lock()
+		for _, n := range names {
+			tails[n] = tb
+		}
+		tailsMu.Unlock()
+		c, err := imapclient.DialInsecure(e.addr, &imapclient.Options{DebugWriter: tb})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,14 +120,14 @@ func TestLockOrderStress(t *testing.T) {
 	folders := []string{"INBOX", "INBOX/a", "INBOX/b", "INBOX/c", "Archive"}
 	pick := func(r *rand.Rand) string { return folders[r.IntN(len(folders))] }
 
-	renamer := login("alice@example.org")
+	renamer := login("alice@example.org", "RENAME")
 	worker("RENAME", func(r *rand.Rand) error {
 		if err := renamer.Rename("INBOX/a", "INBOX/b", nil).Wait(); err != nil {
 			return renamer.Rename("INBOX/b", "INBOX/a", nil).Wait()
 		}
 		return nil
 	})
-	creator := login("alice@example.org")
+	creator := login("alice@example.org", "CREATE/DELETE")
 	worker("CREATE/DELETE", func(r *rand.Rand) error {
 		if r.IntN(2) == 0 {
 			return creator.Create("INBOX/c", nil).Wait()
@@ -123,8 +135,9 @@ func TestLockOrderStress(t *testing.T) {
 		return creator.Delete("INBOX/c").Wait()
 	})
 	for i := range 2 {
-		c := login("alice@example.org")
-		worker(fmt.Sprintf("STORE/EXPUNGE %d", i), func(r *rand.Rand) error {
+		name := fmt.Sprintf("STORE/EXPUNGE %d", i)
+		c := login("alice@example.org", name)
+		worker(name, func(r *rand.Rand) error {
 			if _, err := c.Select(pick(r), nil).Wait(); err != nil {
 				return err
 			}
@@ -133,7 +146,7 @@ func TestLockOrderStress(t *testing.T) {
 			return c.Expunge().Close()
 		})
 	}
-	appender := login("alice@example.org")
+	appender := login("alice@example.org", "APPEND")
 	worker("APPEND", func(r *rand.Rand) error {
 		msg := testMessage("appended")
 		cmd := appender.Append(pick(r), int64(len(msg)), &imap.AppendOptions{Flags: []imap.Flag{imap.Flag(fmt.Sprintf("$ap%d", r.IntN(5)))}})
@@ -142,7 +155,7 @@ func TestLockOrderStress(t *testing.T) {
 		_, err := cmd.Wait()
 		return err
 	})
-	mover := login("alice@example.org")
+	mover := login("alice@example.org", "COPY/MOVE")
 	worker("COPY/MOVE", func(r *rand.Rand) error {
 		if _, err := mover.Select(pick(r), nil).Wait(); err != nil {
 			return err
@@ -154,7 +167,7 @@ func TestLockOrderStress(t *testing.T) {
 		_, err := mover.Move(imap.SeqSetNum(1), pick(r)).Wait()
 		return err
 	})
-	idler := login("alice@example.org")
+	idler := login("alice@example.org", "SELECT/NOOP")
 	worker("SELECT/NOOP", func(r *rand.Rand) error {
 		if _, err := idler.Select(pick(r), nil).Wait(); err != nil {
 			return err
@@ -224,4 +237,29 @@ func TestLockOrderStress(t *testing.T) {
 			}
 		}
 	}
+}
+
+// tailBuffer keeps the last octets written to it (a client's wire log).
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if over := len(b.buf) - 4096; over > 0 {
+		b.buf = append(b.buf[:0], b.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	if b == nil {
+		return ""
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 
 	"immp/internal/connlimit"
+	"immp/internal/logrl"
 	"immp/internal/metrics"
 	"immp/internal/recovery"
 	"immp/internal/throttle"
@@ -59,6 +60,10 @@ type Options struct {
 	// MaxConnsPerIP caps simultaneous connections from one address
 	// (default DefaultMaxConnsPerIP; negative: unlimited).
 	MaxConnsPerIP int
+	// ConnLogBudget and AddrLogBudget bound the log lines of one
+	// connection and of one client address (logs.go); zero:
+	// logrl.CommandConnBudget and CommandAddrBudget.
+	ConnLogBudget, AddrLogBudget logrl.Budget
 }
 
 // DefaultCacheBytes bounds the parse cache when Options.CacheBytes is
@@ -96,6 +101,8 @@ type Server struct {
 	plainErr, strictErr error
 	perIP               *connlimit.Limiter
 	fault               atomic.Pointer[func(cmd string)] // tests only: panic.go
+	logAddrs            *logrl.Addrs                     // per-address log budgets
+	serverLog           *slog.Logger                     // lines with no session, within one budget
 }
 
 // New checks opts and builds a Server; it does not listen yet.
@@ -119,7 +126,14 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxConnsPerIP == 0 {
 		opts.MaxConnsPerIP = DefaultMaxConnsPerIP
 	}
+	if opts.ConnLogBudget == (logrl.Budget{}) {
+		opts.ConnLogBudget = logrl.CommandConnBudget()
+	}
+	if opts.AddrLogBudget == (logrl.Budget{}) {
+		opts.AddrLogBudget = logrl.CommandAddrBudget()
+	}
 	s := &Server{
+		logAddrs:  logrl.NewAddrs(opts.AddrLogBudget, 0, nil),
 		perIP:     connlimit.New(opts.MaxConnsPerIP),
 		opts:      opts,
 		log:       opts.Logger.With("protocol", "imap"),
@@ -136,7 +150,8 @@ func New(opts Options) (*Server, error) {
 			imap.CapSpecialUse: {}, imap.CapLiteralPlus: {},
 		},
 	}
-	logger := slogPrintf{s.log}
+	s.serverLog = logrl.Logger(s.log, logrl.NewLimiter(logrl.ServerBudget(), nil))
+	logger := slogPrintf{s.serverLog}
 	s.plain = imapserver.New(&imapserver.Options{
 		NewSession: s.newSession, Caps: s.caps, Logger: logger,
 		TLSConfig: opts.TLSConfig, InsecureAuth: true,
@@ -201,7 +216,7 @@ func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
 		delay = 0
 		c, ok := s.perIP.Admit(c)
 		if !ok {
-			s.log.Warn("connection refused: too many from one address", "remote", c.RemoteAddr().String())
+			s.serverLog.Warn("connection refused: too many from one address", "remote", c.RemoteAddr().String())
 			go refuse(c, implicitTLS)
 			continue
 		}

@@ -47,7 +47,7 @@ func (s *Server) newSession(conn *imapserver.Conn) (imapserver.Session, *imapser
 		ip:   ip,
 		ctx:  s.ctx,
 		done: make(chan struct{}),
-		log:  s.log.With("conn", s.nextID.Add(1), "remote", remote.String()),
+		log:  s.connLogger(ip).With("conn", s.nextID.Add(1), "remote", remote.String()),
 	}
 	s.mu.Lock()
 	closing := s.closing
@@ -73,6 +73,7 @@ func (s *session) Close() error {
 	delete(s.srv.conns, s)
 	s.srv.mu.Unlock()
 	s.log.Debug("connection closed")
+	flushConnLog(s.log)
 	return nil
 }
 

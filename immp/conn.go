@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"immp/immp/wire"
+	"immp/internal/logrl"
 	"immp/internal/recovery"
 	"immp/maildir"
 )
@@ -102,8 +103,9 @@ func (s *Server) handle(nc net.Conn, implicitTLS bool) {
 		ctx:   s.ctx,
 		busy:  true,
 		done:  make(chan struct{}),
-		log: s.log.With("conn", s.nextID.Add(1), "remote", nc.RemoteAddr().String(),
-			"tls", implicitTLS),
+		// Limited per connection and per address (internal/logrl).
+		log: logrl.Logger(s.log, logrl.NewLimiter(s.opts.ConnLogBudget, nil), s.logAddrs.Get(ip)).
+			With("conn", s.nextID.Add(1), "remote", nc.RemoteAddr().String(), "tls", implicitTLS),
 	}
 	defer close(c.done)
 	// A panic in this session (a bug) is logged with its stack and ends
@@ -113,6 +115,7 @@ func (s *Server) handle(nc net.Conn, implicitTLS bool) {
 			recovery.Log(c.log, "panic in IMMP connection; closing it", v)
 		}
 	}()
+	defer func() { logrl.Flush(context.Background(), c.log) }()
 	c.nc = cmdReader{Conn: nc, c: c}
 	if implicitTLS {
 		tc := tls.Server(c.nc, s.opts.TLSConfig)

@@ -73,4 +73,7 @@
 //     NO [CANNOT].
 //   - VERIFY answers for addresses of domains not served here are
 //     NO [NONEXISTENT] (trusted peers) or NO [NOPERM] (others).
+//   - One log line per command, limited per connection and per address
+//     (internal/logrl): past the budget lines are dropped and one "N
+//     lines suppressed" line reports them.
 package immp

@@ -17,6 +17,7 @@ import (
 	"immp/delivery/guard"
 	"immp/immp/wire"
 	"immp/internal/connlimit"
+	"immp/internal/logrl"
 	"immp/internal/metrics"
 	"immp/internal/throttle"
 	"immp/maildir"
@@ -65,6 +66,10 @@ type Options struct {
 	// MaxConnsPerIP caps simultaneous connections from one address
 	// (default DefaultMaxConnsPerIP; negative: unlimited).
 	MaxConnsPerIP int
+	// ConnLogBudget and AddrLogBudget bound the log lines of one
+	// connection and of one client address (internal/logrl); zero:
+	// logrl.CommandConnBudget and CommandAddrBudget.
+	ConnLogBudget, AddrLogBudget logrl.Budget
 }
 
 // DefaultMaxConnsPerIP is the per-address connection cap when Options
@@ -94,7 +99,9 @@ type Server struct {
 	perIP     *connlimit.Limiter
 	// fault, set by tests before serving, runs before each command to
 	// make a panic that no input can cause; nil otherwise.
-	fault func(cmd string)
+	fault     func(cmd string)
+	logAddrs  *logrl.Addrs // per-address log budgets
+	serverLog *slog.Logger // lines with no session, within one budget
 }
 
 // New checks opts and returns a Server.
@@ -126,11 +133,20 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxConnsPerIP == 0 {
 		opts.MaxConnsPerIP = DefaultMaxConnsPerIP
 	}
+	if opts.ConnLogBudget == (logrl.Budget{}) {
+		opts.ConnLogBudget = logrl.CommandConnBudget()
+	}
+	if opts.AddrLogBudget == (logrl.Budget{}) {
+		opts.AddrLogBudget = logrl.CommandAddrBudget()
+	}
+	log = log.With("protocol", "immp")
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{
 		perIP:     connlimit.New(opts.MaxConnsPerIP),
+		logAddrs:  logrl.NewAddrs(opts.AddrLogBudget, 0, nil),
+		serverLog: logrl.Logger(log, logrl.NewLimiter(logrl.ServerBudget(), nil)),
 		opts:      opts,
-		log:       log.With("protocol", "immp"),
+		log:       log,
 		trusted:   trusted,
 		idle:      idle,
 		loopback:  []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
@@ -187,7 +203,7 @@ func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
 		backoff = 0
 		nc, ok := s.perIP.Admit(nc)
 		if !ok {
-			s.log.Warn("connection refused: too many from one address", "remote", nc.RemoteAddr().String())
+			s.serverLog.Warn("connection refused: too many from one address", "remote", nc.RemoteAddr().String())
 			go refuse(nc, implicitTLS, "* BYE [LIMIT] Too many connections from your address\r\n")
 			continue
 		}

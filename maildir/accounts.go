@@ -28,6 +28,30 @@ func CanonicalAddress(address string) (string, error) {
 	return a, nil
 }
 
+// ErrPlusInAddress is why a new account may not have '+' in its local
+// part: "alice+x@example.org" is plus addressing, subinbox "x" of
+// alice@example.org (profile 9), so such an account would never get its
+// mail and alice could send as it. Errors carrying it also match
+// ErrInvalidAddress.
+var ErrPlusInAddress = errors.New("'+' is not allowed in an account name: it is reserved for plus addressing")
+
+// NewAccountAddress is CanonicalAddress with the rules that only a new
+// account's name must follow: no '+' in the local part (ErrPlusInAddress).
+// Lookups stay with CanonicalAddress, so an account made before this rule
+// can still be found, logged into and deleted.
+func NewAccountAddress(address string) (string, error) {
+	a, err := CanonicalAddress(address)
+	if err != nil {
+		return "", err
+	}
+	at := strings.LastIndexByte(a, '@')
+	if plus := strings.IndexByte(a[:at], '+'); plus >= 0 {
+		return "", fmt.Errorf("%w: %s: %w (%s means subinbox %q of %s)", ErrInvalidAddress, a,
+			ErrPlusInAddress, a, a[plus+1:at], a[:plus]+a[at:])
+	}
+	return a, nil
+}
+
 func validLocal(l string) bool {
 	if l == "" || l[0] == '.' || l[len(l)-1] == '.' || strings.Contains(l, "..") {
 		return false
@@ -87,7 +111,8 @@ func specialUse(name string) string {
 }
 
 // AddAccount creates an account with the given password, its Maildir, the
-// default folders and the default spam guard agent (profile 7).
+// default folders and the default spam guard agent (profile 7). The name
+// follows NewAccountAddress: '+' in it is ErrPlusInAddress.
 func (s *Store) AddAccount(ctx context.Context, address, password string) (Account, error) {
 	if password == "" {
 		return Account{}, errors.New("maildir: empty password")
@@ -113,6 +138,9 @@ func (s *Store) EnsureAccount(ctx context.Context, address string) (Account, boo
 		acct, err = s.Account(ctx, address)
 		return acct, false, err
 	}
+	if errors.Is(err, ErrPlusInAddress) { // can never exist: unknown
+		return Account{}, false, fmt.Errorf("%w: %w", ErrNoSuchAccount, err)
+	}
 	if err == nil {
 		s.log.Warn("account created automatically (auto_create is on)", "account", acct.Address)
 	}
@@ -120,7 +148,7 @@ func (s *Store) EnsureAccount(ctx context.Context, address string) (Account, boo
 }
 
 func (s *Store) createAccount(ctx context.Context, address, hash string) (Account, error) {
-	addr, err := CanonicalAddress(address)
+	addr, err := NewAccountAddress(address)
 	if err != nil {
 		return Account{}, err
 	}
@@ -291,6 +319,9 @@ func (s *Store) Authenticate(ctx context.Context, address, password string) (Acc
 		acct, err = s.AddAccount(ctx, addr, password)
 		if errors.Is(err, ErrAccountExists) {
 			return s.Authenticate(ctx, addr, password)
+		}
+		if errors.Is(err, ErrPlusInAddress) { // no such account can be made
+			return Account{}, ErrAuthFailed
 		}
 		if err != nil {
 			return Account{}, err

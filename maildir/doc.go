@@ -15,7 +15,10 @@
 //	                                 queue of Events, Ready channel
 //	Folder handles ─┘ (cheap; follow renames)
 //
-// The mailbox is the only copy of a folder's state in the process. A
+// The mailbox is the only copy of a folder's state in the process, and
+// one directory has one mailbox: a lookup racing a rename or deletion
+// gets a state that answers ErrNonexistent, never a second one
+// (TestOneStatePerDirectory). A
 // protocol session reads it through Folder (Lookup, Messages, Status)
 // and registers a Watcher to hear what changed (watch.go); the session
 // keeps only what its client has been told (for IMAP: sequence numbers,
@@ -115,6 +118,10 @@
 //     message changed while nothing recorded it (a crash, another
 //     program) gets a new one above all earlier ones (modseq.go,
 //     TestModSeqs).
+//   - No account is created with '+' in its local part (AddAccount,
+//     EnsureAccount and an auto-created login alike: NewAccountAddress),
+//     since "alice+x@" is plus addressing for alice's subinbox x; lookups
+//     still accept such a name, so an account made earlier can be removed.
 //   - A deleted account's folder states are dropped and AccountGone
 //     fires, also when another process deleted it (lifecycle.go); account
 //     IDs are never reused, so a re-added account starts clean.

@@ -354,9 +354,11 @@ func (s *Store) RenameFolder(ctx context.Context, acct Account, oldName, newName
 	}
 	// Batches being placed in these folders finish first, and none starts
 	// until the state names the new directories (commit.go).
+	// The new names are held too: no state may be made for one while
+	// its directory is arriving (box).
 	var moving []string
 	for _, m := range moves {
-		moving = append(moving, m[0])
+		moving = append(moving, m[0], m[1])
 	}
 	unlock := s.lockBoxes(acct, moving)
 	for i, m := range moves {

@@ -190,15 +190,24 @@ func (s *Store) box(acct Account, name string) *mailbox {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := boxKey{acct.ID, name}
-	mb := s.boxes[k]
-	if mb == nil {
-		dir := s.AccountDir(acct)
-		if d := encodeFolderDir(name); d != "" {
-			dir = filepath.Join(dir, d)
-		}
-		mb = &mailbox{s: s, acct: acct, name: name, dir: dir}
-		s.boxes[k] = mb
+	if mb := s.boxes[k]; mb != nil {
+		return mb
 	}
+	dir := s.AccountDir(acct)
+	if d := encodeFolderDir(name); d != "" {
+		dir = filepath.Join(dir, d)
+	}
+	mb := &mailbox{s: s, acct: acct, name: name, dir: dir}
+	// One state per directory: a name being renamed or deleted (busy),
+	// or whose directory is gone (a rename or deletion won the race with
+	// the caller's lookup), gets a state outside the table that answers
+	// ErrNonexistent, never a second state for a directory that a later
+	// rename would not know to lock.
+	if name != "INBOX" && (s.busy[k] > 0 || !statID(dir).ok) {
+		mb.deleted = true
+		return mb
+	}
+	s.boxes[k] = mb
 	return mb
 }
 
@@ -209,6 +218,7 @@ func (s *Store) renameBoxes(acct Account, oldName, newName string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	root := s.AccountDir(acct)
+	moved := map[boxKey]*mailbox{}
 	for k, mb := range s.boxes {
 		if k.acct != acct.ID {
 			continue
@@ -228,7 +238,18 @@ func (s *Store) renameBoxes(acct Account, oldName, newName string) {
 		mb.name = nn
 		mb.dir = filepath.Join(root, encodeFolderDir(nn))
 		mb.mu.Unlock()
-		s.boxes[boxKey{acct.ID, nn}] = mb
+		moved[boxKey{acct.ID, nn}] = mb
+	}
+	for k, mb := range moved {
+		if stale := s.boxes[k]; stale != nil {
+			// A state made for the new name before it existed: the
+			// folder is the moved one now.
+			stale.mu.Lock()
+			stale.deleted = true
+			stale.dropWatchersLocked()
+			stale.mu.Unlock()
+		}
+		s.boxes[k] = mb
 	}
 }
 
@@ -239,11 +260,16 @@ func (s *Store) renameBoxes(acct Account, oldName, newName string) {
 // that their events come before the rename's or the deletion's. Folders
 // with no state in this process need none.
 func (s *Store) lockBoxes(acct Account, names []string) (unlock func()) {
-	sorted := slices.Sorted(slices.Values(names))
+	sorted := slices.Compact(slices.Sorted(slices.Values(names)))
 	var boxes []*mailbox
 	s.mu.Lock()
+	if s.busy == nil {
+		s.busy = make(map[boxKey]int)
+	}
 	for _, n := range sorted {
-		if mb := s.boxes[boxKey{acct.ID, n}]; mb != nil {
+		k := boxKey{acct.ID, n}
+		s.busy[k]++ // no new state for it until unlock (box)
+		if mb := s.boxes[k]; mb != nil {
 			boxes = append(boxes, mb)
 		}
 	}
@@ -258,6 +284,14 @@ func (s *Store) lockBoxes(acct Account, names []string) (unlock func()) {
 		for i := len(boxes) - 1; i >= 0; i-- {
 			boxes[i].ulMu.Unlock()
 		}
+		s.mu.Lock()
+		for _, n := range sorted {
+			k := boxKey{acct.ID, n}
+			if s.busy[k]--; s.busy[k] <= 0 {
+				delete(s.busy, k)
+			}
+		}
+		s.mu.Unlock()
 	}
 }
 

@@ -79,6 +79,7 @@ type Store struct {
 
 	mu     sync.Mutex
 	boxes  map[boxKey]*mailbox // shared per-folder state, one per process
+	busy   map[boxKey]int      // names being renamed or deleted (lockBoxes)
 	treeMu map[int64]*sync.Mutex
 	closed bool
 	stop   chan struct{} // closed by Close: background loops end

@@ -69,6 +69,7 @@ func (s *session) login(user, pass string) error {
 	s.auth = &acct
 	s.authOK = true
 	s.log = s.log.With("auth", acct.Address)
+	s.audit = s.audit.With("auth", acct.Address)
 	return nil
 }
 

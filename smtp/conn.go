@@ -3,11 +3,14 @@ package smtp
 import (
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"os"
 	"sync"
 	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
 )
 
 // listener admits connections: per-address limit, refusal while shutting
@@ -58,7 +61,7 @@ func (s *Server) track(c net.Conn) (*trackedConn, bool) {
 	}
 	if why != "" {
 		s.mu.Unlock()
-		s.log.Info("connection refused", "client", ip.String(), "reason", why[10:len(why)-2])
+		s.serverLog.Info("connection refused", "client", ip.String(), "reason", why[10:len(why)-2])
 		go func() {
 			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 			c.Write([]byte(why))
@@ -66,7 +69,7 @@ func (s *Server) track(c net.Conn) (*trackedConn, bool) {
 		}()
 		return nil, false
 	}
-	tc := &trackedConn{Conn: c, srv: s, ip: ip, idle: s.opts.ReadTimeout, replied: true}
+	tc := &trackedConn{Conn: c, srv: s, ip: ip, idle: s.opts.ReadTimeout, dataTimeout: s.opts.DataTimeout, replied: true}
 	s.conns[tc] = struct{}{}
 	s.perIP[ip]++
 	s.mu.Unlock()
@@ -88,11 +91,12 @@ func (s *Server) untrack(tc *trackedConn) {
 // trackedConn is one client connection as the server tracks it.
 type trackedConn struct {
 	net.Conn
-	srv    *Server
-	ip     netip.Addr
-	idle   time.Duration
-	closed func()
-	once   sync.Once
+	srv         *Server
+	ip          netip.Addr
+	idle        time.Duration
+	dataTimeout time.Duration // the whole of one message's data
+	closed      func()
+	once        sync.Once
 
 	mu       sync.Mutex
 	inTxn    bool // between MAIL and the end of the transaction
@@ -100,28 +104,53 @@ type trackedConn struct {
 	replied  bool // a reply was written since the deadline was last set
 	timedOut bool // a read hit the deadline: every later read fails too
 	draining bool
+	closing  bool // hang up once the next reply is written
+	hungUp   bool // the last reply is out: reads end, Close lingers
+	lingered bool
+	// dataEnd is when the message data being read must be complete;
+	// dataErr is the reply a timeout while reading it gets.
+	dataEnd time.Time
+	dataErr *gosmtp.SMTPError
 }
 
 // Read sets the read deadline. Between commands it runs from the last
 // reply: the next command must be complete within ReadTimeout however its
 // bytes trickle in, so a client sending one byte at a time (slowloris)
-// is cut off. During DATA it is renewed before every read: go-smtp sets
+// is cut off. During DATA it is renewed before every read (go-smtp sets
 // its ReadTimeout once per command, which would bound the whole transfer
-// of a large message instead of the silence. While draining, a connection
-// not in a transaction reads a timeout, which go-smtp answers with 421 and
+// of a large message instead of the silence), but never past the end of
+// DataTimeout from the start of the data, so a trickle cannot hold a
+// transaction for hours either. A timeout while reading data is an
+// *SMTPError (errDataTimeout past DataTimeout, else errTimeout), which
+// go-smtp sends as the reply to the data (DATA or BDAT alike), and the
+// connection is closed after that reply. While draining, a connection not
+// in a transaction reads a timeout, which go-smtp answers with 421 and
 // closes.
 func (c *trackedConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
+	if c.hungUp {
+		c.mu.Unlock()
+		return 0, io.EOF
+	}
 	if c.draining && !c.inTxn {
 		c.mu.Unlock()
 		return 0, os.ErrDeadlineExceeded
+	}
+	if c.dataErr != nil {
+		err := c.dataErr
+		c.mu.Unlock()
+		return 0, err
 	}
 	if c.timedOut {
 		c.mu.Unlock()
 		return 0, os.ErrDeadlineExceeded
 	}
 	if c.idle > 0 && (c.replied || c.inData) {
-		c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+		d := time.Now().Add(c.idle)
+		if c.inData && !c.dataEnd.IsZero() && c.dataEnd.Before(d) {
+			d = c.dataEnd
+		}
+		c.Conn.SetReadDeadline(d)
 		c.replied = false
 	}
 	c.mu.Unlock()
@@ -133,6 +162,14 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 		// the deadline and a one-byte-a-second client would never go.
 		c.mu.Lock()
 		c.timedOut = true
+		if c.inData {
+			c.dataErr = errTimeout
+			if !c.dataEnd.IsZero() && !time.Now().Before(c.dataEnd) {
+				c.dataErr = errDataTimeout
+			}
+			c.closing = true
+			err = c.dataErr
+		}
 		c.mu.Unlock()
 	}
 	return n, err
@@ -143,19 +180,68 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 func (c *trackedConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	c.replied = true
+	closing := c.closing
 	c.mu.Unlock()
-	return c.Conn.Write(p)
+	n, err := c.Conn.Write(p)
+	if closing {
+		c.hangUp()
+	}
+	return n, err
 }
 
-// data marks the message data being read (true) or done with (false).
+// closeAfterReply ends the connection as soon as the next reply has been
+// written (a single-line reply is one Write: go-smtp's textproto writer
+// flushes each line).
+func (c *trackedConn) closeAfterReply() {
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
+}
+
+// Lingering close: after the last reply, input the client still sends is
+// read and dropped for up to lingerTime (and lingerBytes) before the
+// connection is closed. Closing with unread input makes the kernel send a
+// reset, which can destroy the reply before the client has read it.
+const (
+	lingerTime  = 2 * time.Second
+	lingerBytes = 1 << 20
+)
+
+// hangUp follows the last reply: the write side is shut (the client sees
+// the reply, then the end), and reads end, so go-smtp ends the session and
+// closes the connection, which then lingers (Close).
+func (c *trackedConn) hangUp() {
+	c.mu.Lock()
+	c.hungUp = true
+	c.mu.Unlock()
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		return
+	}
+	c.Conn.Close()
+}
+
+// data marks the message data being read (true) or done with (false);
+// DataTimeout runs from the start.
 func (c *trackedConn) data(on bool) {
 	c.mu.Lock()
 	c.inData = on
 	c.replied = true
+	c.dataEnd = time.Time{}
+	if on && c.dataTimeout > 0 {
+		c.dataEnd = time.Now().Add(c.dataTimeout)
+	}
 	c.mu.Unlock()
 }
 
 func (c *trackedConn) Close() error {
+	c.mu.Lock()
+	linger := c.hungUp && !c.lingered
+	c.lingered = true
+	c.mu.Unlock()
+	if linger {
+		c.Conn.SetReadDeadline(time.Now().Add(lingerTime))
+		io.Copy(io.Discard, io.LimitReader(c.Conn, lingerBytes))
+	}
 	err := c.Conn.Close()
 	c.once.Do(func() {
 		c.srv.untrack(c)

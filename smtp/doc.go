@@ -5,7 +5,11 @@
 // Receiver: MAIL accepts any reverse-path, the null sender <> included.
 // Each RCPT is checked at once (profile 9): relay attempts, unknown
 // accounts and senders blocked by the recipient's spam guard are refused
-// per recipient, so one refusal does not fail the others. After the data
+// per recipient, so one refusal does not fail the others. An unknown
+// account (550 5.1.1) and a guard block (550 5.7.1) differ only in the
+// enhanced code the profile gives them; a client that is not logged in
+// is slowed down after repeated refusals and cut off with 421 (after
+// Postfix's error limits; rcptlimit.go). After the data
 // the message is filed durably for every accepted recipient and 250 is
 // sent only after that commit returned. Extensions: SIZE (RFC 1870),
 // 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531), PIPELINING (RFC 2920),
@@ -16,9 +20,18 @@
 // cleartext only from loopback unless AllowInsecureAuth. Wrong credentials
 // are 535 5.7.8, credentials that cannot be checked now (throttle turn,
 // password hashing busy) 454 4.7.0 (RFC 4954 6; authReply). The envelope
-// sender and every From address must belong to the authenticated account
-// (RFC 6409 8.1); local recipients are delivered as above, others are
-// refused because outbound relay is not configured.
+// sender must belong to the authenticated account, and so must every
+// address in the From, Sender, Resent-From and Resent-Sender fields (RFC
+// 6409 8.1): "belong" is Deliverer.Owns, the account's address with any
+// subinbox prefix or +detail (so a REPLACEd subinbox name too). The
+// header section is read with a real RFC 5322 parser (go-message's
+// textproto, net/mail's address lists), so obsolete syntax (RFC 5322 4.5:
+// space before the colon, folding, comments, encoded words, groups) is
+// read as a mail reader reads it; exactly one From and at most one Sender
+// (RFC 5322 3.6); display names are free; anything unreadable is refused,
+// never guessed: 550 5.7.1 naming the field and the problem. Local
+// recipients are delivered as above, others are refused because outbound
+// relay is not configured.
 //
 // Every refusal is a *smtp.SMTPError built in reply.go, the one place where
 // delivery reasons become wire replies: go-smtp matches that type exactly
@@ -26,23 +39,42 @@
 // after the data names the transaction id ("Ok: delivered as ID"), which
 // the Received header and the log line carry too.
 //
+// Message data (RFC 5321 2.3.8, 4.1.1.4, 4.5.2): lines end with CRLF, the
+// data ends only at CRLF "." CRLF, a leading dot is removed from every
+// other line, and a bare CR or LF is an ordinary octet, stored as
+// received (go-smtp is patched for the bare CR case: third_party/go-smtp
+// PATCHES.md).
+//
 // Limits: MaxLineLength (default 1 MiB) bounds every line; RFC 5321's 1000
 // octets is far exceeded by real mail, and message lines are streamed, so
 // only command lines are ever held whole. A message over MaxMessageBytes
 // gets 552 5.3.4, at MAIL when SIZE= says so, else when the limit is
 // crossed in DATA or BDAT. Not provided: VRFY/EXPN (252/502, go-smtp),
-// DSN, BINARYMIME, REQUIRETLS; a bare "postmaster" without a domain is
-// refused by go-smtp's parser (501).
+// DSN, BINARYMIME, REQUIRETLS.
+//
+// Postmaster (RFC 5321 4.5.1): postmaster@ every served domain and a bare
+// <Postmaster> (go-smtp is patched to parse it) are accepted and go to
+// the postmaster route of package delivery, whatever accounts exist.
 //
 // Connection hygiene: a read timeout that runs from the last reply, so a
 // command must be complete within it however slowly its octets trickle in
 // (slowloris), and during DATA one renewed on every read (go-smtp's own
-// ReadTimeout would bound a whole DATA transfer); a timeout is final. A
+// ReadTimeout would bound a whole DATA transfer) but never past
+// DataTimeout from the start of the data (default 10m, [smtp]
+// data_timeout), so a client sending an octet now and then cannot hold a
+// transaction for hours: 451 4.4.2 (421 4.4.2 for silence), and the
+// connection is closed after that reply (a lingering close: what the
+// client still sends is drained for a moment, so that the kernel does not
+// answer it with a reset that could destroy the reply); a timeout is
+// final. A
 // write timeout, a per-address connection limit, and Shutdown that stops
 // accepting, closes idle connections with 421 and lets a transaction in
 // progress finish its data and commit.
 //
 // One structured log line per transaction (id, client, sender, each
 // recipient with outcome and folder, size, duration, outcome); never
-// message content nor passwords.
+// message content nor passwords. What one client makes the server log is
+// limited per connection and per address (logs.go, internal/logrl): past
+// the budget lines are dropped and one "N lines suppressed" line reports
+// them; the line of a delivered transaction is never dropped.
 package smtp

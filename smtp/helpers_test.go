@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -41,17 +42,29 @@ type setup struct {
 	wrap  func(delivery.Txn) delivery.Txn
 	guard delivery.Verifier
 	tls   bool // serve implicit TLS instead of cleartext
+	// autoCreate: accounts made on first login or delivery (test bed).
+	autoCreate bool
+	// noPlus: plus addressing off ([delivery] plus_subinbox = false).
+	noPlus bool
+	// domains: the local domains; nil: example.org.
+	domains []string
+	// postmaster: delivery.Options.Postmaster.
+	postmaster string
 }
 
 func newEnv(t testing.TB, cfg setup) *env {
 	t.Helper()
 	ctx := context.Background()
-	store, err := maildir.Open(ctx, maildir.Options{DataDir: t.TempDir()})
+	store, err := maildir.Open(ctx, maildir.Options{DataDir: t.TempDir(), AutoCreate: cfg.autoCreate})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	mapper := address.Mapper{Domains: []string{"example.org"}, PlusSubinbox: true}
+	domains := cfg.domains
+	if domains == nil {
+		domains = []string{"example.org"}
+	}
+	mapper := address.Mapper{Domains: domains, PlusSubinbox: !cfg.noPlus}
 	e := &env{t: t, store: store, logs: &syncbuf.Buffer{}, m: metrics.New()}
 	g := cfg.guard
 	if g == nil {
@@ -63,7 +76,7 @@ func newEnv(t testing.TB, cfg setup) *env {
 	}
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
 	e.d, err = delivery.New(delivery.Options{Store: store, Mapper: mapper, Guard: g, Metrics: e.m,
-		Logger: log, Hostname: "mx.example.org", WrapTxn: cfg.wrap})
+		Logger: log, Hostname: "mx.example.org", WrapTxn: cfg.wrap, Postmaster: cfg.postmaster})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,6 +217,21 @@ type raw struct {
 func (e *env) raw() *raw {
 	e.t.Helper()
 	c, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	r := &raw{t: e.t, c: c, tp: textproto.NewConn(c)}
+	r.expect(220)
+	return r
+}
+
+// rawTLS is raw over implicit TLS (a server from setup{tls: true}); the
+// certificate is not checked.
+func (e *env) rawTLS() *raw {
+	e.t.Helper()
+	c, err := tls.Dial("tcp", e.addr, &tls.Config{InsecureSkipVerify: true})
 	if err != nil {
 		e.t.Fatal(err)
 	}

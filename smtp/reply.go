@@ -27,8 +27,6 @@ var (
 		Message: "Authentication not available on this service"}
 	errSenderNotOwned = &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1},
 		Message: "Sender address does not belong to the authenticated account"}
-	errFromNotOwned = &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1},
-		Message: "From header must name only addresses of the authenticated account"}
 	errShuttingDown = &gosmtp.SMTPError{Code: 421, EnhancedCode: gosmtp.EnhancedCode{4, 3, 2},
 		Message: "Service shutting down, try again later"}
 	errTooLarge = &gosmtp.SMTPError{Code: 552, EnhancedCode: gosmtp.EnhancedCode{5, 3, 4},
@@ -36,10 +34,21 @@ var (
 	errLineTooLong = &gosmtp.SMTPError{Code: 500, EnhancedCode: gosmtp.EnhancedCode{5, 5, 2},
 		Message: "Line too long"}
 	errTimeout = &gosmtp.SMTPError{Code: 421, EnhancedCode: gosmtp.EnhancedCode{4, 4, 2},
-		Message: "Timeout reading message data"}
+		Message: "Timeout reading message data, closing connection"}
+	errDataTimeout = &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 4, 2},
+		Message: "Message data not complete in the time allowed, closing connection"}
 	errLocal = &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 3, 0},
 		Message: "Local error in processing, try again later"}
 )
+
+// recipientRejected is the text of both recipient refusals that say
+// something about an account (unknown, or its guard refuses the sender).
+const recipientRejected = "Recipient address rejected"
+
+// errTooManyBadRcpts ends a session that reached Options.MaxBadRecipients
+// (as Postfix's smtpd_hard_error_limit); the connection is closed after.
+var errTooManyBadRcpts = &gosmtp.SMTPError{Code: 421, EnhancedCode: gosmtp.EnhancedCode{4, 7, 0},
+	Message: "Too many rejected recipients, closing connection"}
 
 // deliveredReply is the 250 after DATA or BDAT LAST, naming the
 // transaction id that the log line and the Received header carry. It is
@@ -50,6 +59,33 @@ func deliveredReply(id string) *gosmtp.SMTPError {
 		Message: "Ok: delivered as " + id}
 }
 
+// senderReply is the reply to a submitted message whose sender fields
+// fail the check (RFC 6409 8.1; RFC 5322 3.6): 550 5.7.1 saying which
+// field and why; the address itself is only logged.
+func senderReply(e *senderError) *gosmtp.SMTPError {
+	policy := func(msg string) *gosmtp.SMTPError {
+		return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1}, Message: msg}
+	}
+	switch e.problem {
+	case senderHeaderTooLong:
+		return &gosmtp.SMTPError{Code: 552, EnhancedCode: gosmtp.EnhancedCode{5, 3, 4},
+			Message: "Header section too large to check the sender"}
+	case senderNoFrom:
+		return policy("Message has no From header; RFC 5322 3.6 requires exactly one")
+	case senderManyFrom:
+		return policy("Message has more than one From header; RFC 5322 3.6 requires exactly one")
+	case senderManySender:
+		return policy("Message has more than one Sender header; RFC 5322 3.6 allows one")
+	case senderBadList:
+		return policy(e.field + " header is not a valid address list; the sender cannot be checked")
+	case senderNoAddress:
+		return policy(e.field + " header names no address")
+	case senderNotOwned:
+		return policy(e.field + " header may name only addresses of the authenticated account")
+	}
+	return policy("Malformed header section; the sender cannot be checked")
+}
+
 // reasonReplies maps delivery's reasons to the wire (profile 9; RFC 3463).
 var reasonReplies = map[delivery.Reason]*gosmtp.SMTPError{
 	delivery.ReasonBadAddress: {Code: 553, EnhancedCode: gosmtp.EnhancedCode{5, 1, 3},
@@ -58,10 +94,14 @@ var reasonReplies = map[delivery.Reason]*gosmtp.SMTPError{
 		Message: "Relay access denied"},
 	delivery.ReasonNoRelay: {Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1},
 		Message: "outbound relay is not configured"},
+	// Unknown account and spam guard refusal differ only where profile 9
+	// says they must, the enhanced code: same basic code, same text, same
+	// delay and the same count towards the error limit (rcptlimit.go), so
+	// a prober learns nothing more from either.
 	delivery.ReasonNoSuchAccount: {Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1},
-		Message: "No such mailbox"},
+		Message: recipientRejected},
 	delivery.ReasonBlocked: {Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1},
-		Message: "Sender refused by the recipient's spam guard"},
+		Message: recipientRejected},
 	delivery.ReasonUndecided: {Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 3, 0},
 		Message: "Recipient cannot be verified now, try again later"},
 	delivery.ReasonStorageFull: {Code: 452, EnhancedCode: gosmtp.EnhancedCode{4, 3, 1},
@@ -81,6 +121,10 @@ func replyFor(err error) *gosmtp.SMTPError {
 			return errTooLarge
 		}
 		return se
+	}
+	var sender *senderError
+	if errors.As(err, &sender) {
+		return senderReply(sender)
 	}
 	if r := delivery.ReasonOf(err); r != 0 && r != delivery.ReasonBody {
 		if rep, ok := reasonReplies[r]; ok {

@@ -4,17 +4,16 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
 
 	"immp/delivery"
+	"immp/internal/logrl"
 	"immp/internal/metrics"
 	"immp/internal/throttle"
 )
@@ -26,6 +25,9 @@ const (
 	DefaultMaxConnsPerIP   = 50
 	DefaultReadTimeout     = 5 * time.Minute // RFC 5321 4.5.3.2.7
 	DefaultWriteTimeout    = 5 * time.Minute
+	// DefaultDataTimeout bounds the whole of one message's data (DATA or
+	// every BDAT chunk of it), as [smtp] data_timeout does.
+	DefaultDataTimeout = 10 * time.Minute
 	// DefaultMaxLineLength bounds one line, commands and message lines
 	// alike. RFC 5321 4.5.3.1.6 says 1000 octets, but real mail (HTML
 	// from careless generators) has far longer lines and refusing it
@@ -51,6 +53,7 @@ type Options struct {
 	MaxConnsPerIP   int           // default DefaultMaxConnsPerIP; <0 unlimited
 	ReadTimeout     time.Duration // inactivity while reading; default 5m
 	WriteTimeout    time.Duration // default 5m
+	DataTimeout     time.Duration // one message's whole data; default 10m
 	MaxLineLength   int           // default DefaultMaxLineLength
 	// Submission turns this server into the submission service: AUTH
 	// required before MAIL, sender ownership enforced.
@@ -61,6 +64,15 @@ type Options struct {
 	// Throttle slows down repeated login failures per client address;
 	// nil: no slow-down.
 	Throttle *throttle.Limiter
+	// RcptThrottle slows down clients whose recipients are refused, per
+	// address (rcptlimit.go); nil: NewRcptLimiter().
+	RcptThrottle *throttle.Limiter
+	// MaxBadRecipients refused recipients end a session with 421;
+	// default DefaultMaxBadRecipients.
+	MaxBadRecipients int
+	// ConnLogBudget and AddrLogBudget bound the log lines of one
+	// connection and of one client address (logs.go); zero: defaults.
+	ConnLogBudget, AddrLogBudget logrl.Budget
 }
 
 // Server is one SMTP service (port 25 or submission).
@@ -69,6 +81,10 @@ type Server struct {
 	log     *slog.Logger
 	service string // "smtp" or "submission", for metrics and logs
 	srv     *gosmtp.Server
+
+	rcptThrottle *throttle.Limiter
+	logAddrs     *logrl.Addrs // per-address log budgets
+	serverLog    *slog.Logger // lines with no session, within one budget
 
 	ctx    context.Context // store calls; cancelled when the server is closed for good
 	cancel context.CancelFunc
@@ -102,8 +118,20 @@ func New(opts Options) (*Server, error) {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = DefaultWriteTimeout
 	}
+	if opts.DataTimeout <= 0 {
+		opts.DataTimeout = DefaultDataTimeout
+	}
 	if opts.MaxLineLength <= 0 {
 		opts.MaxLineLength = DefaultMaxLineLength
+	}
+	if opts.MaxBadRecipients <= 0 {
+		opts.MaxBadRecipients = DefaultMaxBadRecipients
+	}
+	if opts.ConnLogBudget == (logrl.Budget{}) {
+		opts.ConnLogBudget = defaultConnLogBudget
+	}
+	if opts.AddrLogBudget == (logrl.Budget{}) {
+		opts.AddrLogBudget = defaultAddrLogBudget
 	}
 	log := opts.Logger
 	if log == nil {
@@ -118,7 +146,13 @@ func New(opts Options) (*Server, error) {
 	if opts.Submission {
 		s.service = "submission"
 	}
+	s.rcptThrottle = opts.RcptThrottle
+	if s.rcptThrottle == nil {
+		s.rcptThrottle = NewRcptLimiter()
+	}
 	s.log = log.With("service", s.service)
+	s.logAddrs = logrl.NewAddrs(opts.AddrLogBudget, 0, nil)
+	s.serverLog = slog.New(logrl.Wrap(s.log.Handler(), logrl.NewLimiter(serverLogBudget, nil)))
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
 	srv := gosmtp.NewServer(gosmtp.BackendFunc(s.newSession))
@@ -133,26 +167,10 @@ func New(opts Options) (*Server, error) {
 	// AllowInsecureAuth), so go-smtp's global switch stays open.
 	srv.AllowInsecureAuth = true
 	srv.EnableSMTPUTF8 = true
-	srv.ErrorLog = errorLog{s.log}
+	srv.ErrorLog = errorLog{s.serverLog}
 	s.srv = srv
 	return s, nil
 }
-
-// errorLog sends go-smtp's internal errors to slog. A panic in a
-// connection is an Error: go-smtp recovers it (a command handler's with
-// a 421, anything else in the connection's goroutine by immp's patch),
-// closes that connection and logs it here with its stack.
-type errorLog struct{ log *slog.Logger }
-
-func (l errorLog) Printf(format string, v ...any) {
-	msg := fmt.Sprintf(format, v...)
-	if strings.Contains(format, "panic serving") {
-		l.log.Error("panic in SMTP connection; closed it", "detail", msg)
-		return
-	}
-	l.log.Warn(msg)
-}
-func (l errorLog) Println(v ...any) { l.log.Warn(fmt.Sprint(v...)) }
 
 // Serve accepts cleartext connections on ln (STARTTLS offered when a TLS
 // config is set) until Shutdown; it then returns ErrServerClosed.

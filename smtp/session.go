@@ -24,15 +24,21 @@ type session struct {
 	conn *gosmtp.Conn
 	tc   *trackedConn
 	ip   netip.Addr
-	log  *slog.Logger
+	log  *slog.Logger // limited per connection and address (logs.go)
+	// audit is log without the limits, for the line of a delivered
+	// transaction.
+	audit *slog.Logger
 
 	auth   *maildir.Account // the logged-in account (submission)
 	authOK bool
 
-	// mu guards txn: with BDAT, go-smtp runs Data in a goroutine of its
-	// own while RSET or a closing connection may call Reset or Logout.
-	mu  sync.Mutex
-	txn *transaction // nil outside a mail transaction
+	// mu guards txn and badRcpts: with BDAT, go-smtp runs Data in a
+	// goroutine of its own while RSET or a closing connection may call
+	// Reset or Logout.
+	mu       sync.Mutex
+	txn      *transaction // nil outside a mail transaction
+	badRcpts int          // refused recipients since the last delivery
+	ending   bool         // the session was told 421: refuse everything
 }
 
 // transaction is one MAIL..DATA exchange, kept for its log line.
@@ -62,12 +68,14 @@ func (s *Server) newSession(c *gosmtp.Conn) (gosmtp.Session, error) {
 	}
 	tc, _ := nc.(*trackedConn)
 	ip := remoteIP(nc)
+	log, audit := s.sessionLoggers(ip)
 	return &session{
-		srv:  s,
-		conn: c,
-		tc:   tc,
-		ip:   ip,
-		log:  s.log.With("client", ip.String()),
+		srv:   s,
+		conn:  c,
+		tc:    tc,
+		ip:    ip,
+		log:   log,
+		audit: audit,
 	}, nil
 }
 
@@ -85,11 +93,14 @@ func (s *session) tlsText() string {
 // accepted on the Receiver-SMTP; submission wants a logged-in account
 // that owns the sender address.
 func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
+	if s.isEnding() {
+		return errLocal
+	}
 	if s.srv.opts.Submission {
 		if !s.authOK {
 			return errAuthRequired
 		}
-		if !s.srv.opts.Deliverer.Owns(*s.auth, from) {
+		if !s.srv.opts.Deliverer.Owns(s.srv.ctx, *s.auth, from) {
 			s.log.Info("sender refused", "sender", from, "auth", s.auth.Address)
 			return errSenderNotOwned
 		}
@@ -107,17 +118,25 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 // Rcpt checks one recipient at once (profile 9).
 func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	t := s.current()
-	if t == nil { // go-smtp checks MAIL came first; never trust it blindly
+	if t == nil || s.isEnding() { // go-smtp checks MAIL came first; never trust it blindly
 		return errLocal
+	}
+	if !s.rcptWait() {
+		return errShuttingDown
 	}
 	r, err := s.srv.opts.Deliverer.CheckRecipient(s.srv.ctx, t.sender, to, s.authOK)
 	rep := replyFor(err)
 	l := rcptLog{addr: to, outcome: outcomeOf(rep)}
 	if rep != nil {
-		l.code = rep.Code
 		if rep.Code/100 == 4 {
 			s.log.Warn("recipient check failed", "id", t.id, "rcpt", to, "err", err)
 		}
+		if rep.Code/100 == 5 && s.rcptRefused() {
+			s.log.Info("too many rejected recipients, closing", "id", t.id, "limit", s.srv.opts.MaxBadRecipients)
+			s.end()
+			rep = errTooManyBadRcpts
+		}
+		l.code = rep.Code
 		t.rcpts = append(t.rcpts, l)
 		return rep
 	}
@@ -142,7 +161,7 @@ func (c countingReader) Read(p []byte) (int, error) {
 // every copy is durable.
 func (s *session) Data(r io.Reader) error {
 	t := s.current()
-	if t == nil { // reset meanwhile
+	if t == nil || s.isEnding() { // reset meanwhile
 		return errLocal
 	}
 	if s.tc != nil {
@@ -152,7 +171,7 @@ func (s *session) Data(r io.Reader) error {
 	body := io.Reader(countingReader{r, &t.size})
 	if s.srv.opts.Submission {
 		var err error
-		if body, err = s.checkFrom(body); err != nil {
+		if body, err = s.checkSenders(body); err != nil {
 			rep := replyFor(err)
 			s.finish(t, outcomeOf(rep))
 			return rep
@@ -173,7 +192,10 @@ func (s *session) Data(r io.Reader) error {
 	results, err := s.srv.opts.Deliverer.Deliver(s.srv.ctx, env, body)
 	if err != nil {
 		rep := replyFor(err)
-		if rep.Code/100 == 4 {
+		switch {
+		case delivery.ReasonOf(err) == delivery.ReasonBody: // the client's doing
+			s.log.Info("message data not received", "id", t.id, "err", err)
+		case rep.Code/100 == 4:
 			s.log.Warn("delivery failed", "id", t.id, "err", err)
 		}
 		s.finish(t, outcomeOf(rep))
@@ -188,7 +210,26 @@ func (s *session) Data(r io.Reader) error {
 		}
 	}
 	s.finish(t, "delivered")
+	s.rcptDelivered()
 	return deliveredReply(t.id)
+}
+
+// end makes this session's next reply its last: every command after it
+// is refused, and the connection is closed once that reply is written
+// (commands already pipelined behind it are not served).
+func (s *session) end() {
+	s.mu.Lock()
+	s.ending = true
+	s.mu.Unlock()
+	if s.tc != nil {
+		s.tc.closeAfterReply()
+	}
+}
+
+func (s *session) isEnding() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ending
 }
 
 // Reset ends the transaction (RSET, a new EHLO, after DATA).
@@ -197,6 +238,7 @@ func (s *session) Reset() { s.finish(s.current(), "aborted") }
 // Logout ends the session.
 func (s *session) Logout() error {
 	s.finish(s.current(), "aborted")
+	s.flushLog()
 	return nil
 }
 
@@ -249,6 +291,10 @@ func (s *session) finish(t *transaction, outcome string) {
 	if tl := s.tlsText(); tl != "" {
 		attrs = append(attrs, "tls", tl)
 	}
-	s.log.Info("smtp transaction", attrs...)
+	log := s.log
+	if outcome == "delivered" {
+		log = s.audit
+	}
+	log.Info("smtp transaction", attrs...)
 	s.srv.opts.Metrics.SMTPTransaction(s.srv.service, outcome)
 }

@@ -118,10 +118,12 @@ func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *d
 	deliverer, err := delivery.New(delivery.Options{
 		Store: d.store, Mapper: mapper, Guard: g, Metrics: d.metrics,
 		Logger: log.With("component", "delivery"), Hostname: cfg.Hostname,
+		Postmaster: cfg.SMTP.Postmaster,
 	})
 	if err != nil {
 		return nil, err
 	}
+	reportPostmaster(ctx, cfg, deliverer, log)
 	trusted, err := cfg.TrustedPrefixes()
 	if err != nil {
 		return nil, err
@@ -131,13 +133,17 @@ func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *d
 	// failures against an account add up across all three.
 	limiter := throttle.New(throttle.Options{})
 
+	// One refused-recipient limiter for both SMTP services: a prober
+	// gains nothing by switching ports.
+	rcptLimiter := smtp.NewRcptLimiter()
 	smtpOpts := func(submission bool) smtp.Options {
 		return smtp.Options{
 			Logger: log, Metrics: d.metrics, Deliverer: deliverer, Hostname: cfg.Hostname,
 			TLSConfig: tlsCfg, MaxMessageBytes: int64(cfg.SMTP.MaxMessageBytes),
 			MaxRecipients: cfg.SMTP.MaxRecipients, MaxConnsPerIP: cfg.SMTP.MaxConnsPerIP,
-			ReadTimeout: time.Duration(cfg.SMTP.ReadTimeout), Submission: submission,
-			AllowInsecureAuth: cfg.Auth.AllowInsecure, Throttle: limiter,
+			ReadTimeout: time.Duration(cfg.SMTP.ReadTimeout), DataTimeout: time.Duration(cfg.SMTP.DataTimeout),
+			Submission:        submission,
+			AllowInsecureAuth: cfg.Auth.AllowInsecure, Throttle: limiter, RcptThrottle: rcptLimiter,
 		}
 	}
 	var smtpSrv, subSrv *smtp.Server
@@ -294,4 +300,32 @@ func unwrapSyscall(err error) error {
 		return op.Err
 	}
 	return err
+}
+
+// reportPostmaster says where mail to postmaster@ goes now (RFC 5321
+// 4.5.1; delivery/postmaster.go), loudly when it is not the configured
+// account. Nothing is created here.
+func reportPostmaster(ctx context.Context, cfg config.Config, d *delivery.Deliverer, log *slog.Logger) {
+	if cfg.SMTP.Listen == "" && cfg.Submission.Listen == "" {
+		return
+	}
+	acct, fallback, err := d.PostmasterRoute(ctx)
+	want := cfg.SMTP.Postmaster
+	if want == "" {
+		want = "postmaster@" + cfg.Domains[0]
+	}
+	switch {
+	case (fallback || errors.Is(err, maildir.ErrNoSuchAccount)) && cfg.Accounts.AutoCreate:
+		log.Info("postmaster mail goes to "+want+", created on first delivery (auto_create)", "key", "smtp.postmaster")
+	case errors.Is(err, maildir.ErrNoSuchAccount):
+		log.Warn("no account exists: mail to postmaster@ is refused until "+want+" (or any account) is created",
+			"key", "smtp.postmaster")
+	case err != nil:
+		log.Warn("cannot tell where postmaster mail goes", "err", err)
+	case fallback:
+		log.Warn("account "+want+" does not exist: postmaster mail goes to the oldest account instead; "+
+			"create it, or set smtp.postmaster", "to", acct.Address, "key", "smtp.postmaster")
+	default:
+		log.Info("postmaster mail goes to "+acct.Address, "key", "smtp.postmaster")
+	}
 }

@@ -189,3 +189,19 @@ func TestUserCommands(t *testing.T) {
 		}
 	}
 }
+
+// '+' in a new account's name is refused with one line saying why, and
+// exit 2; nothing is created.
+func TestUserAddPlus(t *testing.T) {
+	t.Parallel()
+	cfg, _ := writeConfig(t, "")
+	out, errOut, code := cli(t, "pw\n", "user", "add", "-config", cfg, "alice+x@example.org")
+	want := `immp: user add: invalid account address: alice+x@example.org: '+' is not allowed in an account name: ` +
+		`it is reserved for plus addressing (alice+x@example.org means subinbox "x" of alice@example.org)` + "\n"
+	if code != exitUsage || out != "" || errOut != want {
+		t.Fatalf("exit %d stdout %q stderr %q; want 2 and %q", code, out, errOut, want)
+	}
+	if out, _, _ := cli(t, "", "user", "list", "-config", cfg); out != "" {
+		t.Fatalf("accounts after refusal: %q", out)
+	}
+}

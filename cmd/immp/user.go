@@ -52,7 +52,15 @@ func cmdUser(e cliEnv, args []string) int {
 	var addr, password string
 	if want == 1 {
 		var err error
-		addr, err = maildir.CanonicalAddress(fs.Arg(0))
+		check := maildir.CanonicalAddress
+		if verb == "add" {
+			check = maildir.NewAccountAddress // no '+': plus addressing
+		}
+		addr, err = check(fs.Arg(0))
+		if errors.Is(err, maildir.ErrPlusInAddress) {
+			e.errorf("user add: %v", err) // one line: the usage would not help
+			return exitUsage
+		}
 		if err != nil {
 			return e.usageError(fs, "ADDRESS %q: %v", fs.Arg(0), err)
 		}

@@ -339,6 +339,27 @@ func (l *Limiter) failure(k netip.Addr, account string) {
 	l.accounts.put(account, ae, now)
 }
 
+// Wait sleeps for ip's delay alone (no account, no turn): for limits on
+// other things than logins, such as refused SMTP recipients. It returns
+// ctx's error if ctx ends first.
+func (l *Limiter) Wait(ctx context.Context, ip netip.Addr) error {
+	if l == nil {
+		return nil
+	}
+	return sleep(ctx, l.Delay(ip, ""))
+}
+
+// Forgive forgets ip's failures (an SMTP client whose message was
+// delivered after all).
+func (l *Limiter) Forgive(ip netip.Addr) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	l.addrs.del(key(ip))
+	l.mu.Unlock()
+}
+
 // Len is the number of addresses and accounts tracked (for tests and
 // metrics).
 func (l *Limiter) Len() (addrs, accounts int) {

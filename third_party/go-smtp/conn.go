@@ -687,6 +687,11 @@ func (c *Conn) handleRcpt(arg string) {
 
 	p := parser{s: strings.TrimSpace(arg)}
 	recipient, err := p.parsePath()
+	if rest, ok := cutPrefixFold(strings.TrimSpace(arg), "<postmaster>"); err != nil && ok {
+		// immp: RFC 5321 4.5.1, "RCPT TO:<Postmaster>" without a domain
+		// MUST be supported; the backend gets "postmaster".
+		recipient, p.s, err = "postmaster", rest, nil
+	}
 	if err != nil {
 		c.writeResponse(501, EnhancedCode{5, 5, 2}, "Was expecting RCPT arg syntax of TO:<address>")
 		return

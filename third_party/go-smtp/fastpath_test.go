@@ -3,7 +3,8 @@ package smtp
 // Differential tests for the immp fast paths in dataReader.Read and
 // lineLimitReader.Read: each must give exactly what the original
 // octet-at-a-time code gave (the same octets, the same errors, the same
-// point where it stops), however the input is split.
+// point where it stops), however the input is split; and both must match
+// the specification in barecr_test.go.
 
 import (
 	"bufio"
@@ -15,7 +16,8 @@ import (
 	"testing/iotest"
 )
 
-// refDataRead is the original dataReader.Read state machine.
+// refDataRead is the original dataReader.Read state machine, octet by
+// octet, with the bare CR fix of data.go.
 func refDataRead(r *bufio.Reader, state *int, b []byte) (n int, err error) {
 	const (
 		stateBeginLine = iota
@@ -56,13 +58,17 @@ func refDataRead(r *bufio.Reader, state *int, b []byte) (n int, err error) {
 				*state = stateEOF
 				continue
 			}
-			*state = stateData
+			r.UnreadByte() // the bare CR fix (data.go)
+			c = '\r'
+			*state = stateCR
 		case stateCR:
 			if c == '\n' {
 				*state = stateBeginLine
 				break
 			}
-			*state = stateData
+			if c != '\r' {
+				*state = stateData
+			}
 		case stateData:
 			if c == '\r' {
 				*state = stateCR
@@ -99,6 +105,9 @@ func dataInputs(rng *rand.Rand) [][]byte {
 		[]byte("a\rb\r\n.\rx\r\n.\r\n"), []byte("no end"), []byte("\r\n\r\n.\r\n"),
 		[]byte("a\n.\r\n.\r\n"), []byte(".\r.\r\n.\r\nQUIT\r\n"),
 	}
+	for _, tc := range bareCRCases {
+		ins = append(ins, []byte(tc.in))
+	}
 	for range 500 {
 		b := make([]byte, rng.IntN(400))
 		for i := range b {
@@ -132,6 +141,8 @@ func TestDataReaderFastPath(t *testing.T) {
 				t.Fatalf("%q: got %q, %v, rest %q; want %q, %v, rest %q",
 					in, got, gotErr, gotRest, want, wantErr, wantRest)
 			}
+			sb := bufio.NewReaderSize(wrap(bytes.NewReader(in)), size)
+			checkSpec(t, in, &dataReader{r: sb}, sb)
 		}
 	}
 }
@@ -223,9 +234,15 @@ func TestLineLimitReaderFastPath(t *testing.T) {
 
 func FuzzDataReader(f *testing.F) {
 	f.Add([]byte("a\r\n..b\r\n.\r\nNEXT"), uint8(16), uint8(7))
+	for _, tc := range bareCRCases {
+		f.Add([]byte(tc.in), uint8(0), uint8(0))
+		f.Add([]byte(tc.in), uint8(3), uint8(2))
+	}
 	f.Fuzz(func(t *testing.T, in []byte, bufSize, readSize uint8) {
 		size := 16 + int(bufSize)
 		rs := 1 + int(readSize)
+		sb := bufio.NewReaderSize(iotest.HalfReader(bytes.NewReader(in)), size)
+		checkSpec(t, in, &dataReader{r: sb}, sb)
 		br := bufio.NewReaderSize(iotest.HalfReader(bytes.NewReader(in)), size)
 		dr := &dataReader{r: br}
 		rb := bufio.NewReaderSize(iotest.HalfReader(bytes.NewReader(in)), size)
