@@ -38,6 +38,11 @@
 //	                                       mail_location = maildir:~/Maildir,
 //	                                       separator "/", empty prefix
 //
+// Every file the layer makes under the data directory is mode 0600 and
+// every directory 0700, whatever the umask; immp.db is made 0600 before
+// SQLite opens it, since its -wal and -shm files take its mode
+// (TestDataFileModes).
+//
 // In the Maildir: INBOX is the root (cur/ new/ tmp/); every other folder
 // is a directory ".<name>" with "/" written as "." and a maildirfolder
 // file: INBOX/work/office is .INBOX.work.office, Sent is .Sent. Names are

@@ -140,6 +140,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 
 	dbPath := filepath.Join(dataDir, "immp.db")
 	s.dbPath = dbPath
+	if err := s.privateDB(dbPath); err != nil {
+		return nil, err
+	}
 	ms := opts.BusyTimeout.Milliseconds()
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", ms))
