@@ -15,7 +15,7 @@ type Config struct {
 	ShutdownGrace Duration `toml:"shutdown_grace" doc:"On SIGTERM/SIGINT, how long in-flight SMTP transactions and IMAP/IMMP\ncommands may take to finish before connections are closed."`
 
 	SMTP       SMTP       `toml:"smtp" doc:"Receiver-SMTP (RFC 5321): mail from other servers, for local domains only."`
-	Submission Submission `toml:"submission" doc:"Message submission (RFC 6409): authenticated users sending mail.\nShares [smtp]'s limits."`
+	Submission Submission `toml:"submission" doc:"Message submission (RFC 6409): authenticated users sending mail.\nShares [smtp]'s message limits and timeouts."`
 	IMAP       IMAP       `toml:"imap" doc:"IMAP4rev2/IMAP4rev1 (RFC 9051, RFC 3501) over the same mailboxes."`
 	IMMP       IMMP       `toml:"immp" doc:"IMMP (draft-sabarish-immp-00): subinbox management and the spam guard."`
 	HTTP       HTTP       `toml:"http" doc:"Operations endpoint: /healthz, /readyz and Prometheus /metrics.\nKeep it on loopback or a private network."`
@@ -32,19 +32,23 @@ type SMTP struct {
 	MaxMessageBytes Size     `toml:"max_message_bytes" doc:"Largest message accepted (SIZE extension), e.g. \"25MiB\"."`
 	MaxRecipients   int      `toml:"max_recipients" doc:"Most recipients in one transaction (RFC 5321 says at least 100)."`
 	ReadTimeout     Duration `toml:"read_timeout" doc:"How long a client may stay silent before it is disconnected."`
-	MaxConnsPerIP   int      `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited."`
+	MaxConnsPerIP   int      `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited.\nOne more is answered \"421 4.7.0\" and closed."`
+	MaxConns        int      `toml:"max_conns" doc:"Most simultaneous connections on the listener; -1: unlimited.\nOne more is answered \"421 4.7.0 ... try again later\" and closed."`
 }
 
 // Submission is the [submission] section.
 type Submission struct {
-	Listen string `toml:"listen" doc:"Address for authenticated submission (STARTTLS when [tls] is set). Empty: off."`
+	Listen        string `toml:"listen" doc:"Address for authenticated submission (STARTTLS when [tls] is set). Empty: off."`
+	MaxConnsPerIP int    `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited."`
+	MaxConns      int    `toml:"max_conns" doc:"Most simultaneous connections on the listener; -1: unlimited."`
 }
 
 // IMAP is the [imap] section.
 type IMAP struct {
 	Listen        string `toml:"listen" doc:"Cleartext IMAP (STARTTLS when [tls] is set), host:port. Empty: off."`
 	TLSListen     string `toml:"tls_listen" doc:"Implicit-TLS IMAP (IMAPS), host:port; needs [tls]. Empty: off."`
-	MaxConnsPerIP int    `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited."`
+	MaxConnsPerIP int    `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address, over listen and\ntls_listen together; -1: unlimited. One more gets \"* BYE [LIMIT]\"."`
+	MaxConns      int    `toml:"max_conns" doc:"Most simultaneous connections on each listener; -1: unlimited.\nOne more gets \"* BYE [UNAVAILABLE] ... try again later\"."`
 }
 
 // IMMP is the [immp] section.
@@ -53,12 +57,15 @@ type IMMP struct {
 	TLSListen       string   `toml:"tls_listen" doc:"Implicit-TLS IMMP, host:port; needs [tls]. The draft names no port for it. Empty: off."`
 	TrustedNetworks []string `toml:"trusted_networks" doc:"Networks (CIDR) whose clients may ask VERIFYSUBINBOX and\nVERIFYINSPAMGUARDAGENT without logging in (typically your MX relays)."`
 	IdleTimeout     Duration `toml:"idle_timeout" doc:"Autologout after this long without a command; at least 30m (draft 5.4)."`
-	MaxConnsPerIP   int      `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited."`
+	MaxConnsPerIP   int      `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address, over listen and\ntls_listen together; -1: unlimited. One more gets \"* BYE [LIMIT]\"."`
+	MaxConns        int      `toml:"max_conns" doc:"Most simultaneous connections on each listener; -1: unlimited.\nOne more gets \"* BYE [UNAVAILABLE] ... try again later\"."`
 }
 
 // HTTP is the [http] section.
 type HTTP struct {
-	Listen string `toml:"listen" doc:"Address of the operations endpoint, host:port. Empty: off\n(then \"immp healthcheck\" has nothing to ask)."`
+	Listen        string `toml:"listen" doc:"Address of the operations endpoint, host:port. Empty: off\n(then \"immp healthcheck\" has nothing to ask)."`
+	MaxConnsPerIP int    `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited."`
+	MaxConns      int    `toml:"max_conns" doc:"Most simultaneous connections on the listener; -1: unlimited.\nOne more is answered \"503 Service Unavailable\" and closed."`
 }
 
 // TLS is the [tls] section.
@@ -100,6 +107,14 @@ const (
 	DefaultShutdownGrace   = Duration(30 * time.Second)
 )
 
+// Connection caps per listener (max_conns).
+const (
+	DefaultSMTPMaxConns = 1000 // also submission
+	DefaultIMAPMaxConns = 2000 // clients keep several connections each (IDLE)
+	DefaultIMMPMaxConns = 1000
+	DefaultHTTPMaxConns = 256
+)
+
 // Ports of the built-in test-bed profile (Default).
 const (
 	DefaultSMTPListen       = "127.0.0.1:3025"
@@ -121,13 +136,17 @@ func base() Config {
 			MaxRecipients:   DefaultMaxRecipients,
 			ReadTimeout:     DefaultReadTimeout,
 			MaxConnsPerIP:   DefaultMaxConnsPerIP,
+			MaxConns:        DefaultSMTPMaxConns,
 		},
-		IMAP: IMAP{MaxConnsPerIP: DefaultMaxConnsPerIP},
+		Submission: Submission{MaxConnsPerIP: DefaultMaxConnsPerIP, MaxConns: DefaultSMTPMaxConns},
+		IMAP:       IMAP{MaxConnsPerIP: DefaultMaxConnsPerIP, MaxConns: DefaultIMAPMaxConns},
 		IMMP: IMMP{
 			TrustedNetworks: []string{"127.0.0.0/8", "::1/128"},
 			IdleTimeout:     DefaultIdleTimeout,
 			MaxConnsPerIP:   DefaultMaxConnsPerIP,
+			MaxConns:        DefaultIMMPMaxConns,
 		},
+		HTTP:     HTTP{MaxConnsPerIP: DefaultMaxConnsPerIP, MaxConns: DefaultHTTPMaxConns},
 		Delivery: Delivery{PlusSubinbox: true},
 		Log:      Log{Format: "text", Level: "info"},
 	}

@@ -50,6 +50,13 @@
 //     STARTTLS or the implicit-TLS listener. Unknown user and wrong password
 //     get the same NO [AUTHENTICATIONFAILED]; repeated failures from one
 //     address are slowed down (internal/throttle).
+//   - Accept failures for want of descriptors (EMFILE, ENFILE) are
+//     retried with a pause of 5 ms doubling to 1 s (internal/netutil).
+//     Past MaxConns connections on a listener a client gets "* BYE
+//     [UNAVAILABLE] Too many connections, try again later", past
+//     MaxConnsPerIP from its address (IMAP and IMAPS together) "* BYE
+//     [LIMIT] ..." (RFC 9051 7.1.5, RFC 5530), and is closed; on the
+//     implicit-TLS port it is closed without a word.
 //
 // Folder CREATE, DELETE and RENAME go through the same mailbox-layer
 // operations as IMMP (draft 5.6, profile 6), so a subinbox made here is a

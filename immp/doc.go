@@ -35,6 +35,13 @@
 //   - Commands not valid in the session's state are BAD (profile 2); an
 //     anonymous session ("LOGIN anonymous <any>") may use CAPABILITY, NOOP,
 //     LOGOUT and the VERIFY commands only, and cannot log in again.
+//   - Accept failures for want of descriptors (EMFILE, ENFILE) are
+//     retried with a pause of 5 ms doubling to 1 s (internal/netutil).
+//     Past MaxConns connections on a listener a client gets "* BYE
+//     [UNAVAILABLE] Too many connections, try again later", past
+//     MaxConnsPerIP from its address "* BYE [LIMIT] Too many connections
+//     from your address" (profile 2 codes), and is closed; on the
+//     implicit-TLS port it is closed without a word.
 //   - Shutdown stops accepting, lets commands in progress finish, says
 //     "* BYE" to idle sessions and closes them; when its context ends first
 //     it closes what is left.

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -18,6 +17,7 @@ import (
 	"immp/immp/wire"
 	"immp/internal/connlimit"
 	"immp/internal/metrics"
+	"immp/internal/netutil"
 	"immp/internal/throttle"
 	"immp/maildir"
 )
@@ -65,11 +65,16 @@ type Options struct {
 	// MaxConnsPerIP caps simultaneous connections from one address
 	// (default DefaultMaxConnsPerIP; negative: unlimited).
 	MaxConnsPerIP int
+	// MaxConns caps simultaneous connections on each listener (default
+	// DefaultMaxConns; negative: unlimited).
+	MaxConns int
 }
 
-// DefaultMaxConnsPerIP is the per-address connection cap when Options
-// leaves it zero.
-const DefaultMaxConnsPerIP = 50
+// Connection caps when Options leaves them zero.
+const (
+	DefaultMaxConnsPerIP = 50
+	DefaultMaxConns      = 1000 // per listener
+)
 
 // Server is an IMMP server. It holds no global state: several may run in
 // one process.
@@ -123,6 +128,9 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxConnsPerIP == 0 {
 		opts.MaxConnsPerIP = DefaultMaxConnsPerIP
 	}
+	if opts.MaxConns == 0 {
+		opts.MaxConns = DefaultMaxConns
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{
 		perIP:     connlimit.New(opts.MaxConnsPerIP),
@@ -151,42 +159,28 @@ func (s *Server) ServeTLS(ln net.Listener) error {
 }
 
 func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
+	wl := s.wrap(ln, implicitTLS)
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
 		ln.Close()
 		return ErrServerClosed
 	}
-	s.listeners[ln] = struct{}{}
+	s.listeners[wl] = struct{}{}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		delete(s.listeners, ln)
+		delete(s.listeners, wl)
 		s.mu.Unlock()
 	}()
 	s.log.Info("listening", "addr", ln.Addr().String(), "tls", implicitTLS)
-	var backoff time.Duration
 	for {
-		nc, err := ln.Accept()
+		nc, err := wl.Accept() // temporary failures are retried inside
 		if err != nil {
 			if s.closing.Load() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.log.Warn("accept failed; retrying", "err", err, "in", backoff)
-				time.Sleep(backoff)
-				continue
-			}
 			return err
-		}
-		backoff = 0
-		nc, ok := s.perIP.Admit(nc)
-		if !ok {
-			s.log.Warn("connection refused: too many from one address", "remote", nc.RemoteAddr().String())
-			go refuse(nc, implicitTLS, "* BYE [LIMIT] Too many connections from your address\r\n")
-			continue
 		}
 		if !s.track(nc) {
 			nc.Close()
@@ -194,6 +188,23 @@ func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
 		}
 		go s.handle(nc, implicitTLS)
 	}
+}
+
+// wrap applies the accept backoff and the connection caps to ln: over a
+// cap, a client is told "* BYE" (profile 2) with UNAVAILABLE (the server
+// is full) or LIMIT (its address is; RFC 5530) and disconnected. On an
+// implicit-TLS port nothing can be said before a handshake, which a
+// refused client is not worth.
+func (s *Server) wrap(ln net.Listener, implicitTLS bool) *netutil.Listener {
+	o := netutil.Options{
+		Protocol: "immp", Logger: s.log, MaxConns: s.opts.MaxConns, PerIP: s.perIP,
+		Refused: func(reason string) { s.opts.Metrics.ConnRefused("immp", reason) },
+	}
+	if !implicitTLS {
+		o.Busy = []byte("* BYE [UNAVAILABLE] Too many connections, try again later\r\n")
+		o.TooMany = []byte("* BYE [LIMIT] Too many connections from your address\r\n")
+	}
+	return netutil.Wrap(ln, o)
 }
 
 // track registers a new connection's goroutine unless shutting down.
@@ -276,16 +287,4 @@ func (s *Server) isTrusted(ip netip.Addr) bool {
 		}
 	}
 	return false
-}
-
-// refuse tells a client over its address's connection cap why it is
-// dropped and closes the connection, without waiting on a slow reader.
-// On an implicit-TLS port nothing can be said before a handshake, which
-// an over-limit client is not worth.
-func refuse(nc net.Conn, implicitTLS bool, line string) {
-	if !implicitTLS {
-		nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
-		io.WriteString(nc, line)
-	}
-	nc.Close()
 }
