@@ -56,7 +56,8 @@ type IMMP struct {
 	Listen          string   `toml:"listen" doc:"Cleartext IMMP (STARTTLS when [tls] is set), host:port. Port 323 is the draft's. Empty: off."`
 	TLSListen       string   `toml:"tls_listen" doc:"Implicit-TLS IMMP, host:port; needs [tls]. The draft names no port for it. Empty: off."`
 	TrustedNetworks []string `toml:"trusted_networks" doc:"Networks (CIDR) whose clients may ask VERIFYSUBINBOX and\nVERIFYINSPAMGUARDAGENT without logging in (typically your MX relays)."`
-	IdleTimeout     Duration `toml:"idle_timeout" doc:"Autologout after this long without a command; at least 30m (draft 5.4)."`
+	IdleTimeout     Duration `toml:"idle_timeout" doc:"Autologout after login, after this long without a command; at least 30m\n(draft 5.4)."`
+	PreauthTimeout  Duration `toml:"preauth_timeout" doc:"Autologout before login (and in the anonymous state), after this long\nwithout a command (RFC 9051 5.4 sets the 30-minute minimum only after\nauthentication)."`
 	MaxConnsPerIP   int      `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address, over listen and\ntls_listen together; -1: unlimited. One more gets \"* BYE [LIMIT]\"."`
 	MaxConns        int      `toml:"max_conns" doc:"Most simultaneous connections on each listener; -1: unlimited.\nOne more gets \"* BYE [UNAVAILABLE] ... try again later\"."`
 }
@@ -102,6 +103,7 @@ const (
 	DefaultMaxRecipients   = 100
 	DefaultReadTimeout     = Duration(5 * time.Minute)
 	DefaultMaxConnsPerIP   = 50
+	DefaultPreauthTimeout  = Duration(time.Minute)
 	DefaultIdleTimeout     = Duration(30 * time.Minute)
 	MinIdleTimeout         = Duration(30 * time.Minute) // draft 5.4
 	DefaultShutdownGrace   = Duration(30 * time.Second)
@@ -143,6 +145,7 @@ func base() Config {
 		IMMP: IMMP{
 			TrustedNetworks: []string{"127.0.0.0/8", "::1/128"},
 			IdleTimeout:     DefaultIdleTimeout,
+			PreauthTimeout:  DefaultPreauthTimeout,
 			MaxConnsPerIP:   DefaultMaxConnsPerIP,
 			MaxConns:        DefaultIMMPMaxConns,
 		},

@@ -142,6 +142,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"zero imap conns", minimal + "[imap]\nmax_conns_per_ip = 0\n", "imap.max_conns_per_ip", 5},
 		{"negative immp conns", minimal + "[immp]\nmax_conns_per_ip = -2\n", "immp.max_conns_per_ip", 5},
 		{"idle below 30m", minimal + "[immp]\nidle_timeout = \"29m\"\n", "immp.idle_timeout", 5},
+		{"zero preauth timeout", minimal + "[immp]\npreauth_timeout = \"0s\"\n", "immp.preauth_timeout", 5},
+		{"preauth over idle", minimal + "[immp]\npreauth_timeout = \"2h\"\n", "immp.preauth_timeout", 5},
 		{"zero smtp max_conns", minimal + "[smtp]\nmax_conns = 0\n", "smtp.max_conns", 5},
 		{"zero submission max_conns_per_ip", minimal + "[submission]\nmax_conns_per_ip = 0\n", "submission.max_conns_per_ip", 5},
 		{"negative submission max_conns", minimal + "[submission]\nmax_conns = -3\n", "submission.max_conns", 5},

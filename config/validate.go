@@ -58,6 +58,10 @@ func (c *Config) Validate() error {
 		return bad("smtp.read_timeout", "must be greater than 0")
 	case c.IMMP.IdleTimeout < MinIdleTimeout:
 		return bad("immp.idle_timeout", "%v is below the minimum of 30m (draft 5.4)", c.IMMP.IdleTimeout)
+	case c.IMMP.PreauthTimeout <= 0:
+		return bad("immp.preauth_timeout", "must be greater than 0")
+	case c.IMMP.PreauthTimeout > c.IMMP.IdleTimeout:
+		return bad("immp.preauth_timeout", "%v is longer than immp.idle_timeout (%v)", c.IMMP.PreauthTimeout, c.IMMP.IdleTimeout)
 	}
 	for _, k := range []struct {
 		key string

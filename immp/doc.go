@@ -15,8 +15,11 @@
 //   - Commands are executed one after the other and answered in order;
 //     replies are flushed when no further command is already buffered,
 //     so a pipelining client gets its answers in few segments (draft 5.5).
-//   - No command for IdleTimeout (at least 30 minutes, draft 5.4) ends
-//     the session with "* BYE Autologout"; a command not complete within
+//   - No command for IdleTimeout (at least 30 minutes, draft 5.4) after
+//     a login ends the session with "* BYE Autologout"; before a login,
+//     and in the anonymous state, PreauthTimeout (60 s) does (RFC 9051
+//     5.4 puts the 30-minute minimum on the timer after authentication
+//     only); a command not complete within
 //     CommandTimeout (30 s) of its first octet, with "* BYE Command not
 //     completed in time" (a client trickling octets, slowloris).
 //   - Over-long lines and literals are answered BAD [LIMIT] and skipped

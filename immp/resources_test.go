@@ -10,6 +10,43 @@ import (
 	"time"
 )
 
+// TestPreauthAutologout: before login, and in the anonymous state, a
+// session without a command for PreauthTimeout is logged out; after a
+// login as an account the long autologout timer (draft 5.4) applies.
+func TestPreauthAutologout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *Options) { o.PreauthTimeout = time.Second })
+	if e.srv.idle != MinIdleTimeout {
+		t.Fatalf("idle timer %v, want %v", e.srv.idle, MinIdleTimeout)
+	}
+
+	fresh := e.dial()
+	start := time.Now()
+	fresh.expect("* BYE Autologout; idle for too long")
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("not-authenticated session logged out after %v, want about 1s", el)
+	}
+	if !fresh.closed() {
+		t.Error("open after autologout")
+	}
+
+	// A command restarts the timer (it is an idle timer, not a deadline).
+	busy := e.dial()
+	for range 5 {
+		time.Sleep(300 * time.Millisecond)
+		busy.ok("N NOOP")
+	}
+
+	anon := e.dial()
+	anon.ok("A LOGIN anonymous whoever")
+	anon.expect("* BYE Autologout; idle for too long")
+
+	in := e.dial()
+	in.login("alice@example.org")
+	time.Sleep(2 * time.Second)
+	in.ok("B NOOP")
+}
+
 // TestMaxConns: past MaxConns open connections on a listener, a client
 // gets "* BYE [UNAVAILABLE]" and is closed (on the implicit-TLS port it
 // is closed without a word); a freed slot serves again.

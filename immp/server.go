@@ -25,6 +25,9 @@ import (
 // MinIdleTimeout is the shortest autologout timer allowed (draft 5.4).
 const MinIdleTimeout = 30 * time.Minute
 
+// DefaultPreauthTimeout is Options.PreauthTimeout's default.
+const DefaultPreauthTimeout = time.Minute
+
 // DefaultCommandTimeout is Options.CommandTimeout's default, as go-imap's
 // IMAP server allows for one command.
 const DefaultCommandTimeout = 30 * time.Second
@@ -49,9 +52,16 @@ type Options struct {
 	// AllowInsecureAuth allows LOGIN and AUTHENTICATE PLAIN over cleartext
 	// from non-loopback peers (profile 1).
 	AllowInsecureAuth bool
-	// IdleTimeout is the autologout timer; 0 means 30 minutes, and less
-	// than 30 minutes is an error (draft 5.4).
+	// IdleTimeout is the autologout timer after login; 0 means 30
+	// minutes, and less than 30 minutes is an error (draft 5.4).
 	IdleTimeout time.Duration
+	// PreauthTimeout is the autologout timer before login and in the
+	// anonymous state (default DefaultPreauthTimeout; never longer than
+	// IdleTimeout). RFC 9051 5.4 puts the 30-minute minimum on the timer
+	// after authentication only; before it, a connection that says
+	// nothing costs a descriptor and buys nothing, so it goes as soon as
+	// an SMTP client would.
+	PreauthTimeout time.Duration
 	// CommandTimeout bounds how long a command may take to arrive once
 	// its first octet has (default DefaultCommandTimeout), apart from the
 	// autologout timer between commands: a client trickling a command in
@@ -82,7 +92,8 @@ type Server struct {
 	opts    Options
 	log     *slog.Logger
 	trusted []netip.Prefix
-	idle    time.Duration
+	idle    time.Duration // after login
+	preauth time.Duration // before login, and anonymous
 	// loopback is what counts as loopback for the cleartext-password rule;
 	// tests narrow it to exercise the rule over loopback addresses.
 	loopback []netip.Prefix
@@ -114,6 +125,11 @@ func New(opts Options) (*Server, error) {
 	if idle < MinIdleTimeout {
 		return nil, fmt.Errorf("immp: idle timeout %v is below the minimum of %v (draft 5.4)", idle, MinIdleTimeout)
 	}
+	preauth := opts.PreauthTimeout
+	if preauth <= 0 {
+		preauth = DefaultPreauthTimeout
+	}
+	preauth = min(preauth, idle)
 	if opts.CommandTimeout <= 0 {
 		opts.CommandTimeout = DefaultCommandTimeout
 	}
@@ -138,6 +154,7 @@ func New(opts Options) (*Server, error) {
 		log:       log.With("protocol", "immp"),
 		trusted:   trusted,
 		idle:      idle,
+		preauth:   preauth,
 		loopback:  []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 		ctx:       ctx,
 		cancel:    cancel,

@@ -179,7 +179,8 @@ func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *d
 				immpSrv, err = immp.New(immp.Options{
 					Logger: log, Metrics: d.metrics, Store: d.store, Guard: g, Mapper: mapper,
 					TLSConfig: tlsCfg, TrustedNetworks: trusted, AllowInsecureAuth: cfg.Auth.AllowInsecure,
-					IdleTimeout: time.Duration(cfg.IMMP.IdleTimeout), Throttle: limiter, MaxConnsPerIP: cfg.IMMP.MaxConnsPerIP, MaxConns: cfg.IMMP.MaxConns,
+					IdleTimeout: time.Duration(cfg.IMMP.IdleTimeout), PreauthTimeout: time.Duration(cfg.IMMP.PreauthTimeout),
+					Throttle: limiter, MaxConnsPerIP: cfg.IMMP.MaxConnsPerIP, MaxConns: cfg.IMMP.MaxConns,
 				})
 				if err != nil {
 					return nil, fmt.Errorf("immp: %w", err)
