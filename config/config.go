@@ -20,7 +20,7 @@ type Config struct {
 	IMMP       IMMP       `toml:"immp" doc:"IMMP (draft-sabarish-immp-00): subinbox management and the spam guard."`
 	HTTP       HTTP       `toml:"http" doc:"Operations endpoint: /healthz, /readyz and Prometheus /metrics.\nKeep it on loopback or a private network."`
 	TLS        TLS        `toml:"tls" doc:"Certificate for STARTTLS and the implicit-TLS listeners (tls_listen)."`
-	Accounts   Accounts   `toml:"accounts" doc:"Accounts are managed with \"immp user add|del|passwd|list\"."`
+	Accounts   Accounts   `toml:"accounts" doc:"Accounts are managed with \"immp user add|del|passwd|list|quota\"."`
 	Delivery   Delivery   `toml:"delivery" doc:"How recipient addresses map to subinboxes."`
 	Auth       Auth       `toml:"auth" doc:"Authentication policy shared by submission, IMAP and IMMP."`
 	Log        Log        `toml:"log" doc:"Logging (log/slog) to standard error."`
@@ -79,6 +79,7 @@ type TLS struct {
 // Accounts is the [accounts] section.
 type Accounts struct {
 	AutoCreate bool `toml:"auto_create" doc:"Test-bed mode: create an unknown account on its first login (with that\npassword) or on the first mail to it. Never turn this on for a server\nreachable from the Internet."`
+	Quota      Size `toml:"quota" doc:"Storage quota of every account, e.g. \"1GiB\": the sum of the sizes of its\nmessages in all its folders. 0: unlimited. \"immp user quota\" sets an\naccount's own. Over it, SMTP answers 452 4.2.2 at RCPT or 552 5.2.2 after\nDATA, IMAP APPEND and COPY NO [OVERQUOTA]; EXPUNGE, DELETE and MOVE work."`
 }
 
 // Delivery is the [delivery] section.

@@ -152,6 +152,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"zero http max_conns", minimal + "[http]\nmax_conns = 0\n", "http.max_conns", 5},
 		{"zero http max_conns_per_ip", minimal + "[http]\nmax_conns_per_ip = 0\n", "http.max_conns_per_ip", 5},
 		{"bad CIDR", minimal + "[immp]\ntrusted_networks = [\"10.0.0.0/33\"]\n", "immp.trusted_networks", 5},
+		{"negative quota", minimal + "[accounts]\nquota = \"-1\"\n", "accounts.quota", 0},
+		{"bad quota", minimal + "[accounts]\nquota = \"lots\"\n", "accounts.quota", 0},
 		{"bad log format", minimal + "[log]\nformat = \"xml\"\n", "log.format", 5},
 		{"bad log level", minimal + "[log]\nlevel = \"loud\"\n", "log.level", 5},
 	}

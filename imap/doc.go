@@ -40,6 +40,10 @@
 //     unchanging message).
 //   - MOVE into the selected folder (RFC 6851) gives the messages new
 //     UIDs: COPYUID, then EXPUNGE and EXISTS.
+//   - APPEND and COPY that would take the account over its storage quota
+//     are NO [OVERQUOTA] (RFC 5530) and store nothing; MOVE, EXPUNGE and
+//     DELETE never are, so a user over quota can make room (the mailbox
+//     layer decides: maildir/quota.go). No QUOTA extension (RFC 9208).
 //   - Deleting the account (here or with the CLI in another process)
 //     ends its sessions with BYE.
 //   - A rename of a selected folder leaves the selection working (the

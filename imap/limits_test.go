@@ -2,11 +2,14 @@ package imap
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-imap/v2"
 )
 
 // dialFrom connects from a loopback address and returns the greeting.
@@ -58,5 +61,62 @@ func TestConnectionCaps(t *testing.T) {
 			t.Fatalf("slot not given back: %q", line)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestQuota: APPEND and COPY that would take the account over its
+// storage quota are NO [OVERQUOTA] (RFC 5530) and store nothing; MOVE,
+// which adds nothing to the account, and EXPUNGE work over the quota.
+func TestQuota(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, envOptions{})
+	acct := e.account("alice@example.org")
+	msg := testMessage("quota")
+	if err := e.store.SetQuota(ctx, acct.Address, int64(len(msg))*3/2); err != nil {
+		t.Fatal(err)
+	}
+	e.deliver(acct, "INBOX", "quota")
+	c := e.client("alice@example.org", nil)
+
+	appendMsg := func() error {
+		ac := c.Append("INBOX", int64(len(msg)), nil)
+		ac.Write(msg)
+		ac.Close()
+		_, err := ac.Wait()
+		return err
+	}
+	if err := appendMsg(); imapCode(err) != imap.ResponseCodeOverQuota {
+		t.Fatalf("APPEND over quota: %v, want NO [OVERQUOTA]", err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Copy(imap.SeqSetNum(1), "Archive").Wait(); imapCode(err) != imap.ResponseCodeOverQuota {
+		t.Fatalf("COPY over quota: %v, want NO [OVERQUOTA]", err)
+	}
+	if n := len(e.folderUIDs(acct, "Archive")) + len(e.folderUIDs(acct, "INBOX")); n != 1 {
+		t.Fatalf("%d messages after refused APPEND and COPY, want 1", n)
+	}
+	if _, err := c.Move(imap.SeqSetNum(1), "Archive").Wait(); err != nil {
+		t.Fatalf("MOVE over quota: %v", err)
+	}
+	if err := e.store.SetQuota(ctx, acct.Address, int64(len(msg))-1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("Archive", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Store(imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}, Silent: true}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Expunge().Close(); err != nil {
+		t.Fatalf("EXPUNGE over quota: %v", err)
+	}
+	if err := e.store.SetQuota(ctx, acct.Address, int64(len(msg))); err != nil {
+		t.Fatal(err)
+	}
+	if err := appendMsg(); err != nil {
+		t.Fatalf("APPEND that fits exactly: %v", err)
 	}
 }

@@ -26,7 +26,8 @@
 //
 //	<data>/immp.db                         SQLite (WAL, busy_timeout,
 //	                                       foreign keys, one writer
-//	                                       connection): accounts, agents,
+//	                                       connection): accounts (with
+//	                                       their quota), agents,
 //	                                       entries, REPLACE aliases, meta
 //	                                       (guard version), folder_index
 //	                                       (mtimes and sizes, index.go)
@@ -120,6 +121,13 @@
 //     Flags slices handed out are never written after.
 //   - Subinbox rules (profile 6) live in folders.go only and serve IMMP and
 //     IMAP alike.
+//   - An account's storage use (quota.go) is the sum of its folder
+//     states' message sizes, kept as a running total: after any sequence
+//     of deliveries, APPEND, COPY, MOVE, EXPUNGE, folder deletions and
+//     renames, and files added or removed by another program, it equals
+//     what a fresh count of the Maildir finds (TestUsageFollowsEveryChange).
+//     Delivery, Append and Copy refuse what would pass the account's
+//     quota (ErrOverQuota); Move, Expunge and deletions never do.
 //
 // # Lock order
 //
@@ -137,7 +145,8 @@
 //     is read or written under it, and no file lock waited for (but to
 //     recreate a missing or corrupt dovecot-uidlist, with ulMu held too);
 //  5. leaves, taken last and alone: a watcher's queue (Watcher.mu), the
-//     lock-file table (Store.lfMu), the guard version (Store.verMu).
+//     lock-file table (Store.lfMu), the guard version (Store.verMu), the
+//     usage totals and the limit cache (Store.quota.mu, .limitMu).
 //
 // TestLockOrderStress (package imap) runs every operation that takes
 // these locks at once for 30 s and fails with every goroutine's stack if

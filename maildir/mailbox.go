@@ -193,6 +193,7 @@ func (s *Store) box(acct Account, name string) *mailbox {
 		}
 		mb = &mailbox{s: s, acct: acct, name: name, dir: dir}
 		s.boxes[k] = mb
+		s.quota.register(mb) // quota.go
 	}
 	return mb
 }
@@ -265,6 +266,7 @@ func (s *Store) forgetBox(acct Account, name string) {
 	if mb != nil {
 		mb.mu.Lock()
 		mb.deleted = true
+		mb.uncountLocked() // quota.go
 		mb.dropWatchersLocked()
 		mb.mu.Unlock()
 	}
@@ -573,6 +575,7 @@ func (mb *mailbox) scanLocked(ctx context.Context) ([]*msgRec, error) {
 	}
 	mb.newID, mb.curID = newID, curID
 	mb.loaded = true
+	mb.recountLocked() // quota.go
 	mb.publishLocked(evs)
 	mb.maybeSaveIndexLocked()
 	live := unknown[:0]

@@ -98,9 +98,10 @@ func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *d
 	}
 
 	d.store, err = maildir.Open(ctx, maildir.Options{
-		DataDir:    cfg.DataDir,
-		Logger:     log.With("component", "maildir"),
-		AutoCreate: cfg.Accounts.AutoCreate,
+		DataDir:      cfg.DataDir,
+		Logger:       log.With("component", "maildir"),
+		AutoCreate:   cfg.Accounts.AutoCreate,
+		DefaultQuota: int64(cfg.Accounts.Quota),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("data_dir: opening the mailbox layer in %s: %w", cfg.DataDir, err)

@@ -1,16 +1,11 @@
 package main
 
 import (
-	"bufio"
-	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // TestDataDirModes: under umask 022, a server started on an empty data
@@ -22,36 +17,13 @@ func TestDataDirModes(t *testing.T) {
 	old := syscall.Umask(0o022)
 	defer syscall.Umask(old)
 	d, _ := startTestDaemon(t, "[accounts]\nauto_create = true\n")
-	c, err := net.DialTimeout("tcp", d.Addr("smtp.listen"), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	r := bufio.NewReader(c)
-	for _, step := range []struct{ send, want string }{
-		{"", "220 "}, {"EHLO client.test\r\n", "250 "}, {"MAIL FROM:<bob@remote.test>\r\n", "250 "},
-		{"RCPT TO:<dev@example.org>\r\n", "250 "}, {"DATA\r\n", "354 "},
-		{"Subject: modes\r\n\r\nbody\r\n.\r\n", "250 "}, {"QUIT\r\n", "221 "},
-	} {
-		fmt.Fprint(c, step.send)
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				t.Fatalf("after %q: %v", step.send, err)
-			}
-			if len(line) > 3 && line[3] == '-' {
-				continue
-			}
-			if !strings.HasPrefix(line, step.want) {
-				t.Fatalf("after %q: %q, want %q", step.send, line, step.want)
-			}
-			break
-		}
-	}
+	smtpTalk(t, d.Addr("smtp.listen"),
+		smtpStep{"", "220 "}, smtpStep{"EHLO client.test\r\n", "250 "}, smtpStep{"MAIL FROM:<bob@remote.test>\r\n", "250 "},
+		smtpStep{"RCPT TO:<dev@example.org>\r\n", "250 "}, smtpStep{"DATA\r\n", "354 "},
+		smtpStep{"Subject: modes\r\n\r\nbody\r\n.\r\n", "250 "}, smtpStep{"QUIT\r\n", "221 "})
 	root := d.cfg.DataDir
 	seen := map[string]bool{}
-	err = filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
