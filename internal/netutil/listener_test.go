@@ -78,7 +78,8 @@ func dial(t *testing.T, ln net.Listener, local string) net.Conn {
 func TestAcceptRetriesTemporary(t *testing.T) {
 	t.Parallel()
 	f := &failing{Listener: listen(t), fail: 9, err: emfile()}
-	l := Wrap(f, Options{})
+	var logs syncbuf.Buffer
+	l := Wrap(f, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil)), LogEvery: time.Hour})
 	var delays []time.Duration
 	l.sleeper = func(d time.Duration, stop <-chan struct{}) bool {
 		delays = append(delays, d)
@@ -101,6 +102,9 @@ func TestAcceptRetriesTemporary(t *testing.T) {
 		if d != want[i]*time.Millisecond {
 			t.Errorf("delay %d = %v, want %v", i, d, want[i]*time.Millisecond)
 		}
+	}
+	if n := strings.Count(logs.String(), "accept failed"); n != 1 {
+		t.Errorf("%d log lines for 9 accept failures, want 1:\n%s", n, logs.String())
 	}
 
 	// A success resets the schedule; the real pause is waited.
