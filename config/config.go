@@ -15,12 +15,12 @@ type Config struct {
 	ShutdownGrace Duration `toml:"shutdown_grace" doc:"On SIGTERM/SIGINT, how long in-flight SMTP transactions and IMAP/IMMP\ncommands may take to finish before connections are closed."`
 
 	SMTP       SMTP       `toml:"smtp" doc:"Receiver-SMTP (RFC 5321): mail from other servers, for local domains only."`
-	Submission Submission `toml:"submission" doc:"Message submission (RFC 6409): authenticated users sending mail.\nShares [smtp]'s limits."`
+	Submission Submission `toml:"submission" doc:"Message submission (RFC 6409): authenticated users sending mail.\nShares [smtp]'s message limits and timeouts."`
 	IMAP       IMAP       `toml:"imap" doc:"IMAP4rev2/IMAP4rev1 (RFC 9051, RFC 3501) over the same mailboxes."`
 	IMMP       IMMP       `toml:"immp" doc:"IMMP (draft-sabarish-immp-00): subinbox management and the spam guard."`
 	HTTP       HTTP       `toml:"http" doc:"Operations endpoint: /healthz, /readyz and Prometheus /metrics.\nKeep it on loopback or a private network."`
 	TLS        TLS        `toml:"tls" doc:"Certificate for STARTTLS and the implicit-TLS listeners (tls_listen)."`
-	Accounts   Accounts   `toml:"accounts" doc:"Accounts are managed with \"immp user add|del|passwd|list\"."`
+	Accounts   Accounts   `toml:"accounts" doc:"Accounts are managed with \"immp user add|del|passwd|list|quota\"."`
 	Delivery   Delivery   `toml:"delivery" doc:"How recipient addresses map to subinboxes."`
 	Auth       Auth       `toml:"auth" doc:"Authentication policy shared by submission, IMAP and IMMP."`
 	Log        Log        `toml:"log" doc:"Logging (log/slog) to standard error."`
@@ -33,20 +33,24 @@ type SMTP struct {
 	MaxRecipients   int      `toml:"max_recipients" doc:"Most recipients in one transaction (RFC 5321 says at least 100)."`
 	ReadTimeout     Duration `toml:"read_timeout" doc:"How long a client may stay silent before it is disconnected."`
 	DataTimeout     Duration `toml:"data_timeout" doc:"How long the data of one message (DATA, or all its BDAT chunks) may take\nin all; then 451 4.4.2 and the connection is closed. The default 10m\ntakes a 25MiB message at 350 kbit/s; raise it with max_message_bytes."`
-	MaxConnsPerIP   int      `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited."`
+	MaxConnsPerIP   int      `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited.\nOne more is answered \"421 4.7.0\" and closed."`
+	MaxConns        int      `toml:"max_conns" doc:"Most simultaneous connections on the listener; -1: unlimited.\nOne more is answered \"421 4.7.0 ... try again later\" and closed."`
 	Postmaster      string   `toml:"postmaster" doc:"Account that receives mail to postmaster@ each domain (RFC 5321 4.5.1) where\nno account of that name exists; it must be in one of the domains. Empty:\npostmaster@<first domain>. If that account does not exist, the oldest\naccount receives it (\"immp serve\" logs where postmaster mail goes)."`
 }
 
 // Submission is the [submission] section.
 type Submission struct {
-	Listen string `toml:"listen" doc:"Address for authenticated submission (STARTTLS when [tls] is set). Empty: off."`
+	Listen        string `toml:"listen" doc:"Address for authenticated submission (STARTTLS when [tls] is set). Empty: off."`
+	MaxConnsPerIP int    `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited."`
+	MaxConns      int    `toml:"max_conns" doc:"Most simultaneous connections on the listener; -1: unlimited."`
 }
 
 // IMAP is the [imap] section.
 type IMAP struct {
 	Listen        string `toml:"listen" doc:"Cleartext IMAP (STARTTLS when [tls] is set), host:port. Empty: off."`
 	TLSListen     string `toml:"tls_listen" doc:"Implicit-TLS IMAP (IMAPS), host:port; needs [tls]. Empty: off."`
-	MaxConnsPerIP int    `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited."`
+	MaxConnsPerIP int    `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address, over listen and\ntls_listen together; -1: unlimited. One more gets \"* BYE [LIMIT]\"."`
+	MaxConns      int    `toml:"max_conns" doc:"Most simultaneous connections on each listener; -1: unlimited.\nOne more gets \"* BYE [UNAVAILABLE] ... try again later\"."`
 }
 
 // IMMP is the [immp] section.
@@ -54,13 +58,17 @@ type IMMP struct {
 	Listen          string   `toml:"listen" doc:"Cleartext IMMP (STARTTLS when [tls] is set), host:port. Port 323 is the draft's. Empty: off."`
 	TLSListen       string   `toml:"tls_listen" doc:"Implicit-TLS IMMP, host:port; needs [tls]. The draft names no port for it. Empty: off."`
 	TrustedNetworks []string `toml:"trusted_networks" doc:"Networks (CIDR) whose clients may ask VERIFYSUBINBOX and\nVERIFYINSPAMGUARDAGENT without logging in (typically your MX relays)."`
-	IdleTimeout     Duration `toml:"idle_timeout" doc:"Autologout after this long without a command; at least 30m (draft 5.4)."`
-	MaxConnsPerIP   int      `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited."`
+	IdleTimeout     Duration `toml:"idle_timeout" doc:"Autologout after login, after this long without a command; at least 30m\n(draft 5.4)."`
+	PreauthTimeout  Duration `toml:"preauth_timeout" doc:"Autologout before login (and in the anonymous state), after this long\nwithout a command (RFC 9051 5.4 sets the 30-minute minimum only after\nauthentication)."`
+	MaxConnsPerIP   int      `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address, over listen and\ntls_listen together; -1: unlimited. One more gets \"* BYE [LIMIT]\"."`
+	MaxConns        int      `toml:"max_conns" doc:"Most simultaneous connections on each listener; -1: unlimited.\nOne more gets \"* BYE [UNAVAILABLE] ... try again later\"."`
 }
 
 // HTTP is the [http] section.
 type HTTP struct {
-	Listen string `toml:"listen" doc:"Address of the operations endpoint, host:port. Empty: off\n(then \"immp healthcheck\" has nothing to ask)."`
+	Listen        string `toml:"listen" doc:"Address of the operations endpoint, host:port. Empty: off\n(then \"immp healthcheck\" has nothing to ask)."`
+	MaxConnsPerIP int    `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited."`
+	MaxConns      int    `toml:"max_conns" doc:"Most simultaneous connections on the listener; -1: unlimited.\nOne more is answered \"503 Service Unavailable\" and closed."`
 }
 
 // TLS is the [tls] section.
@@ -75,6 +83,7 @@ type Accounts struct {
 	AutoCreate bool `toml:"auto_create" doc:"Test-bed mode: create an unknown account on its first login (with that\npassword) or on the first mail to it. Never turn this on for a server\nreachable from the Internet."`
 	// AuthCacheTTL: how long a verified password is remembered in memory.
 	AuthCacheTTL Duration `toml:"auth_cache_ttl" doc:"How long a verified password is remembered (as a keyed hash, never in\nclear) so that the next logins skip the costly argon2id check, like\nDovecot's auth_cache_ttl. A password change or deletion takes effect at\nthe next login all the same. \"0s\": no cache."`
+	Quota        Size     `toml:"quota" doc:"Storage quota of every account, e.g. \"1GiB\": the sum of the sizes of its\nmessages in all its folders. 0: unlimited. \"immp user quota\" sets an\naccount's own. Over it, SMTP answers 452 4.2.2 at RCPT or 552 5.2.2 after\nDATA, IMAP APPEND and COPY NO [OVERQUOTA]; EXPUNGE, DELETE and MOVE work."`
 }
 
 // Delivery is the [delivery] section.
@@ -100,10 +109,19 @@ const (
 	DefaultReadTimeout     = Duration(5 * time.Minute)
 	DefaultDataTimeout     = Duration(10 * time.Minute)
 	DefaultMaxConnsPerIP   = 50
+	DefaultPreauthTimeout  = Duration(time.Minute)
 	DefaultIdleTimeout     = Duration(30 * time.Minute)
 	MinIdleTimeout         = Duration(30 * time.Minute) // draft 5.4
 	DefaultShutdownGrace   = Duration(30 * time.Second)
 	DefaultAuthCacheTTL    = Duration(time.Hour) // Dovecot's auth_cache_ttl
+)
+
+// Connection caps per listener (max_conns).
+const (
+	DefaultSMTPMaxConns = 1000 // also submission
+	DefaultIMAPMaxConns = 2000 // clients keep several connections each (IDLE)
+	DefaultIMMPMaxConns = 1000
+	DefaultHTTPMaxConns = 256
 )
 
 // Ports of the built-in test-bed profile (Default).
@@ -128,14 +146,19 @@ func base() Config {
 			ReadTimeout:     DefaultReadTimeout,
 			DataTimeout:     DefaultDataTimeout,
 			MaxConnsPerIP:   DefaultMaxConnsPerIP,
+			MaxConns:        DefaultSMTPMaxConns,
 		},
-		IMAP: IMAP{MaxConnsPerIP: DefaultMaxConnsPerIP},
+		Submission: Submission{MaxConnsPerIP: DefaultMaxConnsPerIP, MaxConns: DefaultSMTPMaxConns},
+		IMAP:       IMAP{MaxConnsPerIP: DefaultMaxConnsPerIP, MaxConns: DefaultIMAPMaxConns},
 		IMMP: IMMP{
 			TrustedNetworks: []string{"127.0.0.0/8", "::1/128"},
 			IdleTimeout:     DefaultIdleTimeout,
+			PreauthTimeout:  DefaultPreauthTimeout,
 			MaxConnsPerIP:   DefaultMaxConnsPerIP,
+			MaxConns:        DefaultIMMPMaxConns,
 		},
 		Accounts: Accounts{AuthCacheTTL: DefaultAuthCacheTTL},
+		HTTP:     HTTP{MaxConnsPerIP: DefaultMaxConnsPerIP, MaxConns: DefaultHTTPMaxConns},
 		Delivery: Delivery{PlusSubinbox: true},
 		Log:      Log{Format: "text", Level: "info"},
 	}

@@ -60,16 +60,28 @@ func (c *Config) Validate() error {
 		return bad("smtp.read_timeout", "must be greater than 0")
 	case c.SMTP.DataTimeout <= 0:
 		return bad("smtp.data_timeout", "must be greater than 0")
-	case c.SMTP.MaxConnsPerIP == 0 || c.SMTP.MaxConnsPerIP < -1:
-		return bad("smtp.max_conns_per_ip", "must be greater than 0, or -1 for unlimited")
-	case c.IMAP.MaxConnsPerIP == 0 || c.IMAP.MaxConnsPerIP < -1:
-		return bad("imap.max_conns_per_ip", "must be greater than 0, or -1 for unlimited")
-	case c.IMMP.MaxConnsPerIP == 0 || c.IMMP.MaxConnsPerIP < -1:
-		return bad("immp.max_conns_per_ip", "must be greater than 0, or -1 for unlimited")
 	case c.Accounts.AuthCacheTTL < 0:
 		return bad("accounts.auth_cache_ttl", "must not be negative (\"0s\" turns the cache off)")
 	case c.IMMP.IdleTimeout < MinIdleTimeout:
 		return bad("immp.idle_timeout", "%v is below the minimum of 30m (draft 5.4)", c.IMMP.IdleTimeout)
+	case c.IMMP.PreauthTimeout <= 0:
+		return bad("immp.preauth_timeout", "must be greater than 0")
+	case c.IMMP.PreauthTimeout > c.IMMP.IdleTimeout:
+		return bad("immp.preauth_timeout", "%v is longer than immp.idle_timeout (%v)", c.IMMP.PreauthTimeout, c.IMMP.IdleTimeout)
+	}
+	for _, k := range []struct {
+		key string
+		n   int
+	}{
+		{"smtp.max_conns_per_ip", c.SMTP.MaxConnsPerIP}, {"smtp.max_conns", c.SMTP.MaxConns},
+		{"submission.max_conns_per_ip", c.Submission.MaxConnsPerIP}, {"submission.max_conns", c.Submission.MaxConns},
+		{"imap.max_conns_per_ip", c.IMAP.MaxConnsPerIP}, {"imap.max_conns", c.IMAP.MaxConns},
+		{"immp.max_conns_per_ip", c.IMMP.MaxConnsPerIP}, {"immp.max_conns", c.IMMP.MaxConns},
+		{"http.max_conns_per_ip", c.HTTP.MaxConnsPerIP}, {"http.max_conns", c.HTTP.MaxConns},
+	} {
+		if k.n == 0 || k.n < -1 {
+			return bad(k.key, "must be greater than 0, or -1 for unlimited")
+		}
 	}
 	if err := c.validatePostmaster(); err != nil {
 		return err

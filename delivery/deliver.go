@@ -58,7 +58,9 @@ const copyBufSize = 32 << 10
 // to every recipient's folder in one durable transaction. It returns only
 // after the commit returned; on any error nothing was delivered to anyone.
 // Errors are *Error: ReasonBody (reading body failed; Err is the reader's
-// error), ReasonStorageFull or ReasonStorage.
+// error), ReasonOverQuota (the message does not fit in a recipient's
+// storage quota: the mailbox layer refuses the whole delivery),
+// ReasonStorageFull or ReasonStorage.
 func (d *Deliverer) Deliver(ctx context.Context, env Envelope, body io.Reader) ([]Result, error) {
 	if len(env.Recipients) == 0 {
 		return nil, fail(ReasonBadAddress, errors.New("no recipients"))

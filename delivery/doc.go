@@ -8,7 +8,8 @@
 // and a subinbox (package address); a domain that is not local is a relay
 // attempt and is refused (never an open relay); an unknown account is
 // refused; the sender is checked against the recipient's spam guard in
-// process. Each outcome is a *Error carrying a Reason; the protocol package
+// process; an account at or over its storage quota (or too full for the
+// size MAIL declared) is refused for the time being (CheckQuota). Each outcome is a *Error carrying a Reason; the protocol package
 // translates reasons to its wire codes in one place. Mail to postmaster@
 // any local domain, and to a bare "postmaster", is accepted where no
 // account of that name exists and goes to the postmaster route
@@ -29,7 +30,10 @@
 // transaction (the layer hard-links the copies), and Deliver returns only
 // after that commit made every copy durable (profile 9). Any storage
 // failure aborts the transaction: nothing is half delivered, and the caller
-// answers with a temporary failure so the client retries.
+// answers with a temporary failure so the client retries. A message that
+// does not fit in a recipient's storage quota is refused as a whole
+// (ReasonOverQuota, permanent): one reply answers every recipient, and a
+// partial delivery would drop the refused copy silently.
 //
 // Why Delivered-To and "for" only with one account: all recipients share
 // one written file (hard links), so a header naming one recipient would be

@@ -35,6 +35,13 @@ const (
 	// ReasonBody: reading the message from the client failed (too large,
 	// aborted, timed out); Err is the reader's error.
 	ReasonBody
+	// ReasonMailboxFull: at RCPT time, the recipient's account is at or
+	// over its storage quota, or would be with the declared size.
+	// Temporary: the user may make room.
+	ReasonMailboxFull
+	// ReasonOverQuota: after the data, the message does not fit in a
+	// recipient's storage quota; nothing was delivered. Permanent.
+	ReasonOverQuota
 )
 
 var reasonNames = map[Reason]string{
@@ -47,6 +54,8 @@ var reasonNames = map[Reason]string{
 	ReasonStorageFull:   "storage_full",
 	ReasonStorage:       "storage_error",
 	ReasonBody:          "body_error",
+	ReasonMailboxFull:   "mailbox_full",
+	ReasonOverQuota:     "over_quota",
 }
 
 // String is the reason's short name, as used in logs.
@@ -60,7 +69,7 @@ func (r Reason) String() string {
 // Temporary says whether the client should retry later.
 func (r Reason) Temporary() bool {
 	switch r {
-	case ReasonUndecided, ReasonStorageFull, ReasonStorage:
+	case ReasonUndecided, ReasonStorageFull, ReasonStorage, ReasonMailboxFull:
 		return true
 	}
 	return false
@@ -96,6 +105,9 @@ func fail(r Reason, err error) *Error { return &Error{Reason: r, Err: err} }
 // storageErr classifies a mailbox layer failure: a full disk (or quota)
 // is told apart so the client hears 452 rather than 451 (RFC 3463 4.3.1).
 func storageErr(err error) *Error {
+	if errors.Is(err, maildir.ErrOverQuota) {
+		return fail(ReasonOverQuota, err)
+	}
 	if maildir.Full(err) {
 		return fail(ReasonStorageFull, err)
 	}

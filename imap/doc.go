@@ -41,6 +41,10 @@
 //     UIDVALIDITY names one unchanging message).
 //   - MOVE into the selected folder (RFC 6851) gives the messages new
 //     UIDs: COPYUID, then EXPUNGE and EXISTS.
+//   - APPEND and COPY that would take the account over its storage quota
+//     are NO [OVERQUOTA] (RFC 5530) and store nothing; MOVE, EXPUNGE and
+//     DELETE never are, so a user over quota can make room (the mailbox
+//     layer decides: maildir/quota.go). No QUOTA extension (RFC 9208).
 //   - Deleting the account (here or with the CLI in another process)
 //     ends its sessions with BYE.
 //   - Message structure is immp's, not go-imap's (whose helpers re-read
@@ -76,6 +80,13 @@
 //   - One log line per command, limited per connection and per address
 //     (logs.go, internal/logrl): past the budget lines are dropped and
 //     one "N lines suppressed" line reports them.
+//   - Accept failures for want of descriptors (EMFILE, ENFILE) are
+//     retried with a pause of 5 ms doubling to 1 s (internal/netutil).
+//     Past MaxConns connections on a listener a client gets "* BYE
+//     [UNAVAILABLE] Too many connections, try again later", past
+//     MaxConnsPerIP from its address (IMAP and IMAPS together) "* BYE
+//     [LIMIT] ..." (RFC 9051 7.1.5, RFC 5530), and is closed; on the
+//     implicit-TLS port it is closed without a word.
 //
 // Folder CREATE, DELETE and RENAME go through the same mailbox-layer
 // operations as IMMP (draft 5.6, profile 6), so a subinbox made here is a

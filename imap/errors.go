@@ -53,6 +53,9 @@ func toWire(err error) error {
 		return no(imap.ResponseCodeCannot, "A mailbox cannot be moved inside itself")
 	case errors.Is(err, maildir.ErrReadOnly):
 		return errReadOnly
+	case errors.Is(err, maildir.ErrOverQuota):
+		// RFC 5530 3: APPEND or COPY would exceed the storage quota.
+		return no(imap.ResponseCodeOverQuota, "Mailbox is over its storage quota")
 	case errors.Is(err, maildir.ErrNoSuchMessage):
 		return no(imap.ResponseCodeNonExistent, "No such message")
 	case errors.Is(err, maildir.ErrAuthFailed), errors.Is(err, maildir.ErrNoSuchAccount),

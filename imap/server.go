@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"immp/internal/connlimit"
 	"immp/internal/logrl"
 	"immp/internal/metrics"
+	"immp/internal/netutil"
 	"immp/internal/recovery"
 	"immp/internal/throttle"
 	"immp/maildir"
@@ -64,15 +64,20 @@ type Options struct {
 	// connection and of one client address (logs.go); zero:
 	// logrl.CommandConnBudget and CommandAddrBudget.
 	ConnLogBudget, AddrLogBudget logrl.Budget
+	// MaxConns caps simultaneous connections on each listener (default
+	// DefaultMaxConns; negative: unlimited).
+	MaxConns int
 }
 
 // DefaultCacheBytes bounds the parse cache when Options.CacheBytes is
 // zero: ordinary messages take one to a few KB each.
 const DefaultCacheBytes = 32 << 20
 
-// DefaultMaxConnsPerIP is the per-address connection cap when Options
-// leaves it zero.
-const DefaultMaxConnsPerIP = 50
+// Connection caps when Options leaves them zero.
+const (
+	DefaultMaxConnsPerIP = 50
+	DefaultMaxConns      = 2000 // per listener
+)
 
 // Server is an IMAP server over one mailbox layer.
 type Server struct {
@@ -132,6 +137,9 @@ func New(opts Options) (*Server, error) {
 	if opts.AddrLogBudget == (logrl.Budget{}) {
 		opts.AddrLogBudget = logrl.CommandAddrBudget()
 	}
+	if opts.MaxConns == 0 {
+		opts.MaxConns = DefaultMaxConns
+	}
 	s := &Server{
 		logAddrs:  logrl.NewAddrs(opts.AddrLogBudget, 0, nil),
 		perIP:     connlimit.New(opts.MaxConnsPerIP),
@@ -181,23 +189,23 @@ func (s *Server) ServeTLS(ln net.Listener) error {
 }
 
 func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
+	wl := s.wrap(ln, implicitTLS)
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
 		return ErrServerClosed
 	}
-	s.listeners[ln] = struct{}{}
+	s.listeners[wl] = struct{}{}
 	s.serveWG.Add(1)
 	s.mu.Unlock()
 	defer s.serveWG.Done()
 	defer func() {
 		s.mu.Lock()
-		delete(s.listeners, ln)
+		delete(s.listeners, wl)
 		s.mu.Unlock()
 	}()
-	var delay time.Duration
 	for {
-		c, err := ln.Accept()
+		c, err := wl.Accept() // temporary failures are retried inside
 		if err != nil {
 			s.mu.Lock()
 			closing := s.closing
@@ -205,20 +213,7 @@ func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
 			if closing {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
 			return fmt.Errorf("imap: accept: %w", err)
-		}
-		delay = 0
-		c, ok := s.perIP.Admit(c)
-		if !ok {
-			s.serverLog.Warn("connection refused: too many from one address", "remote", c.RemoteAddr().String())
-			go refuse(c, implicitTLS)
-			continue
 		}
 		c = &countedConn{Conn: c, closed: s.opts.Metrics.ConnOpened("imap")}
 		mayAuth := implicitTLS || s.opts.AllowInsecureAuth || isLoopback(c.RemoteAddr())
@@ -234,6 +229,23 @@ func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
 			return ErrServerClosed
 		}
 	}
+}
+
+// wrap applies the accept backoff and the connection caps to ln: over a
+// cap, a client is told "* BYE" (RFC 9051 7.1.5) with UNAVAILABLE (the
+// server is full) or LIMIT (its address is; RFC 5530) and disconnected.
+// On an implicit-TLS port nothing can be said before a handshake, which a
+// refused client is not worth.
+func (s *Server) wrap(ln net.Listener, implicitTLS bool) *netutil.Listener {
+	o := netutil.Options{
+		Protocol: "imap", Logger: s.serverLog, MaxConns: s.opts.MaxConns, PerIP: s.perIP,
+		Refused: func(reason string) { s.opts.Metrics.ConnRefused("imap", reason) },
+	}
+	if !implicitTLS {
+		o.Busy = []byte("* BYE [UNAVAILABLE] Too many connections, try again later\r\n")
+		o.TooMany = []byte("* BYE [LIMIT] Too many connections from your address\r\n")
+	}
+	return netutil.Wrap(ln, o)
 }
 
 // Shutdown stops accepting connections, lets commands in progress finish
@@ -369,16 +381,4 @@ func (p slogPrintf) Printf(format string, args ...any) {
 		level = slog.LevelError
 	}
 	p.l.Log(context.Background(), level, "imapserver", "detail", msg)
-}
-
-// refuse tells a client over its address's connection cap why it is
-// dropped (RFC 9051 7.1.5 BYE) and closes the connection. On an
-// implicit-TLS port nothing can be said before a handshake, which an
-// over-limit client is not worth.
-func refuse(c net.Conn, implicitTLS bool) {
-	if !implicitTLS {
-		c.SetWriteDeadline(time.Now().Add(2 * time.Second))
-		io.WriteString(c, "* BYE [LIMIT] Too many connections from your address\r\n")
-	}
-	c.Close()
 }

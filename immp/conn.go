@@ -191,8 +191,18 @@ func (c *conn) idle() bool {
 	}
 	c.busy = false
 	c.waiting = true
-	c.raw.SetReadDeadline(time.Now().Add(c.s.idle))
+	c.raw.SetReadDeadline(time.Now().Add(c.autologout()))
 	return true
+}
+
+// autologout is the time a session may stay without a command: the
+// profile's 30 minutes (draft 5.4) once logged in as an account, the
+// short pre-authentication timer before that and in the anonymous state.
+func (c *conn) autologout() time.Duration {
+	if c.state == stateAuth {
+		return c.s.idle
+	}
+	return c.s.preauth
 }
 
 // writeTimeout bounds how long a client may leave our replies unread

@@ -17,8 +17,11 @@
 //   - Commands are executed one after the other and answered in order;
 //     replies are flushed when no further command is already buffered,
 //     so a pipelining client gets its answers in few segments (draft 5.5).
-//   - No command for IdleTimeout (at least 30 minutes, draft 5.4) ends
-//     the session with "* BYE Autologout"; a command not complete within
+//   - No command for IdleTimeout (at least 30 minutes, draft 5.4) after
+//     a login ends the session with "* BYE Autologout"; before a login,
+//     and in the anonymous state, PreauthTimeout (60 s) does (RFC 9051
+//     5.4 puts the 30-minute minimum on the timer after authentication
+//     only); a command not complete within
 //     CommandTimeout (30 s) of its first octet, with "* BYE Command not
 //     completed in time" (a client trickling octets, slowloris).
 //   - Over-long lines and literals are answered BAD [LIMIT] and skipped
@@ -40,6 +43,13 @@
 //   - Commands not valid in the session's state are BAD (profile 2); an
 //     anonymous session ("LOGIN anonymous <any>") may use CAPABILITY, NOOP,
 //     LOGOUT and the VERIFY commands only, and cannot log in again.
+//   - Accept failures for want of descriptors (EMFILE, ENFILE) are
+//     retried with a pause of 5 ms doubling to 1 s (internal/netutil).
+//     Past MaxConns connections on a listener a client gets "* BYE
+//     [UNAVAILABLE] Too many connections, try again later", past
+//     MaxConnsPerIP from its address "* BYE [LIMIT] Too many connections
+//     from your address" (profile 2 codes), and is closed; on the
+//     implicit-TLS port it is closed without a word.
 //   - Shutdown stops accepting, lets commands in progress finish, says
 //     "* BYE" to idle sessions and closes them; when its context ends first
 //     it closes what is left.

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -19,12 +18,16 @@ import (
 	"immp/internal/connlimit"
 	"immp/internal/logrl"
 	"immp/internal/metrics"
+	"immp/internal/netutil"
 	"immp/internal/throttle"
 	"immp/maildir"
 )
 
 // MinIdleTimeout is the shortest autologout timer allowed (draft 5.4).
 const MinIdleTimeout = 30 * time.Minute
+
+// DefaultPreauthTimeout is Options.PreauthTimeout's default.
+const DefaultPreauthTimeout = time.Minute
 
 // DefaultCommandTimeout is Options.CommandTimeout's default, as go-imap's
 // IMAP server allows for one command.
@@ -50,9 +53,16 @@ type Options struct {
 	// AllowInsecureAuth allows LOGIN and AUTHENTICATE PLAIN over cleartext
 	// from non-loopback peers (profile 1).
 	AllowInsecureAuth bool
-	// IdleTimeout is the autologout timer; 0 means 30 minutes, and less
-	// than 30 minutes is an error (draft 5.4).
+	// IdleTimeout is the autologout timer after login; 0 means 30
+	// minutes, and less than 30 minutes is an error (draft 5.4).
 	IdleTimeout time.Duration
+	// PreauthTimeout is the autologout timer before login and in the
+	// anonymous state (default DefaultPreauthTimeout; never longer than
+	// IdleTimeout). RFC 9051 5.4 puts the 30-minute minimum on the timer
+	// after authentication only; before it, a connection that says
+	// nothing costs a descriptor and buys nothing, so it goes as soon as
+	// an SMTP client would.
+	PreauthTimeout time.Duration
 	// CommandTimeout bounds how long a command may take to arrive once
 	// its first octet has (default DefaultCommandTimeout), apart from the
 	// autologout timer between commands: a client trickling a command in
@@ -70,11 +80,16 @@ type Options struct {
 	// connection and of one client address (internal/logrl); zero:
 	// logrl.CommandConnBudget and CommandAddrBudget.
 	ConnLogBudget, AddrLogBudget logrl.Budget
+	// MaxConns caps simultaneous connections on each listener (default
+	// DefaultMaxConns; negative: unlimited).
+	MaxConns int
 }
 
-// DefaultMaxConnsPerIP is the per-address connection cap when Options
-// leaves it zero.
-const DefaultMaxConnsPerIP = 50
+// Connection caps when Options leaves them zero.
+const (
+	DefaultMaxConnsPerIP = 50
+	DefaultMaxConns      = 1000 // per listener
+)
 
 // Server is an IMMP server. It holds no global state: several may run in
 // one process.
@@ -82,7 +97,8 @@ type Server struct {
 	opts    Options
 	log     *slog.Logger
 	trusted []netip.Prefix
-	idle    time.Duration
+	idle    time.Duration // after login
+	preauth time.Duration // before login, and anonymous
 	// loopback is what counts as loopback for the cleartext-password rule;
 	// tests narrow it to exercise the rule over loopback addresses.
 	loopback []netip.Prefix
@@ -119,6 +135,11 @@ func New(opts Options) (*Server, error) {
 	if idle < MinIdleTimeout {
 		return nil, fmt.Errorf("immp: idle timeout %v is below the minimum of %v (draft 5.4)", idle, MinIdleTimeout)
 	}
+	preauth := opts.PreauthTimeout
+	if preauth <= 0 {
+		preauth = DefaultPreauthTimeout
+	}
+	preauth = min(preauth, idle)
 	if opts.CommandTimeout <= 0 {
 		opts.CommandTimeout = DefaultCommandTimeout
 	}
@@ -140,6 +161,9 @@ func New(opts Options) (*Server, error) {
 		opts.AddrLogBudget = logrl.CommandAddrBudget()
 	}
 	log = log.With("protocol", "immp")
+	if opts.MaxConns == 0 {
+		opts.MaxConns = DefaultMaxConns
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{
 		perIP:     connlimit.New(opts.MaxConnsPerIP),
@@ -149,6 +173,7 @@ func New(opts Options) (*Server, error) {
 		log:       log,
 		trusted:   trusted,
 		idle:      idle,
+		preauth:   preauth,
 		loopback:  []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 		ctx:       ctx,
 		cancel:    cancel,
@@ -170,42 +195,28 @@ func (s *Server) ServeTLS(ln net.Listener) error {
 }
 
 func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
+	wl := s.wrap(ln, implicitTLS)
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
 		ln.Close()
 		return ErrServerClosed
 	}
-	s.listeners[ln] = struct{}{}
+	s.listeners[wl] = struct{}{}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		delete(s.listeners, ln)
+		delete(s.listeners, wl)
 		s.mu.Unlock()
 	}()
 	s.log.Info("listening", "addr", ln.Addr().String(), "tls", implicitTLS)
-	var backoff time.Duration
 	for {
-		nc, err := ln.Accept()
+		nc, err := wl.Accept() // temporary failures are retried inside
 		if err != nil {
 			if s.closing.Load() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.log.Warn("accept failed; retrying", "err", err, "in", backoff)
-				time.Sleep(backoff)
-				continue
-			}
 			return err
-		}
-		backoff = 0
-		nc, ok := s.perIP.Admit(nc)
-		if !ok {
-			s.serverLog.Warn("connection refused: too many from one address", "remote", nc.RemoteAddr().String())
-			go refuse(nc, implicitTLS, "* BYE [LIMIT] Too many connections from your address\r\n")
-			continue
 		}
 		if !s.track(nc) {
 			nc.Close()
@@ -213,6 +224,23 @@ func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
 		}
 		go s.handle(nc, implicitTLS)
 	}
+}
+
+// wrap applies the accept backoff and the connection caps to ln: over a
+// cap, a client is told "* BYE" (profile 2) with UNAVAILABLE (the server
+// is full) or LIMIT (its address is; RFC 5530) and disconnected. On an
+// implicit-TLS port nothing can be said before a handshake, which a
+// refused client is not worth.
+func (s *Server) wrap(ln net.Listener, implicitTLS bool) *netutil.Listener {
+	o := netutil.Options{
+		Protocol: "immp", Logger: s.serverLog, MaxConns: s.opts.MaxConns, PerIP: s.perIP,
+		Refused: func(reason string) { s.opts.Metrics.ConnRefused("immp", reason) },
+	}
+	if !implicitTLS {
+		o.Busy = []byte("* BYE [UNAVAILABLE] Too many connections, try again later\r\n")
+		o.TooMany = []byte("* BYE [LIMIT] Too many connections from your address\r\n")
+	}
+	return netutil.Wrap(ln, o)
 }
 
 // track registers a new connection's goroutine unless shutting down.
@@ -295,16 +323,4 @@ func (s *Server) isTrusted(ip netip.Addr) bool {
 		}
 	}
 	return false
-}
-
-// refuse tells a client over its address's connection cap why it is
-// dropped and closes the connection, without waiting on a slow reader.
-// On an implicit-TLS port nothing can be said before a handshake, which
-// an over-limit client is not worth.
-func refuse(nc net.Conn, implicitTLS bool, line string) {
-	if !implicitTLS {
-		nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
-		io.WriteString(nc, line)
-	}
-	nc.Close()
 }

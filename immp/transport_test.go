@@ -120,10 +120,13 @@ func TestTooManyBadCommands(t *testing.T) {
 	}
 }
 
+// TestAutologout: a logged-in session is logged out after IdleTimeout
+// without a command (draft 5.4; shortened here).
 func TestAutologout(t *testing.T) {
 	t.Parallel()
 	e := newEnvS(t, func(s *Server) { s.idle = 300 * time.Millisecond })
 	c := e.dial()
+	c.login("alice@example.org")
 	c.send("A NOOP")
 	c.expect("A OK NOOP completed")
 	c.expect("* BYE Autologout; idle for too long")

@@ -33,6 +33,9 @@ var (
 	ErrNoSuchEntry    = errors.New("no such spam entry")
 	ErrEntryExists    = errors.New("spam entry already exists")
 	ErrInvalidAddress = errors.New("invalid account address")
+	// ErrOverQuota: the account's storage quota would be exceeded
+	// (quota.go); not temporary in the sense of Temporary.
+	ErrOverQuota = errors.New("over storage quota")
 	// ErrBusy: a race with another program on the same Maildir; the
 	// operation may simply be repeated (a temporary failure, Temporary).
 	ErrBusy = errors.New("folder busy, try again")
@@ -139,6 +142,11 @@ var (
 		Authenticate(ctx context.Context, address, password string) (Account, error)
 		Account(ctx context.Context, address string) (Account, error)
 		Accounts(ctx context.Context) ([]Account, error)
+
+		// Storage quota (quota.go): limits in octets, 0 unlimited.
+		SetQuota(ctx context.Context, address string, limit int64) error
+		Usage(ctx context.Context, acct Account) (Usage, error)
+		CheckQuota(ctx context.Context, acct Account, size int64) error
 
 		// Folders and subinboxes (folders.go), names in either form where
 		// a subinbox is meant, absolute IMAP names otherwise.

@@ -475,6 +475,7 @@ func (mb *mailbox) completeBatch(batch []*pending) {
 			evs = append(evs, Event{Kind: EventNew, UID: p.rec.uid, Flags: mb.flagsOf(p.rec), Size: p.rec.vsize, InternalDate: p.rec.mtime})
 		}
 		mb.publishLocked(evs)
+		mb.countPublishedLocked(evs) // quota.go
 		mb.uncached += len(evs)
 		mb.maybeSaveIndexLocked()
 	}

@@ -196,6 +196,10 @@ func (d *Delivery) Commit(ctx context.Context) ([]Delivered, error) {
 		d.file.Close()
 		return nil, errors.New("maildir: delivery has no recipients")
 	}
+	if err := d.s.admitDelivery(ctx, d.rcpts, d.cw.n); err != nil { // quota.go
+		d.file.Close()
+		return nil, err
+	}
 	err := d.bw.Flush()
 	size := d.cw.n
 	// Announce the copies to their folders while the file syncs: a batch

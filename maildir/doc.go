@@ -30,7 +30,8 @@
 //
 //	<data>/immp.db                         SQLite (WAL, busy_timeout,
 //	                                       foreign keys, one writer
-//	                                       connection): accounts, agents,
+//	                                       connection): accounts (with
+//	                                       their quota), agents,
 //	                                       entries, REPLACE aliases, meta
 //	                                       (guard version), folder_index
 //	                                       (mtimes, sizes, flags and
@@ -42,6 +43,11 @@
 //	                                       Dovecot 2.3 lays it out with
 //	                                       mail_location = maildir:~/Maildir,
 //	                                       separator "/", empty prefix
+//
+// Every file the layer makes under the data directory is mode 0600 and
+// every directory 0700, whatever the umask; immp.db is made 0600 before
+// SQLite opens it, since its -wal and -shm files take its mode
+// (TestDataFileModes).
 //
 // In the Maildir: INBOX is the root (cur/ new/ tmp/); every other folder
 // is a directory ".<name>" with "/" written as "." and a maildirfolder
@@ -146,6 +152,13 @@
 //     needs the account's stored hash, read for that very login, to be the
 //     one the password was verified against: a change of password or a
 //     deletion by any process takes effect at the next login.
+//   - An account's storage use (quota.go) is the sum of its folder
+//     states' message sizes, kept as a running total: after any sequence
+//     of deliveries, APPEND, COPY, MOVE, EXPUNGE, folder deletions and
+//     renames, and files added or removed by another program, it equals
+//     what a fresh count of the Maildir finds (TestUsageFollowsEveryChange).
+//     Delivery, Append and Copy refuse what would pass the account's
+//     quota (ErrOverQuota); Move, Expunge and deletions never do.
 //
 // # Lock order
 //
@@ -164,7 +177,8 @@
 //     recreate a missing or corrupt dovecot-uidlist, with ulMu held too);
 //  5. leaves, taken last and alone: a watcher's queue (Watcher.mu), the
 //     lock-file table (Store.lfMu), the guard version (Store.verMu), the
-//     auth cache and the password-hashing gate.
+//     auth cache and the password-hashing gate, the usage totals and
+//     the quota limit cache (Store.quota.mu, .limitMu).
 //
 // TestLockOrderStress (package imap) runs every operation that takes
 // these locks at once for 30 s and fails with every goroutine's stack if

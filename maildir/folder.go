@@ -378,6 +378,10 @@ func (f *Folder) Append(ctx context.Context, r io.Reader, flags []string, date t
 	if err != nil {
 		return 0, err
 	}
+	if err := s.CheckQuota(ctx, mb.acct, size); err != nil {
+		os.Remove(tmp)
+		return 0, err
+	}
 	if date.IsZero() {
 		date = time.Now()
 	}
@@ -598,6 +602,7 @@ func (mb *mailbox) remove(ctx context.Context, victims []*msgRec) ([]uint32, err
 		evs = append(evs, Event{Kind: EventExpunge, UID: m.uid})
 	}
 	mb.compactMsgsLocked()
+	mb.recountLocked() // quota.go
 	if usedCur {
 		if err := mb.s.fsyncDir(filepath.Join(mb.dir, "cur")); err != nil && firstErr == nil {
 			firstErr = err
@@ -679,6 +684,9 @@ func (f *Folder) Copy(ctx context.Context, uids []uint32, dest string) (src, dst
 	}
 	if uids == nil {
 		uids = []uint32{}
+	}
+	if err := f.s.admitCopy(ctx, f.mb, uids); err != nil { // quota.go; Move adds nothing
+		return nil, nil, err
 	}
 	return f.s.moveMessages(ctx, f.mb, uids, f.s.box(f.mb.acct, d), false)
 }

@@ -284,3 +284,29 @@ func (s *Store) copyFile(src, dst string) error {
 	}
 	return nil
 }
+
+// privateDB makes sure the database file exists with mode 0600 before
+// SQLite opens it: SQLite creates a missing database with 0644 (less the
+// umask), and its -wal and -shm files take the database file's mode. A
+// database, -wal or -shm left readable by others (made by an older
+// version, or by hand) is narrowed to 0600: it holds password hashes.
+func (s *Store) privateDB(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("maildir: create database: %w", err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			continue // -wal and -shm exist only while the database is open
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, st.Mode().Perm()&0o600); err != nil {
+				return fmt.Errorf("maildir: restrict database file mode: %w", err)
+			}
+			s.log.Warn("database file was readable by others; now 0600", "file", p)
+		}
+	}
+	return nil
+}

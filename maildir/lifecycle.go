@@ -41,6 +41,7 @@ func (s *Store) AccountGone(acct Account) <-chan struct{} {
 // account and tells its sessions.
 func (s *Store) accountDeleted(acct Account) {
 	s.dropAccountBoxes(acct)
+	s.forgetUsage(acct.ID)
 	s.mu.Lock()
 	ch := s.gone[acct.ID]
 	delete(s.gone, acct.ID)

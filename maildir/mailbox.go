@@ -208,6 +208,7 @@ func (s *Store) box(acct Account, name string) *mailbox {
 		return mb
 	}
 	s.boxes[k] = mb
+	s.quota.register(mb) // quota.go
 	return mb
 }
 
@@ -304,6 +305,7 @@ func (s *Store) forgetBox(acct Account, name string) {
 	if mb != nil {
 		mb.mu.Lock()
 		mb.deleted = true
+		mb.uncountLocked() // quota.go
 		mb.dropWatchersLocked()
 		mb.mu.Unlock()
 	}
@@ -617,6 +619,7 @@ func (mb *mailbox) scanLocked(ctx context.Context) ([]*msgRec, error) {
 		mb.loadModseqsLocked(idx, highest)
 	}
 	mb.loaded = true
+	mb.recountLocked() // quota.go
 	mb.publishLocked(evs)
 	mb.maybeSaveIndexLocked()
 	live := unknown[:0]

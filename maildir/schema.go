@@ -6,8 +6,9 @@ import (
 	"fmt"
 )
 
-// schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 2
+// schemaVersion is stored in PRAGMA user_version. Version 3 added
+// accounts.quota (quota.go).
+const schemaVersion = 3
 
 // The schema. Names and entries keep the spelling they were given and
 // carry a lower-cased key for case-insensitive uniqueness (profile 7).
@@ -23,7 +24,8 @@ CREATE TABLE IF NOT EXISTS accounts (
 	id       INTEGER PRIMARY KEY,
 	address  TEXT NOT NULL UNIQUE,
 	password TEXT NOT NULL DEFAULT '',
-	created  INTEGER NOT NULL
+	created  INTEGER NOT NULL,
+	quota    INTEGER -- octets; 0 unlimited; NULL the configured default
 );
 CREATE TABLE IF NOT EXISTS agents (
 	id         INTEGER PRIMARY KEY,
@@ -67,11 +69,29 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		// while another process holds it past busy_timeout.
 		return nil
 	}
-	if _, err := db.ExecContext(ctx, schemaSQL); err != nil {
+	// One transaction: another process opening the same database at the
+	// same time sees the old schema or the new one, never half of it.
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("maildir: migrate schema: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, schemaSQL); err != nil {
 		return fmt.Errorf("maildir: create schema: %w", err)
 	}
-	if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+	// Version 3: the per-account quota. A table made by an older version
+	// lacks the column (CREATE TABLE IF NOT EXISTS left it as it was).
+	var hasQuota int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM pragma_table_info('accounts') WHERE name = 'quota'").Scan(&hasQuota); err != nil {
+		return fmt.Errorf("maildir: migrate schema: %w", err)
+	}
+	if hasQuota == 0 {
+		if _, err := tx.ExecContext(ctx, "ALTER TABLE accounts ADD COLUMN quota INTEGER"); err != nil {
+			return fmt.Errorf("maildir: add accounts.quota: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return fmt.Errorf("maildir: set schema version: %w", err)
 	}
-	return nil
+	return tx.Commit()
 }

@@ -30,6 +30,9 @@ type Options struct {
 	// BusyTimeout is SQLite's busy_timeout (another process holding the
 	// write lock, e.g. the CLI while the server runs). Default 5s.
 	BusyTimeout time.Duration
+	// DefaultQuota is every account's storage quota in octets unless it
+	// has its own (SetQuota); 0 is unlimited (quota.go).
+	DefaultQuota int64
 	// NoSync skips every fsync. Only for tests and benchmarks that measure
 	// something else; never set it in production.
 	NoSync bool
@@ -100,6 +103,7 @@ type Store struct {
 	pid      int
 	seq      atomic.Uint64
 	accounts accountCache // lookups by address, under GuardVersion (acctcache.go)
+	quota    quotaState   // usage totals and limits (quota.go)
 
 	spoolOnce    sync.Once // probe for unnamed spool files (spool.go)
 	spoolBufs    sync.Pool // *bufio.Writer of spoolBufSize (delivery.go)
@@ -168,6 +172,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 
 	dbPath := filepath.Join(dataDir, "immp.db")
 	s.dbPath = dbPath
+	if err := s.privateDB(dbPath); err != nil {
+		return nil, err
+	}
 	ms := opts.BusyTimeout.Milliseconds()
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", ms))

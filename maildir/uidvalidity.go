@@ -52,7 +52,7 @@ func (s *Store) nextUIDValidity(root string) (uint32, error) {
 	marker := filepath.Join(root, uidvalidityName+"."+val)
 	old := filepath.Join(root, fmt.Sprintf("%s.%08x", uidvalidityName, cur))
 	if cur == 0 || os.Rename(old, marker) != nil {
-		if m, err := os.OpenFile(marker, os.O_CREATE|os.O_WRONLY, 0o444); err == nil {
+		if m, err := os.OpenFile(marker, os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
 			m.Close()
 		}
 	}

@@ -13,9 +13,10 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 )
 
-// listener admits connections: per-address limit, refusal while shutting
-// down, tracking for Shutdown, and implicit TLS above the tracked
-// connection (so the tracking sees every read).
+// listener admits connections: over a netutil.Listener (accept backoff,
+// per-listener and per-address caps), refusal while shutting down,
+// tracking for Shutdown, and implicit TLS above the tracked connection
+// (so the tracking sees every read).
 type listener struct {
 	net.Listener
 	srv *Server
@@ -47,19 +48,13 @@ func remoteIP(c net.Conn) netip.Addr {
 	return netip.Addr{}
 }
 
-// track registers c, or refuses it with a 421 (RFC 5321 3.8) when its
-// address has too many connections or the server is shutting down.
+// track registers c, or refuses it with a 421 (RFC 5321 3.8) when the
+// server is shutting down.
 func (s *Server) track(c net.Conn) (*trackedConn, bool) {
 	ip := remoteIP(c)
 	s.mu.Lock()
-	var why string
-	switch {
-	case s.draining:
-		why = "421 4.3.2 " + s.opts.Hostname + " Service shutting down\r\n"
-	case s.opts.MaxConnsPerIP > 0 && s.perIP[ip] >= s.opts.MaxConnsPerIP:
-		why = "421 4.7.0 " + s.opts.Hostname + " Too many connections from your address\r\n"
-	}
-	if why != "" {
+	if s.draining {
+		why := "421 4.3.2 " + s.opts.Hostname + " Service shutting down\r\n"
 		s.mu.Unlock()
 		s.serverLog.Info("connection refused", "client", ip.String(), "reason", why[10:len(why)-2])
 		go func() {
@@ -71,7 +66,6 @@ func (s *Server) track(c net.Conn) (*trackedConn, bool) {
 	}
 	tc := &trackedConn{Conn: c, srv: s, ip: ip, idle: s.opts.ReadTimeout, dataTimeout: s.opts.DataTimeout, replied: true}
 	s.conns[tc] = struct{}{}
-	s.perIP[ip]++
 	s.mu.Unlock()
 	tc.closed = s.opts.Metrics.ConnOpened(s.service)
 	return tc, true
@@ -79,12 +73,7 @@ func (s *Server) track(c net.Conn) (*trackedConn, bool) {
 
 func (s *Server) untrack(tc *trackedConn) {
 	s.mu.Lock()
-	if _, ok := s.conns[tc]; ok {
-		delete(s.conns, tc)
-		if s.perIP[tc.ip]--; s.perIP[tc.ip] <= 0 {
-			delete(s.perIP, tc.ip)
-		}
-	}
+	delete(s.conns, tc)
 	s.mu.Unlock()
 }
 

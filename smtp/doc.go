@@ -66,10 +66,13 @@
 // connection is closed after that reply (a lingering close: what the
 // client still sends is drained for a moment, so that the kernel does not
 // answer it with a reset that could destroy the reply); a timeout is
-// final. A
-// write timeout, a per-address connection limit, and Shutdown that stops
-// accepting, closes idle connections with 421 and lets a transaction in
-// progress finish its data and commit.
+// final. A write timeout; connection caps per listener (MaxConns) and
+// per address (MaxConnsPerIP), a client over either answered "421 4.7.0
+// ... try again later" and closed; accept failures for want of
+// descriptors (EMFILE) retried with a pause of 5 ms doubling to 1 s
+// (internal/netutil); and Shutdown that stops accepting, closes idle
+// connections with 421 and lets a transaction in progress finish its data
+// and commit.
 //
 // One structured log line per transaction (id, client, sender, each
 // recipient with outcome and folder, size, duration, outcome); never

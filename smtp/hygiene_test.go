@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -91,6 +92,45 @@ func TestMaxConnsPerIP(t *testing.T) {
 	// A freed slot is usable again.
 	b.write("QUIT\r\n")
 	b.expect(221)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := gosmtp.Dial(e.addr)
+		if err == nil {
+			err = c.Hello("client.example")
+			c.Close()
+			if err == nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slot not freed: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestMaxConns: past MaxConns open connections on the listener, a client
+// is answered 421 4.7.0 (RFC 5321 3.8) and closed; the refusal is counted.
+func TestMaxConns(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, setup{opts: Options{MaxConns: 2, MaxConnsPerIP: -1}})
+	a, b := e.raw(), e.raw()
+	_ = b
+	nc, err := net.DialTimeout("tcp", e.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	got, _ := io.ReadAll(nc)
+	if want := "421 4.7.0 " + e.srv.opts.Hostname + " Too many connections, try again later\r\n"; string(got) != want {
+		t.Errorf("third connection read %q, want %q", got, want)
+	}
+	if n := e.metric("immp_connections_refused_total", map[string]string{"protocol": "smtp", "reason": "max_conns"}); n != 1 {
+		t.Errorf("refusals counted: %v, want 1", n)
+	}
+	a.write("QUIT\r\n")
+	a.expect(221)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		c, err := gosmtp.Dial(e.addr)

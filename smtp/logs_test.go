@@ -104,8 +104,10 @@ func TestLogRefusedConnectionsLimited(t *testing.T) {
 	}
 	hold.write("QUIT\r\n")
 	hold.expect(221)
-	// The budget, plus what refilled meanwhile; far from one a connection.
-	if n := len(e.logLines("connection refused")); n < serverLogBudget.Burst || n > 3*serverLogBudget.Burst/2 {
-		t.Fatalf("%d refused lines for %d connections, want about the budget of %d", n, 2*serverLogBudget.Burst, serverLogBudget.Burst)
+	// Refusals at accept are reported once per interval with the count
+	// of those not reported (internal/netutil), and within the server's
+	// budget: far from one line a connection.
+	if n := len(e.logLines("connection refused")); n < 1 || n > serverLogBudget.Burst {
+		t.Fatalf("%d refused lines for %d connections, want at least one and at most the budget of %d", n, 2*serverLogBudget.Burst, serverLogBudget.Burst)
 	}
 }

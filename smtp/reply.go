@@ -107,6 +107,13 @@ var reasonReplies = map[delivery.Reason]*gosmtp.SMTPError{
 	delivery.ReasonStorageFull: {Code: 452, EnhancedCode: gosmtp.EnhancedCode{4, 3, 1},
 		Message: "Insufficient system storage, try again later"},
 	delivery.ReasonStorage: errLocal,
+	// RFC 3463 X.2.2 mailbox full: at RCPT the mailbox may have room
+	// later (4xx); after the data the message does not fit (552, which
+	// RFC 5321 4.5.3.1.10 names for storage allocation exceeded).
+	delivery.ReasonMailboxFull: {Code: 452, EnhancedCode: gosmtp.EnhancedCode{4, 2, 2},
+		Message: "Mailbox full, try again later"},
+	delivery.ReasonOverQuota: {Code: 552, EnhancedCode: gosmtp.EnhancedCode{5, 2, 2},
+		Message: "Mailbox full: the message exceeds the recipient's storage quota"},
 }
 
 // replyFor turns any error into the reply the client sees. It is the only

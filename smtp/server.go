@@ -6,15 +6,16 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"net/netip"
 	"sync"
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
 
 	"immp/delivery"
+	"immp/internal/connlimit"
 	"immp/internal/logrl"
 	"immp/internal/metrics"
+	"immp/internal/netutil"
 	"immp/internal/throttle"
 )
 
@@ -23,6 +24,7 @@ const (
 	DefaultMaxMessageBytes = 25 << 20 // 25 MiB, as [smtp] max_message_bytes
 	DefaultMaxRecipients   = 100      // RFC 5321 4.5.3.1.8: at least 100
 	DefaultMaxConnsPerIP   = 50
+	DefaultMaxConns        = 1000            // per listener
 	DefaultReadTimeout     = 5 * time.Minute // RFC 5321 4.5.3.2.7
 	DefaultWriteTimeout    = 5 * time.Minute
 	// DefaultDataTimeout bounds the whole of one message's data (DATA or
@@ -51,6 +53,7 @@ type Options struct {
 	MaxMessageBytes int64         // default DefaultMaxMessageBytes
 	MaxRecipients   int           // default DefaultMaxRecipients
 	MaxConnsPerIP   int           // default DefaultMaxConnsPerIP; <0 unlimited
+	MaxConns        int           // per listener; default DefaultMaxConns; <0 unlimited
 	ReadTimeout     time.Duration // inactivity while reading; default 5m
 	WriteTimeout    time.Duration // default 5m
 	DataTimeout     time.Duration // one message's whole data; default 10m
@@ -89,9 +92,10 @@ type Server struct {
 	ctx    context.Context // store calls; cancelled when the server is closed for good
 	cancel context.CancelFunc
 
+	perIP *connlimit.Limiter // shared by the server's listeners
+
 	mu       sync.Mutex
 	conns    map[*trackedConn]struct{}
-	perIP    map[netip.Addr]int
 	draining bool
 }
 
@@ -111,6 +115,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.MaxConnsPerIP == 0 {
 		opts.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
+	if opts.MaxConns == 0 {
+		opts.MaxConns = DefaultMaxConns
 	}
 	if opts.ReadTimeout <= 0 {
 		opts.ReadTimeout = DefaultReadTimeout
@@ -141,7 +148,7 @@ func New(opts Options) (*Server, error) {
 		opts:    opts,
 		service: "smtp",
 		conns:   make(map[*trackedConn]struct{}),
-		perIP:   make(map[netip.Addr]int),
+		perIP:   connlimit.New(opts.MaxConnsPerIP),
 	}
 	if opts.Submission {
 		s.service = "submission"
@@ -192,7 +199,7 @@ func (s *Server) serve(ln net.Listener, tlsConfig *tls.Config) error {
 		ln.Close()
 		return ErrServerClosed
 	}
-	err := s.srv.Serve(&listener{Listener: ln, srv: s, tls: tlsConfig})
+	err := s.srv.Serve(&listener{Listener: s.wrap(ln, tlsConfig != nil), srv: s, tls: tlsConfig})
 	s.mu.Lock()
 	closed = s.draining
 	s.mu.Unlock()
@@ -200,6 +207,21 @@ func (s *Server) serve(ln net.Listener, tlsConfig *tls.Config) error {
 		return ErrServerClosed
 	}
 	return err
+}
+
+// wrap applies the accept backoff and the connection caps to ln: over a
+// cap, a client is told 421 (RFC 5321 3.8) and disconnected; on an
+// implicit-TLS port it is disconnected without a word.
+func (s *Server) wrap(ln net.Listener, implicitTLS bool) *netutil.Listener {
+	o := netutil.Options{
+		Protocol: s.service, Logger: s.log, MaxConns: s.opts.MaxConns, PerIP: s.perIP,
+		Refused: func(reason string) { s.opts.Metrics.ConnRefused(s.service, reason) },
+	}
+	if !implicitTLS {
+		o.Busy = []byte("421 4.7.0 " + s.opts.Hostname + " Too many connections, try again later\r\n")
+		o.TooMany = []byte("421 4.7.0 " + s.opts.Hostname + " Too many connections from your address, try again later\r\n")
+	}
+	return netutil.Wrap(ln, o)
 }
 
 // Shutdown stops accepting, closes idle connections (go-smtp answers them

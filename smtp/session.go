@@ -50,6 +50,7 @@ type transaction struct {
 	accepted []delivery.Recipient
 	rcpts    []rcptLog
 	size     atomic.Int64 // written by Data, which may run beside Reset (BDAT)
+	declared int64        // MAIL's SIZE= (RFC 1870), 0 if not given
 }
 
 // rcptLog is one RCPT as logged: the address, its outcome, and the folder
@@ -111,11 +112,16 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 	}
 	s.mu.Lock()
 	s.txn = &transaction{id: newID(), sender: from, utf8: opts != nil && opts.UTF8, start: time.Now()}
+	if opts != nil {
+		s.txn.declared = opts.Size
+	}
 	s.mu.Unlock()
 	return nil
 }
 
-// Rcpt checks one recipient at once (profile 9).
+// Rcpt checks one recipient at once (profile 9), and its mailbox's room:
+// full already, or too full for the SIZE that MAIL declared, is 452 4.2.2
+// for this recipient alone.
 func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	t := s.current()
 	if t == nil || s.isEnding() { // go-smtp checks MAIL came first; never trust it blindly
@@ -125,6 +131,9 @@ func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 		return errShuttingDown
 	}
 	r, err := s.srv.opts.Deliverer.CheckRecipient(s.srv.ctx, t.sender, to, s.authOK)
+	if err == nil {
+		err = s.srv.opts.Deliverer.CheckQuota(s.srv.ctx, r, t.declared)
+	}
 	rep := replyFor(err)
 	l := rcptLog{addr: to, outcome: outcomeOf(rep)}
 	if rep != nil {

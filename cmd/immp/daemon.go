@@ -18,7 +18,9 @@ import (
 	"immp/delivery/guard"
 	"immp/imap"
 	"immp/immp"
+	"immp/internal/connlimit"
 	"immp/internal/metrics"
+	"immp/internal/netutil"
 	"immp/internal/recovery"
 	"immp/internal/throttle"
 	"immp/maildir"
@@ -105,6 +107,7 @@ func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *d
 		Logger:       log.With("component", "maildir"),
 		AutoCreate:   cfg.Accounts.AutoCreate,
 		AuthCacheTTL: authCacheTTL,
+		DefaultQuota: int64(cfg.Accounts.Quota),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("data_dir: opening the mailbox layer in %s: %w", cfg.DataDir, err)
@@ -137,14 +140,18 @@ func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *d
 	// gains nothing by switching ports.
 	rcptLimiter := smtp.NewRcptLimiter()
 	smtpOpts := func(submission bool) smtp.Options {
-		return smtp.Options{
+		o := smtp.Options{
 			Logger: log, Metrics: d.metrics, Deliverer: deliverer, Hostname: cfg.Hostname,
 			TLSConfig: tlsCfg, MaxMessageBytes: int64(cfg.SMTP.MaxMessageBytes),
 			MaxRecipients: cfg.SMTP.MaxRecipients, MaxConnsPerIP: cfg.SMTP.MaxConnsPerIP,
-			ReadTimeout: time.Duration(cfg.SMTP.ReadTimeout), DataTimeout: time.Duration(cfg.SMTP.DataTimeout),
+			MaxConns: cfg.SMTP.MaxConns, ReadTimeout: time.Duration(cfg.SMTP.ReadTimeout), DataTimeout: time.Duration(cfg.SMTP.DataTimeout),
 			Submission:        submission,
 			AllowInsecureAuth: cfg.Auth.AllowInsecure, Throttle: limiter, RcptThrottle: rcptLimiter,
 		}
+		if submission {
+			o.MaxConnsPerIP, o.MaxConns = cfg.Submission.MaxConnsPerIP, cfg.Submission.MaxConns
+		}
+		return o
 	}
 	var smtpSrv, subSrv *smtp.Server
 	var imapSrv *imap.Server
@@ -170,7 +177,7 @@ func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *d
 					Logger: log, Metrics: d.metrics, Store: d.store, TLSConfig: tlsCfg,
 					AllowInsecureAuth: cfg.Auth.AllowInsecure, Throttle: limiter,
 					AppendLimit:   uint32(min(int64(cfg.SMTP.MaxMessageBytes), 1<<32-1)),
-					MaxConnsPerIP: cfg.IMAP.MaxConnsPerIP,
+					MaxConnsPerIP: cfg.IMAP.MaxConnsPerIP, MaxConns: cfg.IMAP.MaxConns,
 				})
 				if err != nil {
 					return nil, err
@@ -186,8 +193,8 @@ func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *d
 				immpSrv, err = immp.New(immp.Options{
 					Logger: log, Metrics: d.metrics, Store: d.store, Guard: g, Mapper: mapper,
 					TLSConfig: tlsCfg, TrustedNetworks: trusted, AllowInsecureAuth: cfg.Auth.AllowInsecure,
-					IdleTimeout: time.Duration(cfg.IMMP.IdleTimeout), Throttle: limiter,
-					MaxConnsPerIP: cfg.IMMP.MaxConnsPerIP,
+					IdleTimeout: time.Duration(cfg.IMMP.IdleTimeout), PreauthTimeout: time.Duration(cfg.IMMP.PreauthTimeout),
+					Throttle: limiter, MaxConnsPerIP: cfg.IMMP.MaxConnsPerIP, MaxConns: cfg.IMMP.MaxConns,
 				})
 				if err != nil {
 					return nil, fmt.Errorf("immp: %w", err)
@@ -199,12 +206,29 @@ func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *d
 				l.serve = immpSrv.ServeTLS
 			}
 		case "http.listen":
-			httpSrv = &http.Server{Handler: recovery.Handler(log, d.opsHandler()), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+			httpSrv = &http.Server{Handler: recovery.Handler(log, d.opsHandler()), ReadHeaderTimeout: 10 * time.Second,
+				IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 			d.servers = append(d.servers, namedServer{"http", httpSrv})
-			l.serve = httpSrv.Serve
+			l.serve = func(ln net.Listener) error { return httpSrv.Serve(d.wrapHTTP(ln)) }
 		}
 	}
 	return d, nil
+}
+
+// httpBusy is the answer to an HTTP connection over a cap (RFC 9110
+// 15.6.4), written before any request is read.
+const httpBusy = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+	"Retry-After: 5\r\nConnection: close\r\nContent-Length: 38\r\n\r\nToo many connections, try again later\n"
+
+// wrapHTTP gives the operations endpoint what every listener has: accept
+// backoff (net/http has its own, this one also wakes on Shutdown) and the
+// [http] connection caps.
+func (d *daemon) wrapHTTP(ln net.Listener) net.Listener {
+	return netutil.Wrap(ln, netutil.Options{
+		Protocol: "http", Logger: d.log, MaxConns: d.cfg.HTTP.MaxConns,
+		PerIP: connlimit.New(d.cfg.HTTP.MaxConnsPerIP), Busy: []byte(httpBusy), TooMany: []byte(httpBusy),
+		Refused: func(reason string) { d.metrics.ConnRefused("http", reason) },
+	})
 }
 
 // Addr returns the bound address of the listener under key ("" if off);

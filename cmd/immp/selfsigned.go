@@ -90,11 +90,17 @@ func ensureSelfSigned(hostname, certFile, keyFile string) error {
 	if err := writeAtomic(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
 		return err
 	}
-	return writeAtomic(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	// 0600 like every file under the data directory (only immp reads it).
+	return writeAtomic(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 }
 
+// writeAtomic writes a new file with mode (a leftover temporary file is
+// removed first: os.WriteFile would keep its mode) and renames it to path.
 func writeAtomic(path string, data []byte, mode os.FileMode) error {
 	tmp := path + ".tmp"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
 	if err := os.WriteFile(tmp, data, mode); err != nil {
 		return err
 	}

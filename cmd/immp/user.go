@@ -11,46 +11,74 @@ import (
 )
 
 const userUsage = `Usage:
-  immp user add [-config FILE] ADDRESS      create an account; password on stdin
-  immp user passwd [-config FILE] ADDRESS   set a new password; password on stdin
-  immp user del [-config FILE] ADDRESS      delete an account and its mail
-  immp user list [-config FILE]             print every account, one per line
+  immp user add [-config FILE] [-quota SIZE] ADDRESS   create an account; password on stdin
+  immp user passwd [-config FILE] ADDRESS              set a new password; password on stdin
+  immp user del [-config FILE] ADDRESS                 delete an account and its mail
+  immp user list [-config FILE]                        print every account with its storage use
+  immp user quota [-config FILE] ADDRESS [SIZE]        set the account's quota, or print its use
 
 They open the data directory of the config directly and work while the
 server runs. The password is the first line of standard input, e.g.
   printf '%s\n' "$PASSWORD" | immp user add -config immp.toml alice@example.org
+
+user list prints one line per account, fields separated by a tab: the
+address, the storage used (the sizes of all its messages), and the quota
+("unlimited", or a size; "(own)" when set on the account, otherwise the
+[accounts] quota of the config). SIZE is a size as in the config ("1GiB",
+"500MB", "0" or "unlimited" for no limit), or "default" to follow
+[accounts] quota again.
 `
 
 func cmdUser(e cliEnv, args []string) int {
-	verb, rest, code, done := subVerb(e, "user", userUsage, args, []string{"add", "del", "passwd", "list"})
+	verb, rest, code, done := subVerb(e, "user", userUsage, args, []string{"add", "del", "passwd", "list", "quota"})
 	if done {
 		return code
 	}
-	synopsis := "immp user " + verb + " [-config FILE] ADDRESS"
-	if verb == "list" {
-		synopsis = "immp user list [-config FILE]"
-	}
+	synopsis := map[string]string{
+		"add":    "immp user add [-config FILE] [-quota SIZE] ADDRESS",
+		"passwd": "immp user passwd [-config FILE] ADDRESS",
+		"del":    "immp user del [-config FILE] ADDRESS",
+		"list":   "immp user list [-config FILE]",
+		"quota":  "immp user quota [-config FILE] ADDRESS [SIZE]",
+	}[verb]
 	fs := newFlags(e, "user "+verb, synopsis)
 	path := configFlag(e, fs)
+	var quotaFlag *string
+	if verb == "add" {
+		quotaFlag = fs.String("quota", "", "the account's own storage quota `SIZE` (\"1GiB\", \"0\" unlimited); default: [accounts] quota")
+	}
 	if code, done := parseFlags(e, fs, rest); done {
 		return code
 	}
-	want := 1
-	if verb == "list" {
-		want = 0
-	}
-	if fs.NArg() != want {
-		if want == 0 {
-			return e.usageError(fs, "user list takes no arguments")
-		}
+	switch n := fs.NArg(); {
+	case verb == "list" && n != 0:
+		return e.usageError(fs, "user list takes no arguments")
+	case verb == "quota" && (n < 1 || n > 2):
+		return e.usageError(fs, "user quota needs an ADDRESS and, to set it, a SIZE")
+	case verb != "list" && verb != "quota" && n != 1:
 		return e.usageError(fs, "user %s needs exactly one ADDRESS", verb)
+	}
+	var limit *int64
+	if verb == "add" && *quotaFlag != "" {
+		l, err := parseQuota(*quotaFlag)
+		if err != nil {
+			return e.usageError(fs, "-quota: %v", err)
+		}
+		limit = &l
+	}
+	if verb == "quota" && fs.NArg() == 2 {
+		l, err := parseQuota(fs.Arg(1))
+		if err != nil {
+			return e.usageError(fs, "SIZE: %v", err)
+		}
+		limit = &l
 	}
 	cfg, ok := loadConfig(e, *path)
 	if !ok {
 		return exitUsage
 	}
 	var addr, password string
-	if want == 1 {
+	if verb != "list" {
 		var err error
 		check := maildir.CanonicalAddress
 		if verb == "add" {
@@ -77,30 +105,45 @@ func cmdUser(e cliEnv, args []string) int {
 		}
 	}
 
-	store, err := maildir.Open(e.ctx, maildir.Options{DataDir: cfg.DataDir, Logger: slog.New(slog.DiscardHandler)})
+	store, err := maildir.Open(e.ctx, maildir.Options{DataDir: cfg.DataDir, Logger: slog.New(slog.DiscardHandler),
+		DefaultQuota: int64(cfg.Accounts.Quota)})
 	if err != nil {
 		e.errorf("opening %s: %v", cfg.DataDir, err)
 		return exitFail
 	}
 	defer store.Close()
 
+	quiet := false
 	switch verb {
 	case "add":
 		_, err = store.AddAccount(e.ctx, addr, password)
+		if err == nil && limit != nil {
+			err = store.SetQuota(e.ctx, addr, *limit)
+		}
 	case "passwd":
 		err = store.SetPassword(e.ctx, addr, password)
 	case "del":
 		err = store.DeleteAccount(e.ctx, addr)
 	case "list":
+		quiet = true
 		var accts []maildir.Account
-		accts, err = store.Accounts(e.ctx)
-		for _, a := range accts {
-			fmt.Fprintln(e.stdout, a.Address)
+		if accts, err = store.Accounts(e.ctx); err == nil {
+			err = printUsage(e, store, accts)
+		}
+	case "quota":
+		if limit != nil {
+			err = store.SetQuota(e.ctx, addr, *limit)
+			break
+		}
+		quiet = true
+		var a maildir.Account
+		if a, err = store.Account(e.ctx, addr); err == nil {
+			err = printUsage(e, store, []maildir.Account{a})
 		}
 	}
 	switch {
 	case err == nil:
-		if verb != "list" {
+		if !quiet {
 			fmt.Fprintf(e.stderr, "immp: user %s %s: done\n", verb, addr)
 		}
 		return exitOK
@@ -114,6 +157,56 @@ func cmdUser(e cliEnv, args []string) int {
 		e.errorf("user %s: %v", verb, err)
 	}
 	return exitFail
+}
+
+// parseQuota reads a quota SIZE: a config size, "unlimited" (0) or
+// "default" (maildir.QuotaDefault).
+func parseQuota(s string) (int64, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "default":
+		return maildir.QuotaDefault, nil
+	case "unlimited", "none":
+		return 0, nil
+	}
+	var sz config.Size
+	if err := sz.UnmarshalText([]byte(s)); err != nil {
+		return 0, err
+	}
+	return int64(sz), nil
+}
+
+// printUsage writes "address<TAB>used<TAB>quota" per account.
+func printUsage(e cliEnv, store *maildir.Store, accts []maildir.Account) error {
+	for _, a := range accts {
+		u, err := store.Usage(e.ctx, a)
+		if err != nil {
+			return fmt.Errorf("usage of %s: %w", a.Address, err)
+		}
+		quota := "unlimited"
+		if u.Limit > 0 {
+			quota = config.Size(u.Limit).String()
+		}
+		if u.Own {
+			quota += " (own)"
+		}
+		fmt.Fprintf(e.stdout, "%s\t%s\t%s\n", a.Address, humanSize(u.Used), quota)
+	}
+	return nil
+}
+
+// humanSize writes n octets with a binary unit and one decimal where it
+// is not a whole number of them ("0B", "812B", "1.5KiB", "3GiB").
+func humanSize(n int64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	f, i := float64(n), 0
+	for f >= 1024 && i < len(units)-1 {
+		f /= 1024
+		i++
+	}
+	if i == 0 || f == float64(int64(f)) {
+		return fmt.Sprintf("%d%s", int64(f), units[i])
+	}
+	return fmt.Sprintf("%.1f%s", f, units[i])
 }
 
 func inDomains(cfg config.Config, addr string) bool {

@@ -21,6 +21,7 @@ type Metrics struct {
 	reg              *prometheus.Registry
 	connections      *prometheus.CounterVec
 	openConnections  *prometheus.GaugeVec
+	refusedConns     *prometheus.CounterVec
 	smtpTransactions *prometheus.CounterVec
 	deliveries       *prometheus.CounterVec
 	guardVerdicts    *prometheus.CounterVec
@@ -40,6 +41,10 @@ func New() *Metrics {
 		openConnections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "immp_connections_open", Help: "Connections open now, by protocol.",
 		}, []string{"protocol"}),
+		refusedConns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "immp_connections_refused_total",
+			Help: "Connections refused over a cap, by protocol and reason (max_conns, max_conns_per_ip).",
+		}, []string{"protocol", "reason"}),
 		smtpTransactions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "immp_smtp_transactions_total", Help: "SMTP transactions, by service and outcome.",
 		}, []string{"service", "outcome"}),
@@ -61,7 +66,7 @@ func New() *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}),
 	}
-	m.reg.MustRegister(m.connections, m.openConnections, m.smtpTransactions, m.deliveries,
+	m.reg.MustRegister(m.connections, m.openConnections, m.refusedConns, m.smtpTransactions, m.deliveries,
 		m.guardVerdicts, m.immpCommands, m.imapCommands, m.deliveryLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -93,6 +98,14 @@ func (m *Metrics) ConnOpened(protocol string) (closed func()) {
 	g := m.openConnections.WithLabelValues(protocol)
 	g.Inc()
 	return g.Dec
+}
+
+// ConnRefused counts a connection of protocol refused for reason (the
+// cap it hit: "max_conns" or "max_conns_per_ip").
+func (m *Metrics) ConnRefused(protocol, reason string) {
+	if m != nil {
+		m.refusedConns.WithLabelValues(protocol, reason).Inc()
+	}
 }
 
 // SMTPTransaction counts one finished transaction; outcome is a short word
