@@ -204,11 +204,14 @@ func (c *rawConn) login(user string) {
 	c.ok("L1 LOGIN " + user + " secret")
 }
 
-// closed reports whether the server closed the connection.
+// closed reports whether the server closed the connection within 5 s.
 func (c *rawConn) closed() bool {
 	c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, err := c.r.ReadByte()
-	return err != nil && !errors.Is(err, net.ErrClosed) && !isTimeout(err)
+	for { // whatever it said last (a NO, a BYE), then the end
+		if _, err := c.r.ReadByte(); err != nil {
+			return !errors.Is(err, net.ErrClosed) && !isTimeout(err)
+		}
+	}
 }
 
 func isTimeout(err error) bool {
