@@ -35,6 +35,9 @@ type Options struct {
 
 	// cheapHash lowers the password hashing cost; tests only.
 	cheapHash bool
+	// fs replaces the file system of the durable path (fsys.go); tests
+	// only.
+	fs fileSystem
 }
 
 // Store is the mailbox layer: one per data directory per process. All
@@ -69,7 +72,9 @@ type Store struct {
 	lockFiles map[string]bool
 	closed    bool
 
-	dirLinger time.Duration // see dirLinger in commit.go (tests lengthen it)
+	dirLinger  time.Duration // see dirLinger in commit.go (tests lengthen it)
+	listLinger time.Duration // see listLinger in commit.go (likewise)
+	fs         fileSystem    // the durable path's writes and syncs (fsys.go)
 
 	hostname string
 	pid      int
@@ -116,15 +121,20 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("maildir: create data dir: %w", err)
 	}
 	s := &Store{
-		opts:      opts,
-		log:       log,
-		dataDir:   dataDir,
-		mailDir:   mailDir,
-		boxes:     make(map[boxKey]*mailbox),
-		treeMu:    make(map[int64]*sync.Mutex),
-		lockFiles: make(map[string]bool),
-		pid:       os.Getpid(),
-		dirLinger: dirLinger,
+		opts:       opts,
+		log:        log,
+		dataDir:    dataDir,
+		mailDir:    mailDir,
+		boxes:      make(map[boxKey]*mailbox),
+		treeMu:     make(map[int64]*sync.Mutex),
+		lockFiles:  make(map[string]bool),
+		pid:        os.Getpid(),
+		dirLinger:  dirLinger,
+		listLinger: listLinger,
+		fs:         opts.fs,
+	}
+	if s.fs == nil {
+		s.fs = osFS{}
 	}
 	s.hostname = maildirHostname()
 	s.events = newEventHub()
@@ -179,6 +189,11 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	// Committers lingering over the fsync of a list do it now.
+	for _, mb := range s.boxes {
+		mb.gc.kicked.Store(true)
+		mb.gc.poke()
+	}
 	s.mu.Unlock()
 	s.bg.Wait()
 	s.mu.Lock()
