@@ -56,7 +56,7 @@ type pending struct {
 	announced   bool    // counted in the folder's arriving until its batch starts
 	placed      string  // where it was placed (for undo)
 	renamed     bool    // placed by rename(2), as links are impossible here
-	err         error   // final when durable is closed
+	err         error   // final when the channel the caller waits for is closed
 	unlisted    bool    // durable, but the list's fsync failed: not published
 	durable     chan struct{}
 	done        chan struct{} // listed and published (or failed)

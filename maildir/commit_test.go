@@ -102,13 +102,14 @@ func recStore(t *testing.T, delay time.Duration) (*Store, *recFS) {
 
 // TestCommitSharesFsyncs: deliveries that overlap share the fsyncs of
 // new/ (one per batch), and batches share the lingering fsync of
-// dovecot-uidlist.
+// dovecot-uidlist (here it lingers until the reader comes).
 func TestCommitSharesFsyncs(t *testing.T) {
 	t.Parallel()
 	s, rec := recStore(t, 2*time.Millisecond)
-	s.listLinger = 200 * time.Millisecond
+	s.listLinger = time.Hour
 	a := newAccount(t, s, "alice@example.org")
 	root := s.AccountDir(a)
+	listsBefore := rec.count(opSyncFile, filepath.Join(root, uidlistName)) // made with the account
 	const senders, each = 8, 10
 	var wg sync.WaitGroup
 	for range senders {
@@ -125,13 +126,13 @@ func TestCommitSharesFsyncs(t *testing.T) {
 		t.Fatalf("%d messages, want %d", n, senders*each)
 	}
 	dirs := rec.count(opSyncDir, filepath.Join(root, "new"))
-	lists := rec.count(opSyncFile, filepath.Join(root, uidlistName))
+	lists := rec.count(opSyncFile, filepath.Join(root, uidlistName)) - listsBefore
 	t.Logf("%d deliveries: %d fsyncs of new/, %d of dovecot-uidlist", senders*each, dirs, lists)
 	if dirs < 1 || dirs >= senders*each {
 		t.Errorf("%d fsyncs of new/ for %d overlapping deliveries, want fewer (and at least one)", dirs, senders*each)
 	}
-	if lists < 1 || lists >= dirs {
-		t.Errorf("%d fsyncs of dovecot-uidlist for %d batches, want fewer (and at least one)", lists, dirs)
+	if lists != 1 {
+		t.Errorf("%d fsyncs of dovecot-uidlist for %d batches and one reader, want 1", lists, dirs)
 	}
 }
 
@@ -235,7 +236,7 @@ func TestDirFsyncErrorStaysWithItsBatch(t *testing.T) {
 	}
 	wg.Wait()
 	if bad.Load() == 0 || ok.Load()+bad.Load() != 6 {
-		t.Fatalf("%d delivered, %d failed with EIO, want some of each", ok.Load(), bad.Load())
+		t.Fatalf("%d delivered, %d failed with EIO, want at least one to fail", ok.Load(), bad.Load())
 	}
 	if n := len(messages(t, mustOpen(t, s, a, "INBOX"))); n != int(ok.Load()) {
 		t.Fatalf("%d messages after %d deliveries succeeded", n, ok.Load())
@@ -243,5 +244,7 @@ func TestDirFsyncErrorStaysWithItsBatch(t *testing.T) {
 	if ents, _ := os.ReadDir(newDir); len(ents) != int(ok.Load()) {
 		t.Fatalf("%d files in new/ after %d deliveries succeeded", len(ents), ok.Load())
 	}
-	deliver(t, s, "after\r\n", a, "INBOX")
+	for range 3 { // later batches are not failed by it
+		deliver(t, s, "after\r\n", a, "INBOX")
+	}
 }

@@ -78,7 +78,7 @@ type fsOp struct {
 	node        node
 	data        []byte          // opSyncFile: contents synced
 	dir         map[string]node // opSyncDir: entries synced
-	snapAt      int             // opSyncDir: ops before it are covered
+	snapAt      int             // opSync*: the ops before this one are covered
 	note        any             // opNote
 }
 
@@ -297,7 +297,7 @@ func (r *recFS) sync(fd int) error {
 		r.mu.Unlock()
 		return err.(syscall.Errno)
 	}
-	op := fsOp{path: path, node: n}
+	op := fsOp{path: path, node: n, snapAt: len(r.ops)}
 	if st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
 		op.kind = opSyncDir
 		ents, err := r.entriesLocked(path)
@@ -309,7 +309,7 @@ func (r *recFS) sync(fd int) error {
 			}
 			return errno
 		}
-		op.dir, op.snapAt = ents, len(r.ops)
+		op.dir = ents
 	} else {
 		op.kind = opSyncFile
 		data, err := os.ReadFile("/proc/self/fd/" + strconv.Itoa(fd))
@@ -340,7 +340,7 @@ func (r *recFS) sync(fd int) error {
 type durable struct {
 	r        *recFS
 	dirs     map[string]dirSnap
-	contents map[node][]byte
+	contents map[node]fileSnap
 	renames  []renameOp   // cross-directory renames so far
 	memo     map[node]any // what the test made of a file's contents (cleared when they change)
 }
@@ -348,6 +348,11 @@ type durable struct {
 type dirSnap struct {
 	entries map[string]node
 	at      int // the snapshot covers the ops before this index
+}
+
+type fileSnap struct {
+	data []byte
+	at   int
 }
 
 type renameOp struct {
@@ -358,7 +363,7 @@ type renameOp struct {
 }
 
 func (r *recFS) start() *durable {
-	d := &durable{r: r, dirs: make(map[string]dirSnap), contents: make(map[node][]byte), memo: make(map[node]any)}
+	d := &durable{r: r, dirs: make(map[string]dirSnap), contents: make(map[node]fileSnap), memo: make(map[node]any)}
 	for dir, ents := range r.baseDir {
 		d.dirs[dir] = dirSnap{ents, 0}
 	}
@@ -368,11 +373,17 @@ func (r *recFS) start() *durable {
 // apply takes operation i (in log order) into account.
 func (d *durable) apply(i int, o fsOp) {
 	switch o.kind {
+	// Of two fsyncs that overlapped, the one that began later covers
+	// more, whichever returned first.
 	case opSyncFile:
-		d.contents[o.node] = o.data
-		delete(d.memo, o.node)
+		if c, ok := d.contents[o.node]; !ok || c.at < o.snapAt {
+			d.contents[o.node] = fileSnap{o.data, o.snapAt}
+			delete(d.memo, o.node)
+		}
 	case opSyncDir:
-		d.dirs[o.path] = dirSnap{o.dir, o.snapAt}
+		if d.dirs[o.path].at <= o.snapAt {
+			d.dirs[o.path] = dirSnap{o.dir, o.snapAt}
+		}
 	case opRename:
 		od, nd := filepath.Dir(o.path), filepath.Dir(o.path2)
 		if od != nd {
@@ -403,7 +414,7 @@ func (d *durable) entries(dir string) map[string]node {
 // contentsOf is the durable contents of a file (nil: none ever synced).
 func (d *durable) contentsOf(n node) []byte {
 	if c, ok := d.contents[n]; ok {
-		return c
+		return c.data
 	}
 	return d.r.base[n]
 }

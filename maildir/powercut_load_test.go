@@ -52,6 +52,15 @@ func (r *pcRun) counts() string {
 
 // load runs the mixed load to its end.
 func (r *pcRun) load(seed uint64) {
+	// Events show UIDs too.
+	for _, f := range pcFolders {
+		key, mb := pcFolderKey(f.addr, f.name), r.s.box(r.acct[f.addr], f.name)
+		defer r.s.Subscribe(r.acct[f.addr], f.name, func(ev Event) {
+			if ev.Kind == EventNew {
+				r.show(mb, key, ev.UID)
+			}
+		})()
+	}
 	var wg sync.WaitGroup
 	var stop atomic.Bool
 	run := func(n int, f func(rng *rand.Rand)) {
@@ -132,9 +141,8 @@ func (r *pcRun) gone(folder string, tok int) {
 	r.rec.note(goneNote{folder: folder, token: tok})
 }
 
-// show notes the UIDs shown for f, with the files they name.
-func (r *pcRun) show(f *Folder, key string, uids ...uint32) {
-	mb := f.mb
+// show notes the UIDs shown for a folder, with the files they name.
+func (r *pcRun) show(mb *mailbox, key string, uids ...uint32) {
 	for _, uid := range uids {
 		mb.mu.Lock()
 		m := mb.byUID[uid]
@@ -171,7 +179,7 @@ func (r *pcRun) list(addr, name string) []Message {
 		return nil
 	}
 	for _, m := range ms {
-		r.show(f, pcFolderKey(addr, name), m.UID)
+		r.show(f.mb, pcFolderKey(addr, name), m.UID)
 	}
 	return ms
 }
@@ -218,7 +226,7 @@ func (r *pcRun) append(rng *rand.Rand) {
 	}
 	key := pcFolderKey("alice@example.org", name)
 	r.ack(key, tok, infoOf(flags))
-	r.show(f, key, uid)
+	r.show(f.mb, key, uid)
 	r.count("appends")
 }
 
@@ -285,7 +293,7 @@ func (r *pcRun) copyOrMove(rng *rand.Rand) bool {
 	}
 	r.ack(archive, tok, "")
 	if f := r.open("alice@example.org", "Archive"); f != nil {
-		r.show(f, archive, dst[0])
+		r.show(f.mb, archive, dst[0])
 	}
 	return true
 }

@@ -432,8 +432,10 @@ func reopenCheck(t *testing.T, d *durable, e *pcExpect, data, base string, dirs 
 			f.mb.mu.Unlock()
 			_, survives := files[b]
 			switch {
-			case survives && (m == nil || m.base != b):
-				return fmt.Errorf("%s: UID %d was shown for %s; after the cut it names %v", key, uid, b, m)
+			case survives && m == nil:
+				return fmt.Errorf("%s: UID %d was shown for %s, which survives; after the cut the UID is gone", key, uid, b)
+			case survives && m.base != b:
+				return fmt.Errorf("%s: UID %d was shown for %s; after the cut it names %s", key, uid, b, m.base)
 			case !survives && m != nil:
 				return fmt.Errorf("%s: UID %d was shown for %s, which is gone; after the cut it names %s", key, uid, b, m.base)
 			}
