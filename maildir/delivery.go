@@ -33,7 +33,7 @@ type Delivery struct {
 	mu      sync.Mutex
 	path    string // the spool file, or /proc/self/fd/N for an unnamed one
 	unnamed bool   // O_TMPFILE: path is only valid while file is open
-	file    *os.File
+	file    *descriptor
 	bw      *bufio.Writer
 	cw      *crlfWriter
 	err     error // sticky write error
@@ -65,18 +65,18 @@ const spoolDir = "spool"
 func (s *Store) BeginDelivery(ctx context.Context) (*Delivery, error) {
 	dir := filepath.Join(s.dataDir, spoolDir)
 	if s.spoolTmpfile() {
-		f, err := openTmpfile(dir)
+		f, err := s.openTmpfile(dir)
 		if err == nil {
-			return s.newDelivery(f, fdPath(f), true), nil
+			return s.newDelivery(f, fdPath(f.fd), true), nil
 		}
 		s.log.Warn("spool: unnamed file failed; using a named one", "err", err)
 	}
 	now := time.Now()
 	path := filepath.Join(dir, fmt.Sprintf("%d.M%dP%dQ%d.%s", now.Unix(), now.Nanosecond()/1000, s.pid, s.seq.Add(1), s.hostname))
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	f, err := s.createFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		if err = os.MkdirAll(dir, 0o700); err == nil {
-			f, err = os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+			f, err = s.createFile(path)
 		}
 	}
 	if err != nil {
@@ -92,7 +92,7 @@ const spoolBufSize = 64 << 10
 // newDelivery wraps an open spool file. Its buffer comes from the Store's
 // pool and goes back when the delivery ends: at hundreds of deliveries a
 // second a fresh 64 KiB each would be most of the server's garbage.
-func (s *Store) newDelivery(f *os.File, path string, unnamed bool) *Delivery {
+func (s *Store) newDelivery(f *descriptor, path string, unnamed bool) *Delivery {
 	bw, _ := s.spoolBufs.Get().(*bufio.Writer)
 	if bw == nil {
 		bw = bufio.NewWriterSize(f, spoolBufSize)
@@ -181,19 +181,17 @@ func (d *Delivery) Commit(ctx context.Context) ([]Delivered, error) {
 		return nil, ErrDeliveryDone
 	}
 	d.done = true
-	if d.unnamed {
-		// Closed once every link is made (the path names the open file).
-		defer d.file.Close()
-	} else {
-		defer os.Remove(d.path)
+	// Closed once every link is made: an unnamed file's path names the
+	// open descriptor.
+	defer d.file.Close()
+	if !d.unnamed {
+		defer d.s.fs.remove(d.path)
 	}
 	defer d.releaseBuf()
 	if d.err != nil {
-		d.file.Close()
 		return nil, d.err
 	}
 	if len(d.targets) == 0 {
-		d.file.Close()
 		return nil, errors.New("maildir: delivery has no recipients")
 	}
 	if err := d.s.admitDelivery(ctx, d.rcpts, d.cw.n); err != nil { // quota.go
@@ -205,14 +203,14 @@ func (d *Delivery) Commit(ctx context.Context) ([]Delivered, error) {
 	// Announce the copies to their folders while the file syncs: a batch
 	// ahead of them may wait for them to share its fsync of new/.
 	for _, box := range d.targets {
-		box.arriving.Add(1)
+		box.gc.arriving.Add(1)
 	}
 	if err == nil {
 		err = d.s.fsyncFile(d.file)
 	}
-	var st os.FileInfo
+	var mtime time.Time
 	if err == nil {
-		st, err = d.file.Stat()
+		mtime, err = d.file.modTime()
 	}
 	if !d.unnamed {
 		if cerr := d.file.Close(); err == nil && cerr != nil {
@@ -221,14 +219,13 @@ func (d *Delivery) Commit(ctx context.Context) ([]Delivered, error) {
 	}
 	if err != nil {
 		for _, box := range d.targets {
-			box.arriving.Add(-1) // never coming
+			box.arrivalCancelled()
 		}
-		d.file.Close()
 		return nil, fmt.Errorf("maildir: spool: %w", err)
 	}
 	copyOf := func(at time.Time, announced bool) *pending {
 		return &pending{
-			rec:    &msgRec{base: d.s.newBaseName(at, size, size), inNew: true, psize: size, vsize: size, mtime: st.ModTime()},
+			rec:    &msgRec{base: d.s.newBaseName(at, size, size), inNew: true, psize: size, vsize: size, mtime: mtime},
 			src:    d.path,
 			follow: d.unnamed,
 			copyOK: true,
@@ -286,7 +283,7 @@ func (d *Delivery) Commit(ctx context.Context) ([]Delivered, error) {
 			if errs[i] == nil {
 				<-ps[i].done // published, or left for the next look
 				if ps[i].unlisted {
-					os.Remove(ps[i].placed)
+					d.s.fs.remove(ps[i].placed)
 					continue
 				}
 				box.remove(context.Background(), []*msgRec{ps[i].rec})
@@ -326,8 +323,8 @@ func (d *Delivery) Abort() error {
 	if d.unnamed {
 		return nil // an unnamed file goes with its last descriptor
 	}
-	if err := os.Remove(d.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("maildir: abort: %w", err)
+	if err := d.s.fs.remove(d.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("maildir: abort: %w", &os.PathError{Op: "remove", Path: d.path, Err: err})
 	}
 	return nil
 }

@@ -76,16 +76,25 @@
 // Delivery (delivery.go) writes the body once into the spool (an unnamed
 // file where possible, so no spool name is made and removed per message),
 // fsyncs it and hard-links it into every recipient folder's new/. Each
-// folder has a group committer (commit.go): whatever is queued is linked
-// and numbered together (dovecot-uidlist appended under Dovecot's dot
-// lock), then new/ is fsynced once for the batch, then the list; the next
-// batch is prepared while one syncs, and overlapping batches share their
-// fsyncs (syncgroup.go); a batch waits up to 2 ms for deliveries to the
-// same folder that are still syncing their files, so that one fsync of
-// new/ covers them too (a lone delivery never waits). A delivery returns
-// once its batch is durable; the list's fsync lingers a few milliseconds
-// to cover many batches, and the messages are published (events,
-// readers) once it is done.
+// folder has a group committer (commit.go), one goroutine while there is
+// work, that runs batches one after the other: whatever is queued is
+// linked and numbered together (dovecot-uidlist appended under Dovecot's
+// dot lock), then new/ is fsynced once for the batch, so that whatever
+// queued meanwhile is the next batch and overlapping deliveries share
+// their fsyncs; a batch waits up to 2 ms for deliveries to the same
+// folder that are still syncing their files, so that one fsync of new/
+// covers them too (a lone delivery never waits). A delivery returns once
+// its batch is durable; the list's fsync lingers a few milliseconds to
+// cover many batches (a reader cuts it short), and the messages are
+// published (events, readers) once it is done. APPEND, COPY and MOVE
+// return UIDs, so they have the list synced at once.
+//
+// Everything that path does to the disk (writes, links, renames,
+// removals, fsyncs) goes through a file-system seam on the Store
+// (fsys.go). The power-cut test (powercut_test.go) records it and, for
+// every moment of a concurrent run, works out what a power cut then
+// would leave (only what an fsync covered) and checks the invariants
+// below against it, also through a Store reopened on the surviving tree.
 //
 // # Invariants
 //
@@ -186,7 +195,7 @@
 //
 // Known limits: a rename of a folder with children renames directories one
 // by one (a crash in the middle leaves children under the old name); a
-// MOVE links then unlinks, so a crash between the two leaves the message in
-// both folders, never in none; at most 26 keywords per folder (the letters
-// a-z).
+// MOVE links, and unlinks the source once the link is durable and listed,
+// so a crash between the two leaves the message in both folders, never in
+// none; at most 26 keywords per folder (the letters a-z).
 package maildir

@@ -401,32 +401,6 @@ func (f *Folder) Append(ctx context.Context, r io.Reader, flags []string, date t
 	return rec.uid, nil
 }
 
-// writeMessageFile writes r to a new file at path with CRLF line ends and
-// fsyncs it; on failure nothing is left.
-func (s *Store) writeMessageFile(path string, r io.Reader) (int64, error) {
-	file, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return 0, fmt.Errorf("maildir: create message file: %w", err)
-	}
-	bw := bufio.NewWriterSize(file, 64*1024)
-	cw := &crlfWriter{w: bw}
-	_, err = io.Copy(cw, r)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = s.fsyncFile(file)
-	}
-	if cerr := file.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return 0, fmt.Errorf("maildir: write message: %w", err)
-	}
-	return cw.n, nil
-}
-
 // StoreFlags changes flags (RFC 9051 6.4.6) by renaming the files; a
 // message in new/ moves to cur/. It returns the messages asked for that
 // exist, with their flags after the change. Keywords get letters in
@@ -490,12 +464,12 @@ func (mb *mailbox) storeFlags(ctx context.Context, uids []uint32, op FlagOp, fla
 			// place, since pointers to it are read without mu (a
 			// delivery reading its UID, COPY/MOVE reading its source).
 			nm := m.with(info, false, true)
-			if err := os.Rename(m.path(mb.dir), nm.path(mb.dir)); err != nil {
+			if err := mb.s.fs.rename(m.path(mb.dir), nm.path(mb.dir)); err != nil {
 				if errors.Is(err, os.ErrNotExist) {
 					mb.dirty = true
 					continue
 				}
-				return out, fmt.Errorf("maildir: store flags: %w", err)
+				return out, fmt.Errorf("maildir: store flags: %w", &os.LinkError{Op: "rename", Old: m.path(mb.dir), New: nm.path(mb.dir), Err: err})
 			}
 			flagsChanged := m.info != info
 			mb.replaceLocked(nm)
@@ -585,9 +559,9 @@ func (mb *mailbox) remove(ctx context.Context, victims []*msgRec) ([]uint32, err
 			}
 			m = cur
 		}
-		if err := os.Remove(m.path(mb.dir)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := mb.s.fs.remove(m.path(mb.dir)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			if firstErr == nil {
-				firstErr = fmt.Errorf("maildir: expunge: %w", err)
+				firstErr = fmt.Errorf("maildir: expunge: %w", &os.PathError{Op: "remove", Path: m.path(mb.dir), Err: err})
 			}
 			continue
 		}
@@ -739,7 +713,7 @@ func (s *Store) moveMessages(ctx context.Context, srcBox *mailbox, uids []uint32
 		path := m.path(srcDir)
 		pin, err := s.spoolPath("move")
 		if err == nil {
-			err = os.Link(path, pin)
+			err = s.fs.link(path, pin, false)
 		}
 		switch {
 		case err == nil:
@@ -751,7 +725,7 @@ func (s *Store) moveMessages(ctx context.Context, srcBox *mailbox, uids []uint32
 		case !isNoLink(err):
 			srcBox.mu.Unlock()
 			s.unpin(paths[:len(kept)], pinned)
-			return nil, nil, fmt.Errorf("maildir: pin message: %w", err)
+			return nil, nil, fmt.Errorf("maildir: pin message: %w", &os.LinkError{Op: "link", Old: path, New: pin, Err: err})
 		}
 		paths[len(kept)] = path
 		kept = append(kept, m)
@@ -823,7 +797,7 @@ func (s *Store) spoolPath(kind string) (string, error) {
 func (s *Store) unpin(paths []string, pinned []bool) {
 	for i, p := range paths {
 		if pinned[i] {
-			os.Remove(p) // ENOENT: renamed into place
+			s.fs.remove(p) // ENOENT: renamed into place
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package maildir
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -13,62 +14,46 @@ import (
 	"time"
 )
 
-// fsyncDir makes a directory's entries durable.
+// fsyncDir makes a directory's entries durable (through the seam).
 func (s *Store) fsyncDir(dir string) error {
 	if s.opts.NoSync {
 		return nil
 	}
-	return syncDir(dir)
+	return syncDirVia(s.fs, dir)
 }
 
-// syncDir fsyncs a directory through a bare descriptor: an *os.File
-// would cost five more system calls (flags, and the poller refusing a
-// directory) on a path taken once per commit batch.
-func syncDir(dir string) error {
-	fd, err := openDirFD(dir)
+// syncDir fsyncs a directory outside the durable path (subscriptions).
+func syncDir(dir string) error { return syncDirVia(osFS{}, dir) }
+
+func syncDirVia(fs fileSystem, dir string) error {
+	fd, err := fs.open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY, 0)
 	if err != nil {
 		return fmt.Errorf("maildir: open dir for sync: %w", &os.PathError{Op: "open", Path: dir, Err: err})
 	}
-	err = ignoringEINTR(func() error { return syscall.Fsync(fd) })
-	cerr := syscall.Close(fd)
+	d := &descriptor{fs: fs, fd: fd, name: dir}
+	err = d.sync()
+	cerr := d.Close()
 	if err != nil {
-		return fmt.Errorf("maildir: sync dir: %w", &os.PathError{Op: "fsync", Path: dir, Err: err})
+		return fmt.Errorf("maildir: sync dir: %w", err)
 	}
-	if cerr != nil {
-		return &os.PathError{Op: "close", Path: dir, Err: cerr}
-	}
-	return nil
+	return cerr
 }
 
-func openDirFD(dir string) (int, error) {
-	return openFD(dir, syscall.O_RDONLY|syscall.O_DIRECTORY)
-}
-
-// openFD opens a bare close-on-exec descriptor, retrying on EINTR.
-func openFD(path string, flags int) (fd int, err error) {
-	err = ignoringEINTR(func() error {
-		fd, err = syscall.Open(path, flags|syscall.O_CLOEXEC, 0)
-		return err
-	})
-	return fd, err
-}
-
-func ignoringEINTR(f func() error) error {
-	for {
-		if err := f(); err != syscall.EINTR {
-			return err
-		}
-	}
-}
-
-func (s *Store) fsyncFile(f *os.File) error {
+// fsyncFile makes a file's contents durable.
+func (s *Store) fsyncFile(f *descriptor) error {
 	if s.opts.NoSync {
 		return nil
 	}
-	if err := f.Sync(); err != nil {
+	if err := f.sync(); err != nil {
 		return fmt.Errorf("maildir: sync file: %w", err)
 	}
 	return nil
+}
+
+// openFD opens a bare close-on-exec descriptor for reading state (not
+// through the seam: nothing is changed).
+func openFD(path string, flags int) (int, error) {
+	return osFS{}.open(path, flags, 0)
 }
 
 // makeMaildir creates a Maildir (cur, new, tmp, dovecot-uidlist with a
@@ -113,11 +98,9 @@ func (s *Store) makeMaildir(dir string, folder bool) error {
 			return err
 		}
 	}
-	if !s.opts.NoSync {
-		for _, sub := range []string{"cur", "new", "tmp", ""} {
-			if err := syncDir(filepath.Join(build, sub)); err != nil {
-				return err
-			}
+	for _, sub := range []string{"cur", "new", "tmp", ""} {
+		if err := s.fsyncDir(filepath.Join(build, sub)); err != nil {
+			return err
 		}
 	}
 	if folder {
@@ -236,7 +219,7 @@ func (s *Store) staleLock(lock string) bool {
 // the directory.
 func (s *Store) replaceFile(path string, data []byte) error {
 	tmp := fmt.Sprintf("%s.immp-tmp.%d.%d", path, s.pid, s.seq.Add(1))
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	f, err := s.createFile(tmp)
 	if err != nil {
 		return fmt.Errorf("maildir: write %s: %w", filepath.Base(path), err)
 	}
@@ -248,13 +231,41 @@ func (s *Store) replaceFile(path string, data []byte) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, path)
+		if err = s.fs.rename(tmp, path); err != nil {
+			err = &os.LinkError{Op: "rename", Old: tmp, New: path, Err: err}
+		}
 	}
 	if err != nil {
-		os.Remove(tmp)
+		s.fs.remove(tmp)
 		return fmt.Errorf("maildir: write %s: %w", filepath.Base(path), err)
 	}
 	return s.fsyncDir(filepath.Dir(path))
+}
+
+// writeMessageFile writes r to a new file at path with CRLF line ends and
+// fsyncs it; on failure nothing is left.
+func (s *Store) writeMessageFile(path string, r io.Reader) (int64, error) {
+	file, err := s.createFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("maildir: create message file: %w", err)
+	}
+	bw := bufio.NewWriterSize(file, 64*1024)
+	cw := &crlfWriter{w: bw}
+	_, err = io.Copy(cw, r)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = s.fsyncFile(file)
+	}
+	if cerr := file.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		s.fs.remove(path)
+		return 0, fmt.Errorf("maildir: write message: %w", err)
+	}
+	return cw.n, nil
 }
 
 // copyFile copies src to a new file dst (used when a hard link fails).
@@ -264,7 +275,7 @@ func (s *Store) copyFile(src, dst string) error {
 		return fmt.Errorf("maildir: copy: %w", err)
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	out, err := s.createFile(dst)
 	if err != nil {
 		return fmt.Errorf("maildir: copy: %w", err)
 	}
@@ -276,7 +287,7 @@ func (s *Store) copyFile(src, dst string) error {
 		err = fmt.Errorf("maildir: copy: %w", cerr)
 	}
 	if err != nil {
-		os.Remove(dst)
+		s.fs.remove(dst)
 		return fmt.Errorf("maildir: copy: %w", err)
 	}
 	if st, err := in.Stat(); err == nil {

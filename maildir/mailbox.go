@@ -11,7 +11,6 @@ import (
 	"slices"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -74,16 +73,8 @@ type mailbox struct {
 	uncached  int // messages not in the saved index
 
 	// group commit (commit.go)
-	qmu         sync.Mutex
-	queue       []*pending
-	leading     bool
-	tail        atomic.Pointer[chan struct{}] // closed when the last batch started is complete (set under ulMu)
-	inflightSem chan struct{}                 // bounds batches syncing at once (ulMu)
-	inflight    map[string]bool               // base names numbered but not yet durable (mu)
-	syncNew     syncGroup                     // fsyncs of new/ shared by overlapping batches
-	syncCur     syncGroup                     // the same for cur/
-	syncUIDList syncGroup                     // the same for dovecot-uidlist
-	arriving    atomic.Int32                  // deliveries here syncing their files (a batch may wait for them)
+	gc       groupCommit
+	inflight map[string]bool // base names numbered but not yet published (mu)
 }
 
 type boxKey struct {

@@ -51,6 +51,9 @@ type Options struct {
 
 	// cheapHash lowers the password hashing cost; tests only.
 	cheapHash bool
+	// fs replaces the file system of the durable path (fsys.go); tests
+	// only.
+	fs fileSystem
 }
 
 // Store is the mailbox layer: one per data directory per process. All
@@ -97,7 +100,9 @@ type Store struct {
 
 	opened time.Time // \Recent floor for folders first used later (watch.go)
 
-	dirLinger time.Duration // see dirLinger in commit.go (tests lengthen it)
+	dirLinger  time.Duration // see dirLinger in commit.go (tests lengthen it)
+	listLinger time.Duration // see listLinger in commit.go (likewise)
+	fs         fileSystem    // the durable path's writes and syncs (fsys.go)
 
 	hostname string
 	pid      int
@@ -154,18 +159,23 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("maildir: create data dir: %w", err)
 	}
 	s := &Store{
-		opts:      opts,
-		log:       log,
-		dataDir:   dataDir,
-		mailDir:   mailDir,
-		boxes:     make(map[boxKey]*mailbox),
-		treeMu:    make(map[int64]*sync.Mutex),
-		lockFiles: make(map[string]bool),
-		stop:      make(chan struct{}),
-		pid:       os.Getpid(),
-		dirLinger: dirLinger,
-		hashers:   newHashGate(opts.PasswordHashers, opts.PasswordHashWait),
-		authCache: authCache,
+		opts:       opts,
+		log:        log,
+		dataDir:    dataDir,
+		mailDir:    mailDir,
+		boxes:      make(map[boxKey]*mailbox),
+		treeMu:     make(map[int64]*sync.Mutex),
+		lockFiles:  make(map[string]bool),
+		stop:       make(chan struct{}),
+		pid:        os.Getpid(),
+		dirLinger:  dirLinger,
+		listLinger: listLinger,
+		fs:         opts.fs,
+		hashers:    newHashGate(opts.PasswordHashers, opts.PasswordHashWait),
+		authCache:  authCache,
+	}
+	if s.fs == nil {
+		s.fs = osFS{}
 	}
 	s.hostname = maildirHostname()
 	s.opened = time.Now()
@@ -229,6 +239,11 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	close(s.stop)
+	// Committers lingering over the fsync of a list do it now.
+	for _, mb := range s.boxes {
+		mb.gc.kicked.Store(true)
+		mb.gc.poke()
+	}
 	s.mu.Unlock()
 	s.bg.Wait()
 	s.lfMu.Lock()

@@ -188,7 +188,7 @@ func (ul *uidlist) format() []byte {
 // writeUIDListFile writes a complete list to path (no lock; the path is
 // not yet visible to anyone).
 func (s *Store) writeUIDListFile(path string, ul *uidlist) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	f, err := s.openFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("maildir: write uidlist: %w", err)
 	}
@@ -234,4 +234,88 @@ func readUIDList(dir string) (*uidlist, os.FileInfo, error) {
 	}
 	ul, err := parseUIDList(data[:n])
 	return ul, st, err
+}
+
+// appendUIDList appends records to dir's list (dot lock held by the
+// caller; ulID is the list as last read under it, clean that it ended in
+// a whole line) without syncing it; it returns the open file for the
+// caller to fsync and close. A torn tail (an append that never completed)
+// is cut first; a failed write is cut back, so the list never holds half
+// a line.
+func (s *Store) appendUIDList(dir string, ulID fileID, clean bool, recs []ulRec) (*descriptor, fileID, error) {
+	if len(recs) == 0 {
+		return nil, ulID, nil
+	}
+	path := filepath.Join(dir, uidlistName)
+	f, err := s.openFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return nil, fileID{}, fmt.Errorf("maildir: append uidlist: %w", err)
+	}
+	fail := func(what string, err error) (*descriptor, fileID, error) {
+		f.Close()
+		return nil, fileID{}, fmt.Errorf("maildir: %s uidlist: %w", what, err)
+	}
+	id, err := f.stat()
+	if err != nil {
+		return fail("append", err)
+	}
+	size := id.size
+	// Unchanged since it was read or written here whole: no torn tail
+	// to look for (spares an open and a read per batch).
+	if !clean || id != ulID {
+		if tail, ok := tornTail(path, size); ok {
+			if err := f.truncate(tail); err != nil {
+				return fail("repair", err)
+			}
+			size = tail
+		}
+	}
+	var b []byte
+	for _, r := range recs {
+		b = appendRecord(b, r)
+	}
+	if err := f.writeAt(b, size); err != nil {
+		f.truncate(size)
+		return fail("append", err)
+	}
+	if id, err = f.stat(); err != nil {
+		return fail("append", err)
+	}
+	return f, id, nil
+}
+
+// tornTail reports where a file whose last line lacks its newline should
+// be cut (just after the last newline).
+func tornTail(path string, size int64) (int64, bool) {
+	if size == 0 {
+		return 0, false
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	chunk := int64(4096)
+	end := size
+	last := make([]byte, 1)
+	if _, err := f.ReadAt(last, size-1); err != nil || last[0] == '\n' {
+		return 0, false
+	}
+	for end > 0 {
+		start := end - chunk
+		if start < 0 {
+			start = 0
+		}
+		buf := make([]byte, end-start)
+		if _, err := f.ReadAt(buf, start); err != nil {
+			return 0, false
+		}
+		for i := len(buf) - 1; i >= 0; i-- {
+			if buf[i] == '\n' {
+				return start + int64(i) + 1, true
+			}
+		}
+		end = start
+	}
+	return 0, false // no complete line at all: leave it to the reader
 }

@@ -46,8 +46,10 @@ func (s *Store) nextUIDValidity(root string) (uint32, error) {
 	if err := f.Truncate(int64(len(val))); err != nil {
 		return 0, fmt.Errorf("maildir: uidvalidity: %w", err)
 	}
-	if err := s.fsyncFile(f); err != nil {
-		return 0, err
+	if !s.opts.NoSync {
+		if err := f.Sync(); err != nil {
+			return 0, fmt.Errorf("maildir: uidvalidity: %w", err)
+		}
 	}
 	marker := filepath.Join(root, uidvalidityName+"."+val)
 	old := filepath.Join(root, fmt.Sprintf("%s.%08x", uidvalidityName, cur))
