@@ -8,7 +8,7 @@
 //
 // # One folder state
 //
-//	Store.boxes ──► mailbox (one per folder per process: mailbox.go)
+//	Store.boxes ──► mailbox (one per folder per process: mailbox.go, boxes.go)
 //	                  UIDs, flags, keywords, sizes, dates, \Recent mark,
 //	                  the group committer (commit.go)
 //	                  watchers ──► Watcher (one per IMAP selection, ...)
