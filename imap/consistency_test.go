@@ -25,7 +25,7 @@ import (
 // lingers after the acknowledgement), and every check counts a miss.
 func TestReadYourWrites(t *testing.T) {
 	t.Parallel()
-	rounds := 250
+	rounds := 700
 	if testing.Short() {
 		rounds = 60
 	}
