@@ -50,7 +50,7 @@ func (f *Folder) Status(ctx context.Context) (Status, error) {
 	mb := f.mb
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
-	st := Status{Messages: uint32(len(mb.msgs)), UIDNext: mb.nextUID, UIDValidity: mb.uidValidity,
+	st := Status{Messages: uint32(len(mb.msgs)), UIDNext: mb.visibleNextUIDLocked(), UIDValidity: mb.uidValidity,
 		Recent: mb.recentLocked(), HighestModSeq: mb.highestModseq}
 	for _, m := range mb.msgs {
 		if !hasLetter(m.info, 'S') {

@@ -51,3 +51,30 @@ func TestOneStatePerDirectory(t *testing.T) {
 		t.Fatalf("INBOX/b holds %d messages", len(ms))
 	}
 }
+
+// UIDNEXT as told to clients stays below the UID of a message numbered
+// but not yet published (a batch still syncing), so no message appears
+// later under a UID below an announced UIDNEXT.
+func TestVisibleNextUID(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, Options{NoSync: true})
+	a := newAccount(t, s, "alice@example.org")
+	deliver(t, s, "x\r\n", a, "INBOX")
+	mb := mustOpen(t, s, a, "INBOX").mb
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	if got := mb.visibleNextUIDLocked(); got != mb.nextUID || got != 2 {
+		t.Fatalf("nothing in flight: UIDNEXT %d, want 2", got)
+	}
+	// Two messages numbered 2 and 3 by a batch still syncing.
+	mb.nextUID = 4
+	mb.ulRecs["b2"], mb.ulRecs["b3"] = ulRec{uid: 2, base: "b2"}, ulRec{uid: 3, base: "b3"}
+	mb.inflight = map[string]bool{"b3": true, "b2": true}
+	if got := mb.visibleNextUIDLocked(); got != 2 {
+		t.Fatalf("UIDs 2 and 3 in flight: UIDNEXT %d, want 2", got)
+	}
+	mb.inflight = nil
+	mb.nextUID = 2
+	delete(mb.ulRecs, "b2")
+	delete(mb.ulRecs, "b3")
+}

@@ -62,7 +62,7 @@ func (f *Folder) Watch(ctx context.Context, claimRecent bool) (*Watcher, Snapsho
 	}
 	mb.initRecentLocked()
 	w := &Watcher{mb: mb, claim: claimRecent, ready: make(chan struct{}, 1)}
-	snap := Snapshot{UIDValidity: mb.uidValidity, UIDNext: mb.nextUID, Keywords: mb.keywordNamesLocked()}
+	snap := Snapshot{UIDValidity: mb.uidValidity, UIDNext: mb.visibleNextUIDLocked(), Keywords: mb.keywordNamesLocked()}
 	snap.Messages = make([]Message, len(mb.msgs))
 	for i, m := range mb.msgs {
 		snap.Messages[i] = mb.messageOf(m)
@@ -217,6 +217,20 @@ func (mb *mailbox) recentLocked() uint32 {
 	mb.initRecentLocked()
 	i, _ := slices.BinarySearchFunc(mb.msgs, mb.recentMax+1, func(m *msgRec, u uint32) int { return int(int64(m.uid) - int64(u)) })
 	return uint32(len(mb.msgs) - i)
+}
+
+// visibleNextUIDLocked is UIDNEXT as a client may be told it: below the
+// UID of any message numbered but not yet published (a batch still
+// syncing), so that no message appears later under a UID below a
+// UIDNEXT already announced (RFC 9051 2.3.1.1).
+func (mb *mailbox) visibleNextUIDLocked() uint32 {
+	next := mb.nextUID
+	for base := range mb.inflight {
+		if r, ok := mb.ulRecs[base]; ok && r.uid < next {
+			next = r.uid
+		}
+	}
+	return next
 }
 
 // keywordNamesLocked lists the folder's keywords in letter order.
