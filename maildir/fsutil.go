@@ -50,12 +50,6 @@ func (s *Store) fsyncFile(f *descriptor) error {
 	return nil
 }
 
-// openFD opens a bare close-on-exec descriptor for reading state (not
-// through the seam: nothing is changed).
-func openFD(path string, flags int) (int, error) {
-	return osFS{}.open(path, flags, 0)
-}
-
 // makeMaildir creates a Maildir (cur, new, tmp, dovecot-uidlist with a
 // fresh UIDVALIDITY, and for folders the maildirfolder marker) at dir.
 // A folder is built under a temporary name in the account root and

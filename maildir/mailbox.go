@@ -63,7 +63,6 @@ type mailbox struct {
 	unsavedModseqs int // changes the saved index does not hold
 
 	// the SQLite index (index.go)
-	idxKey    string
 	idxSaving bool
 	uncached  int // messages not in the saved index
 

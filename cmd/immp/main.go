@@ -46,13 +46,8 @@ func main() {
 	os.Exit(code)
 }
 
-// run is the whole CLI: args without the program name.
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return runContext(context.Background(), args, stdin, stdout, stderr, os.Getenv)
-}
-
-// runContext is run with a context whose end (a signal, in main) makes
-// serve shut down gracefully.
+// runContext is the whole CLI (args without the program name), with a
+// context whose end (a signal, in main) makes serve shut down gracefully.
 func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usageText)
