@@ -1,4 +1,4 @@
-module immp
+module github.com/immp-mail/immp
 
 go 1.26.8
 

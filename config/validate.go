@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"immp/maildir"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // Validate checks every key and fills in the host name when empty. The

@@ -7,8 +7,8 @@ import (
 	"io"
 	"time"
 
-	"immp/internal/metrics"
-	"immp/maildir"
+	"github.com/immp-mail/immp/internal/metrics"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // Envelope is one transaction: who sent it, to whom, and what the trace

@@ -8,10 +8,10 @@ import (
 	"strings"
 	"sync"
 
-	"immp/delivery/address"
-	"immp/delivery/guard"
-	"immp/internal/metrics"
-	"immp/maildir"
+	"github.com/immp-mail/immp/delivery/address"
+	"github.com/immp-mail/immp/delivery/guard"
+	"github.com/immp-mail/immp/internal/metrics"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // Verifier is the spam guard's in-process check (*guard.Guard): a non-nil

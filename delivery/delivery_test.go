@@ -8,10 +8,10 @@ import (
 	"syscall"
 	"testing"
 
-	"immp/delivery/address"
-	"immp/delivery/guard"
-	"immp/internal/metrics"
-	"immp/maildir"
+	"github.com/immp-mail/immp/delivery/address"
+	"github.com/immp-mail/immp/delivery/guard"
+	"github.com/immp-mail/immp/internal/metrics"
+	"github.com/immp-mail/immp/maildir"
 )
 
 type fixture struct {

@@ -3,7 +3,7 @@ package delivery
 import (
 	"errors"
 
-	"immp/maildir"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // Reason says why a recipient or a delivery was refused. The protocol

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"immp/maildir"
+	"github.com/immp-mail/immp/maildir"
 )
 
 func TestTraceHeaders(t *testing.T) {

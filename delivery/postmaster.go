@@ -5,7 +5,7 @@ import (
 	"errors"
 	"strings"
 
-	"immp/maildir"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // Postmaster routing (RFC 5321 4.5.1): mail to postmaster@ every local

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"testing"
 
-	"immp/delivery/address"
-	"immp/maildir"
+	"github.com/immp-mail/immp/delivery/address"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // postmasterFixture: two local domains, the real store and guard, and

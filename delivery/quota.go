@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"immp/maildir"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // CheckQuota decides at RCPT time whether the recipient's mailbox has

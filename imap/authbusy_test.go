@@ -11,8 +11,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"immp/internal/throttle"
-	"immp/maildir"
+	"github.com/immp-mail/immp/internal/throttle"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // A login that cannot be checked now is NO [UNAVAILABLE] (RFC 5530), not

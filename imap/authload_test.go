@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"immp/internal/throttle"
+	"github.com/immp-mail/immp/internal/throttle"
 )
 
 // argonMiB is the memory one argon2id verification holds (maildir's

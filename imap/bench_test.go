@@ -17,7 +17,7 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"immp/maildir"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // fillMaildir writes n messages straight into the account's INBOX cur/,

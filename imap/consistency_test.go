@@ -12,7 +12,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"immp/maildir"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // Read-your-writes (maildir/doc.go, imap/doc.go): once a delivery is

@@ -9,7 +9,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
-	"immp/maildir"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // Fetch answers FETCH and UID FETCH. Flags, sizes and dates come from

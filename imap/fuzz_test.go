@@ -7,7 +7,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"immp/internal/mimeparse"
+	"github.com/immp-mail/immp/internal/mimeparse"
 )
 
 // checkWritable fails on anything go-imap's BODYSTRUCTURE writer panics

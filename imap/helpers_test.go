@@ -17,7 +17,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 
-	"immp/maildir"
+	"github.com/immp-mail/immp/maildir"
 )
 
 const testPassword = "correct horse"

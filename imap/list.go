@@ -8,8 +8,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
-	"immp/internal/foldername"
-	"immp/maildir"
+	"github.com/immp-mail/immp/internal/foldername"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // List answers LIST (RFC 9051 6.3.9), LIST-EXTENDED (RFC 5258),

@@ -10,7 +10,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
-	"immp/maildir"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // Names with "&" and any valid modified UTF-7 work in every command that

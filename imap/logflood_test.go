@@ -8,8 +8,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"immp/internal/logrl"
-	"immp/internal/syncbuf"
+	"github.com/immp-mail/immp/internal/logrl"
+	"github.com/immp-mail/immp/internal/syncbuf"
 )
 
 // One log line per command, but a client sending commands forever gets

@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 
-	"immp/internal/logrl"
+	"github.com/immp-mail/immp/internal/logrl"
 )
 
 // connLogger is the logger of one connection from ip: its lines are

@@ -6,7 +6,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"immp/maildir"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // target is one message a command addresses: its sequence number as this

@@ -1,7 +1,7 @@
 package imap
 
 import (
-	"immp/internal/recovery"
+	"github.com/immp-mail/immp/internal/recovery"
 )
 
 // panicked handles a panic in a command, called from the deferred end of

@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"immp/internal/syncbuf"
+	"github.com/immp-mail/immp/internal/syncbuf"
 )
 
 // TestPanicClosesOnlyThatConnection injects a panic into FETCH: it is

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"immp/maildir"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // rawConn speaks IMAP over a plain socket, so tests see the exact octets

@@ -9,8 +9,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
-	"immp/internal/mimeparse"
-	"immp/maildir"
+	"github.com/immp-mail/immp/internal/mimeparse"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // candidate is one message under test, with its content loaded lazily:

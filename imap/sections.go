@@ -6,7 +6,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"immp/internal/mimeparse"
+	"github.com/immp-mail/immp/internal/mimeparse"
 )
 
 // message is one message's octets with its part tree, parsed on first

@@ -7,7 +7,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
-	"immp/maildir"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // view is one session's selection of a folder. The folder's state (UIDs,

@@ -16,13 +16,13 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
-	"immp/internal/connlimit"
-	"immp/internal/logrl"
-	"immp/internal/metrics"
-	"immp/internal/netutil"
-	"immp/internal/recovery"
-	"immp/internal/throttle"
-	"immp/maildir"
+	"github.com/immp-mail/immp/internal/connlimit"
+	"github.com/immp-mail/immp/internal/logrl"
+	"github.com/immp-mail/immp/internal/metrics"
+	"github.com/immp-mail/immp/internal/netutil"
+	"github.com/immp-mail/immp/internal/recovery"
+	"github.com/immp-mail/immp/internal/throttle"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // ErrServerClosed is returned by Serve and ServeTLS after Shutdown.

@@ -11,9 +11,9 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"immp/internal/metrics"
-	"immp/internal/testcert"
-	"immp/internal/throttle"
+	"github.com/immp-mail/immp/internal/metrics"
+	"github.com/immp-mail/immp/internal/testcert"
+	"github.com/immp-mail/immp/internal/throttle"
 )
 
 func TestCapabilities(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
-	"immp/maildir"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // session is one IMAP connection's backend state. imapserver calls its

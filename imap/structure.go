@@ -7,7 +7,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"immp/internal/mimeparse"
+	"github.com/immp-mail/immp/internal/mimeparse"
 )
 
 // parsed is what ENVELOPE and BODYSTRUCTURE need of a message; a message

@@ -9,7 +9,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
-	"immp/maildir"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // Store answers STORE and UID STORE (RFC 9051 6.4.6). Every addressed

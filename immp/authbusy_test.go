@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"immp/immp/wire"
-	"immp/internal/throttle"
-	"immp/maildir"
+	"github.com/immp-mail/immp/immp/wire"
+	"github.com/immp-mail/immp/internal/throttle"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // A login that cannot be checked now is NO [UNAVAILABLE] (profile 2), not

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"immp/immp/wire"
+	"github.com/immp-mail/immp/immp/wire"
 )
 
 // capabilities lists what this session may use now (draft 6.1.1; RFC 9051

@@ -7,8 +7,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 
-	"immp/immp/wire"
-	"immp/maildir"
+	"github.com/immp-mail/immp/immp/wire"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // loginFailedText is the one text of every failed login, whether the user

@@ -1,8 +1,8 @@
 package immp
 
 import (
-	"immp/delivery/guard"
-	"immp/immp/wire"
+	"github.com/immp-mail/immp/delivery/guard"
+	"github.com/immp-mail/immp/immp/wire"
 )
 
 // draft 6.4.1, profile 7: criteria ANDed; none given: every entry. One

@@ -1,8 +1,8 @@
 package immp
 
 import (
-	"immp/immp/wire"
-	"immp/internal/foldername"
+	"github.com/immp-mail/immp/immp/wire"
+	"github.com/immp-mail/immp/internal/foldername"
 )
 
 // maxPattern bounds LIST and search patterns (the reference and pattern

@@ -1,8 +1,8 @@
 package immp
 
 import (
-	"immp/immp/wire"
-	"immp/internal/foldername"
+	"github.com/immp-mail/immp/immp/wire"
+	"github.com/immp-mail/immp/internal/foldername"
 )
 
 // absolute turns a subinbox name in either form (profile 5) into its

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"strings"
 
-	"immp/delivery/guard"
-	"immp/immp/wire"
-	"immp/maildir"
+	"github.com/immp-mail/immp/delivery/guard"
+	"github.com/immp-mail/immp/immp/wire"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // mayVerify applies profile 8: trusted networks may ask about anyone; a

@@ -13,10 +13,10 @@ import (
 	"sync"
 	"time"
 
-	"immp/immp/wire"
-	"immp/internal/logrl"
-	"immp/internal/recovery"
-	"immp/maildir"
+	"github.com/immp-mail/immp/immp/wire"
+	"github.com/immp-mail/immp/internal/logrl"
+	"github.com/immp-mail/immp/internal/recovery"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // state is a session's state (draft 3).

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"immp/delivery/address"
+	"github.com/immp-mail/immp/delivery/address"
 )
 
 // TestDraftExamples runs every example of draft 6.1.1-6.5.2 over TCP, with

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"immp/delivery/address"
-	"immp/delivery/guard"
-	"immp/internal/testcert"
-	"immp/maildir"
+	"github.com/immp-mail/immp/delivery/address"
+	"github.com/immp-mail/immp/delivery/guard"
+	"github.com/immp-mail/immp/internal/testcert"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // env is one real server over a real store in a temp dir, listening on

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 
-	"immp/delivery/guard"
-	"immp/immp/wire"
-	"immp/internal/throttle"
-	"immp/maildir"
+	"github.com/immp-mail/immp/delivery/guard"
+	"github.com/immp-mail/immp/immp/wire"
+	"github.com/immp-mail/immp/internal/throttle"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // replyError is an outcome a handler chose, with its wire status, response

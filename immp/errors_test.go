@@ -7,7 +7,7 @@ import (
 	"syscall"
 	"testing"
 
-	"immp/immp/wire"
+	"github.com/immp-mail/immp/immp/wire"
 )
 
 // A full disk or a read-only file system is a temporary NO [UNAVAILABLE];

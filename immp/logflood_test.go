@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"immp/internal/logrl"
-	"immp/internal/syncbuf"
+	"github.com/immp-mail/immp/internal/logrl"
+	"github.com/immp-mail/immp/internal/syncbuf"
 )
 
 // One log line per command, but a client sending commands forever gets

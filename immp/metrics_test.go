@@ -3,7 +3,7 @@ package immp
 import (
 	"testing"
 
-	"immp/internal/metrics"
+	"github.com/immp-mail/immp/internal/metrics"
 )
 
 // TestMetrics: one count per command outcome, by name and result.

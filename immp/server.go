@@ -12,15 +12,15 @@ import (
 	"sync/atomic"
 	"time"
 
-	"immp/delivery/address"
-	"immp/delivery/guard"
-	"immp/immp/wire"
-	"immp/internal/connlimit"
-	"immp/internal/logrl"
-	"immp/internal/metrics"
-	"immp/internal/netutil"
-	"immp/internal/throttle"
-	"immp/maildir"
+	"github.com/immp-mail/immp/delivery/address"
+	"github.com/immp-mail/immp/delivery/guard"
+	"github.com/immp-mail/immp/immp/wire"
+	"github.com/immp-mail/immp/internal/connlimit"
+	"github.com/immp-mail/immp/internal/logrl"
+	"github.com/immp-mail/immp/internal/metrics"
+	"github.com/immp-mail/immp/internal/netutil"
+	"github.com/immp-mail/immp/internal/throttle"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // MinIdleTimeout is the shortest autologout timer allowed (draft 5.4).

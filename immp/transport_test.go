@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"immp/internal/throttle"
+	"github.com/immp-mail/immp/internal/throttle"
 )
 
 func TestLiterals(t *testing.T) {

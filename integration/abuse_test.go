@@ -18,7 +18,7 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"immp/immp/client"
+	"github.com/immp-mail/immp/immp/client"
 )
 
 // procStatusKB reads one "Key:   123 kB" field of /proc/<pid>/status.

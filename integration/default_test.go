@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"immp/internal/syncbuf"
+	"github.com/immp-mail/immp/internal/syncbuf"
 )
 
 // The built-in default binds fixed ports (DESIGN.md: SMTP 3025, IMAP 3143,

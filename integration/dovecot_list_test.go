@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"immp/imap"
-	"immp/maildir"
+	"github.com/immp-mail/immp/imap"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // TestListAgreesWithDovecot points Debian's Dovecot 2.3 at a Maildir the

@@ -18,7 +18,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"immp/maildir"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // TestDovecotInterop points Debian's Dovecot 2.3 (maildir, separator "/",

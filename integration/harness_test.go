@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"immp/internal/syncbuf"
+	"github.com/immp-mail/immp/internal/syncbuf"
 )
 
 // binary is the path of the immp binary built by TestMain.
@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "immp")
-	build := exec.Command("go", "build", "-o", binary, "immp/cmd/immp")
+	build := exec.Command("go", "build", "-o", binary, "github.com/immp-mail/immp/cmd/immp")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building immp:", err)

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"immp/imap"
-	"immp/maildir"
+	"github.com/immp-mail/immp/imap"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // imapQuoted writes literal content the way a quoted string carries it,

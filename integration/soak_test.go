@@ -16,7 +16,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"immp/immp/client"
+	"github.com/immp-mail/immp/immp/client"
 )
 
 // soakDuration is $IMMP_SOAK (a Go duration; "10m" for the full soak),
@@ -38,7 +38,7 @@ func buildRace(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(filepath.Dir(binary), "immp-race")
 	start := time.Now()
-	build := exec.Command("go", "build", "-race", "-o", bin, "immp/cmd/immp")
+	build := exec.Command("go", "build", "-race", "-o", bin, "github.com/immp-mail/immp/cmd/immp")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build -race: %v\n%s", err, out)
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-smtp"
 
-	"immp/immp/client"
+	"github.com/immp-mail/immp/immp/client"
 )
 
 // Storage faults against the whole process (issue "hardening", item 2):

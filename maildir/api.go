@@ -9,7 +9,7 @@ import (
 	"io"
 	"time"
 
-	"immp/internal/foldername"
+	"github.com/immp-mail/immp/internal/foldername"
 )
 
 // Errors returned by the mailbox layer. Protocol packages translate them to

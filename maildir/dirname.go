@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"immp/internal/foldername"
+	"github.com/immp-mail/immp/internal/foldername"
 )
 
 // On-disk folder names (Dovecot 2.3 Maildir++ layout, namespace separator

@@ -11,7 +11,7 @@ import (
 	"sort"
 	"strings"
 
-	"immp/internal/foldername"
+	"github.com/immp-mail/immp/internal/foldername"
 )
 
 // Folder tree operations (profile 6). One implementation serves IMMP

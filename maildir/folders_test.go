@@ -8,7 +8,7 @@ import (
 	"slices"
 	"testing"
 
-	"immp/internal/foldername"
+	"github.com/immp-mail/immp/internal/foldername"
 )
 
 // treeStore makes an account with INBOX/work, INBOX/work/office,

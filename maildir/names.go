@@ -1,6 +1,6 @@
 package maildir
 
-import "immp/internal/foldername"
+import "github.com/immp-mail/immp/internal/foldername"
 
 // Folder names follow package foldername (profile 5), which IMMP, IMAP and
 // the fallback client share; this layer keeps only where a folder lies on

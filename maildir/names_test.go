@@ -7,7 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"immp/internal/foldername"
+	"github.com/immp-mail/immp/internal/foldername"
 )
 
 func TestFolderDirCodec(t *testing.T) {

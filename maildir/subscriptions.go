@@ -12,7 +12,7 @@ import (
 	"sort"
 	"strings"
 
-	"immp/internal/foldername"
+	"github.com/immp-mail/immp/internal/foldername"
 )
 
 // The "subscriptions" file in the Maildir root, as Dovecot 2.3 writes it:

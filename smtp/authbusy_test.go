@@ -9,8 +9,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 
-	"immp/internal/throttle"
-	"immp/maildir"
+	"github.com/immp-mail/immp/internal/throttle"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // AUTH that cannot be checked now is 454 4.7.0 (RFC 4954 6), not 535:

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"immp/internal/testcert"
+	"github.com/immp-mail/immp/internal/testcert"
 )
 
 // trickle writes s one octet every gap until it is written or the

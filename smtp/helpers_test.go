@@ -14,12 +14,12 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
-	"immp/delivery"
-	"immp/delivery/address"
-	"immp/delivery/guard"
-	"immp/internal/metrics"
-	"immp/internal/syncbuf"
-	"immp/maildir"
+	"github.com/immp-mail/immp/delivery"
+	"github.com/immp-mail/immp/delivery/address"
+	"github.com/immp-mail/immp/delivery/guard"
+	"github.com/immp-mail/immp/internal/metrics"
+	"github.com/immp-mail/immp/internal/syncbuf"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // env is one test's world: a real store in a temp dir, the real spam

@@ -11,7 +11,7 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
-	"immp/internal/testcert"
+	"github.com/immp-mail/immp/internal/testcert"
 )
 
 func TestStartTLS(t *testing.T) {

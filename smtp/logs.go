@@ -7,7 +7,7 @@ import (
 	"net/netip"
 	"strings"
 
-	"immp/internal/logrl"
+	"github.com/immp-mail/immp/internal/logrl"
 )
 
 // Log budgets (internal/logrl): what one client can make this server log.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"immp/internal/logrl"
+	"github.com/immp-mail/immp/internal/logrl"
 )
 
 // logLines returns the decoded JSON log lines whose msg has prefix.

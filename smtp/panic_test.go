@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"immp/delivery/guard"
+	"github.com/immp-mail/immp/delivery/guard"
 )
 
 // panicVerifier is the spam guard check with a fault injected for one

@@ -8,7 +8,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 
-	"immp/maildir"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // No account has '+' in its name (maildir.NewAccountAddress), so the

@@ -7,8 +7,8 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
-	"immp/delivery"
-	"immp/maildir"
+	"github.com/immp-mail/immp/delivery"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // TestQuota: over real sockets, a recipient whose account is at or over

@@ -3,7 +3,7 @@ package smtp
 import (
 	"time"
 
-	"immp/internal/throttle"
+	"github.com/immp-mail/immp/internal/throttle"
 )
 
 // Recipient probing (profile 9 requires the refusals to tell an unknown

@@ -9,7 +9,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 
-	"immp/internal/throttle"
+	"github.com/immp-mail/immp/internal/throttle"
 )
 
 // An unauthenticated client learns from a RCPT refusal only what profile

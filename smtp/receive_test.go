@@ -10,9 +10,9 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
-	"immp/delivery"
-	"immp/delivery/guard"
-	"immp/maildir"
+	"github.com/immp-mail/immp/delivery"
+	"github.com/immp-mail/immp/delivery/guard"
+	"github.com/immp-mail/immp/maildir"
 )
 
 func TestExtensions(t *testing.T) {

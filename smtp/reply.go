@@ -6,8 +6,8 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
-	"immp/delivery"
-	"immp/maildir"
+	"github.com/immp-mail/immp/delivery"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // Replies of this package's own. Every error handed to go-smtp is one of

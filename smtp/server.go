@@ -11,12 +11,12 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
-	"immp/delivery"
-	"immp/internal/connlimit"
-	"immp/internal/logrl"
-	"immp/internal/metrics"
-	"immp/internal/netutil"
-	"immp/internal/throttle"
+	"github.com/immp-mail/immp/delivery"
+	"github.com/immp-mail/immp/internal/connlimit"
+	"github.com/immp-mail/immp/internal/logrl"
+	"github.com/immp-mail/immp/internal/metrics"
+	"github.com/immp-mail/immp/internal/netutil"
+	"github.com/immp-mail/immp/internal/throttle"
 )
 
 // Defaults for Options' zero fields.

@@ -14,8 +14,8 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
-	"immp/delivery"
-	"immp/maildir"
+	"github.com/immp-mail/immp/delivery"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // session is one client connection's state, as go-smtp drives it.

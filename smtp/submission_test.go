@@ -9,7 +9,7 @@ import (
 	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
 
-	"immp/internal/testcert"
+	"github.com/immp-mail/immp/internal/testcert"
 )
 
 func subEnv(t *testing.T, opts Options) *env {

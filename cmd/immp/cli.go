@@ -9,7 +9,7 @@ import (
 	"io"
 	"strings"
 
-	"immp/config"
+	"github.com/immp-mail/immp/config"
 )
 
 // cliEnv is what every verb gets: its context and standard streams.

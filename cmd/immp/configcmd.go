@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"immp/config"
+	"github.com/immp-mail/immp/config"
 )
 
 const configUsage = `Usage:

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"immp/config"
-	"immp/internal/syncbuf"
+	"github.com/immp-mail/immp/config"
+	"github.com/immp-mail/immp/internal/syncbuf"
 )
 
 // dialFrom connects to addr from a loopback address of 127/8.

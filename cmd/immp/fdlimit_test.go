@@ -17,7 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"immp/internal/syncbuf"
+	"github.com/immp-mail/immp/internal/syncbuf"
 )
 
 // serveProcess is "immp serve" running as a real process (the test binary

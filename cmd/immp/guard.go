@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"immp/immp/client"
+	"github.com/immp-mail/immp/immp/client"
 )
 
 const guardUsage = `Usage (flags: -immp HOST:PORT -user ADDRESS [-tls|-starttls] [-insecure]):

@@ -4,7 +4,7 @@ import (
 	"io"
 	"log/slog"
 
-	"immp/config"
+	"github.com/immp-mail/immp/config"
 )
 
 // newLogger builds the process logger from [log]: text or JSON on w.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"immp/config"
+	"github.com/immp-mail/immp/config"
 )
 
 // TestMain lets the test binary act as the immp binary for the tests that

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"immp/config"
-	"immp/internal/syncbuf"
+	"github.com/immp-mail/immp/config"
+	"github.com/immp-mail/immp/internal/syncbuf"
 )
 
 // serve says at startup where postmaster mail goes (RFC 5321 4.5.1),

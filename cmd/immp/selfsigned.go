@@ -17,7 +17,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"immp/config"
+	"github.com/immp-mail/immp/config"
 )
 
 // serverTLS returns the TLS config for every listener, nil when [tls] is

@@ -3,7 +3,7 @@ package main
 import (
 	"errors"
 
-	"immp/config"
+	"github.com/immp-mail/immp/config"
 )
 
 func cmdServe(e cliEnv, args []string) int {

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"immp/config"
-	"immp/internal/syncbuf"
+	"github.com/immp-mail/immp/config"
+	"github.com/immp-mail/immp/internal/syncbuf"
 )
 
 // allListeners is a config with every listener on a random loopback port.

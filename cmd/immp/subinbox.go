@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"immp/immp/fallback"
+	"github.com/immp-mail/immp/immp/fallback"
 )
 
 const subinboxUsage = `Usage (flags: -immp HOST:PORT -imap HOST:PORT -user ADDRESS [-tls|-starttls] [-insecure]):

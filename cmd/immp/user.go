@@ -6,8 +6,8 @@ import (
 	"log/slog"
 	"strings"
 
-	"immp/config"
-	"immp/maildir"
+	"github.com/immp-mail/immp/config"
+	"github.com/immp-mail/immp/maildir"
 )
 
 const userUsage = `Usage:

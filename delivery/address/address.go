@@ -3,7 +3,7 @@ package address
 import (
 	"strings"
 
-	"immp/internal/foldername"
+	"github.com/immp-mail/immp/internal/foldername"
 )
 
 // Mapper maps recipient addresses of the local domains (profile 9).

@@ -5,7 +5,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"immp/internal/foldername"
+	"github.com/immp-mail/immp/internal/foldername"
 )
 
 // Limits, in octets.

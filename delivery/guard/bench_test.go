@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"immp/internal/metrics"
-	"immp/maildir"
+	"github.com/immp-mail/immp/internal/metrics"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // benchListSize is the number of entries of the benchmark account

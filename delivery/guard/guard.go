@@ -11,9 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"immp/delivery/address"
-	"immp/internal/metrics"
-	"immp/maildir"
+	"github.com/immp-mail/immp/delivery/address"
+	"github.com/immp-mail/immp/internal/metrics"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // DefaultMaxStaleness is how old, at most, the cached view of accounts and

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"immp/delivery/address"
-	"immp/internal/foldername"
-	"immp/internal/metrics"
-	"immp/maildir"
+	"github.com/immp-mail/immp/delivery/address"
+	"github.com/immp-mail/immp/internal/foldername"
+	"github.com/immp-mail/immp/internal/metrics"
+	"github.com/immp-mail/immp/maildir"
 )
 
 var testMapper = address.Mapper{Domains: []string{"example.org"}, PlusSubinbox: true}

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"immp/immp/wire"
+	"github.com/immp-mail/immp/immp/wire"
 )
 
 // SubinboxManager is the subinbox management the project's CLI needs; the

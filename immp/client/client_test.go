@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"immp/delivery/address"
-	"immp/delivery/guard"
-	"immp/immp"
-	"immp/immp/client"
-	"immp/internal/testcert"
-	"immp/maildir"
+	"github.com/immp-mail/immp/delivery/address"
+	"github.com/immp-mail/immp/delivery/guard"
+	"github.com/immp-mail/immp/immp"
+	"github.com/immp-mail/immp/immp/client"
+	"github.com/immp-mail/immp/internal/testcert"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // start runs a real server over a real store; it returns the cleartext

@@ -3,7 +3,7 @@ package client
 import (
 	"context"
 
-	"immp/immp/wire"
+	"github.com/immp-mail/immp/immp/wire"
 )
 
 // Create makes a subinbox; its parent must exist (draft 6.3.1).

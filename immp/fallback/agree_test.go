@@ -11,12 +11,12 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"immp/delivery/address"
-	"immp/delivery/guard"
-	"immp/immp"
-	"immp/immp/client"
-	"immp/internal/foldername"
-	"immp/maildir"
+	"github.com/immp-mail/immp/delivery/address"
+	"github.com/immp-mail/immp/delivery/guard"
+	"github.com/immp-mail/immp/immp"
+	"github.com/immp-mail/immp/immp/client"
+	"github.com/immp-mail/immp/internal/foldername"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // startIMMP runs the real IMMP server over the store the IMAP server uses.

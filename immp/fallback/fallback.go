@@ -8,7 +8,7 @@ import (
 	"log/slog"
 	"syscall"
 
-	"immp/immp/client"
+	"github.com/immp-mail/immp/immp/client"
 )
 
 // Options say where and as whom to connect.

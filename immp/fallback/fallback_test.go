@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"immp/imap"
-	"immp/maildir"
+	"github.com/immp-mail/immp/imap"
+	"github.com/immp-mail/immp/maildir"
 )
 
 const password = "secret pw"

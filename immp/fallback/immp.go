@@ -3,7 +3,7 @@ package fallback
 import (
 	"context"
 
-	"immp/immp/client"
+	"github.com/immp-mail/immp/immp/client"
 )
 
 // dialIMMP opens and authenticates the IMMP connection.

@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-const module = "immp"
+const module = "github.com/immp-mail/immp"
 
 // moduleRoot is the directory holding go.mod, above the test's directory.
 func moduleRoot(t *testing.T) string {
@@ -120,17 +120,17 @@ type rule struct {
 	banned []string
 }
 
-var protocols = []string{"immp/smtp", "immp/imap", "immp/immp", "immp/cmd", "immp/integration"}
+var protocols = []string{"github.com/immp-mail/immp/smtp", "github.com/immp-mail/immp/imap", "github.com/immp-mail/immp/immp", "github.com/immp-mail/immp/cmd", "github.com/immp-mail/immp/integration"}
 
 var rules = []rule{
 	{"storage and delivery import no protocol package",
-		[]string{"immp/maildir", "immp/delivery"}, protocols},
-	{"SMTP points down only", []string{"immp/smtp"}, []string{"immp/imap", "immp/immp"}},
-	{"IMAP points down only", []string{"immp/imap"}, []string{"immp/smtp", "immp/immp"}},
-	{"IMMP points down only", []string{"immp/immp"}, []string{"immp/smtp", "immp/imap"}},
+		[]string{"github.com/immp-mail/immp/maildir", "github.com/immp-mail/immp/delivery"}, protocols},
+	{"SMTP points down only", []string{"github.com/immp-mail/immp/smtp"}, []string{"github.com/immp-mail/immp/imap", "github.com/immp-mail/immp/immp"}},
+	{"IMAP points down only", []string{"github.com/immp-mail/immp/imap"}, []string{"github.com/immp-mail/immp/smtp", "github.com/immp-mail/immp/immp"}},
+	{"IMMP points down only", []string{"github.com/immp-mail/immp/immp"}, []string{"github.com/immp-mail/immp/smtp", "github.com/immp-mail/immp/imap"}},
 	{"the fallback client is a client",
-		[]string{"immp/immp/fallback"}, []string{"immp/maildir", "immp/delivery", "immp/imap", "immp/smtp"}},
-	{"foldername is a leaf", []string{"immp/internal/foldername"}, []string{module}},
+		[]string{"github.com/immp-mail/immp/immp/fallback"}, []string{"github.com/immp-mail/immp/maildir", "github.com/immp-mail/immp/delivery", "github.com/immp-mail/immp/imap", "github.com/immp-mail/immp/smtp"}},
+	{"foldername is a leaf", []string{"github.com/immp-mail/immp/internal/foldername"}, []string{module}},
 }
 
 // violations lists, for every rule, the chains that break it.
@@ -156,8 +156,8 @@ func violations(graph map[string][]string) []string {
 func TestLayering(t *testing.T) {
 	graph := imports(t, moduleRoot(t))
 	// The walk found the packages the rules are about.
-	for _, p := range []string{"immp/maildir", "immp/delivery", "immp/delivery/guard", "immp/immp/fallback",
-		"immp/imap", "immp/immp", "immp/smtp", "immp/internal/foldername"} {
+	for _, p := range []string{"github.com/immp-mail/immp/maildir", "github.com/immp-mail/immp/delivery", "github.com/immp-mail/immp/delivery/guard", "github.com/immp-mail/immp/immp/fallback",
+		"github.com/immp-mail/immp/imap", "github.com/immp-mail/immp/immp", "github.com/immp-mail/immp/smtp", "github.com/immp-mail/immp/internal/foldername"} {
 		if _, ok := graph[p]; !ok {
 			t.Fatalf("package %s not found", p)
 		}
@@ -172,12 +172,12 @@ func TestLayering(t *testing.T) {
 func TestRulesCatchViolations(t *testing.T) {
 	graph := imports(t, moduleRoot(t))
 	for _, bad := range [][2]string{
-		{"immp/delivery", "immp/immp/guard"},
-		{"immp/maildir", "immp/imap"},
-		{"immp/delivery/guard", "immp/immp/wire"},
-		{"immp/immp/fallback", "immp/maildir"},
-		{"immp/internal/foldername", "immp/internal/metrics"},
-		{"immp/imap", "immp/immp"},
+		{"github.com/immp-mail/immp/delivery", "github.com/immp-mail/immp/immp/guard"},
+		{"github.com/immp-mail/immp/maildir", "github.com/immp-mail/immp/imap"},
+		{"github.com/immp-mail/immp/delivery/guard", "github.com/immp-mail/immp/immp/wire"},
+		{"github.com/immp-mail/immp/immp/fallback", "github.com/immp-mail/immp/maildir"},
+		{"github.com/immp-mail/immp/internal/foldername", "github.com/immp-mail/immp/internal/metrics"},
+		{"github.com/immp-mail/immp/imap", "github.com/immp-mail/immp/immp"},
 	} {
 		g := map[string][]string{}
 		for k, v := range graph {
@@ -193,10 +193,10 @@ func TestRulesCatchViolations(t *testing.T) {
 	for k, v := range graph {
 		g[k] = slices.Clone(v)
 	}
-	g["immp/internal/foldername"] = append(g["immp/internal/foldername"], "immp/immp/wire")
+	g["github.com/immp-mail/immp/internal/foldername"] = append(g["github.com/immp-mail/immp/internal/foldername"], "github.com/immp-mail/immp/immp/wire")
 	found := false
 	for _, v := range violations(g) {
-		if strings.HasPrefix(v, "storage and delivery") && strings.Contains(v, "immp/maildir -> immp/internal/foldername -> immp/immp/wire") {
+		if strings.HasPrefix(v, "storage and delivery") && strings.Contains(v, "github.com/immp-mail/immp/maildir -> github.com/immp-mail/immp/internal/foldername -> github.com/immp-mail/immp/immp/wire") {
 			found = true
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"immp/internal/connlimit"
+	"github.com/immp-mail/immp/internal/connlimit"
 )
 
 // Backoff bounds after a temporary accept failure (net/http's Server.Serve

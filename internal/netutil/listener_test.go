@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"immp/internal/connlimit"
-	"immp/internal/syncbuf"
+	"github.com/immp-mail/immp/internal/connlimit"
+	"github.com/immp-mail/immp/internal/syncbuf"
 )
 
 // failing is a real listener whose next fail Accepts return err first.

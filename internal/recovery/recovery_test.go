@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"immp/internal/syncbuf"
+	"github.com/immp-mail/immp/internal/syncbuf"
 )
 
 // TestHandler: a panicking handler is logged once at Error with its
