@@ -21,7 +21,7 @@ func TestDataDirModes(t *testing.T) {
 		smtpStep{"", "220 "}, smtpStep{"EHLO client.test\r\n", "250 "}, smtpStep{"MAIL FROM:<bob@remote.test>\r\n", "250 "},
 		smtpStep{"RCPT TO:<dev@example.org>\r\n", "250 "}, smtpStep{"DATA\r\n", "354 "},
 		smtpStep{"Subject: modes\r\n\r\nbody\r\n.\r\n", "250 "}, smtpStep{"QUIT\r\n", "221 "})
-	root := d.cfg.DataDir
+	root := d.Config().DataDir
 	seen := map[string]bool{}
 	err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
 		if err != nil {

@@ -25,7 +25,7 @@ func TestPostmasterReport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d.closeAll()
+		d.Close()
 		return logs.String()
 	}
 	if log := start(); !strings.Contains(log, "level=WARN msg=\"no account exists: mail to postmaster@ is refused until ops@example.org (or any account) is created\"") {

@@ -3,7 +3,11 @@ package main
 import (
 	"errors"
 
+	"context"
+	"log/slog"
+
 	"github.com/immp-mail/immp/config"
+	"github.com/immp-mail/immp/server"
 )
 
 func cmdServe(e cliEnv, args []string) int {
@@ -39,7 +43,7 @@ func cmdServe(e cliEnv, args []string) int {
 	if err != nil {
 		log.Error("startup failed", "err", err)
 		e.errorf("serve: %v", err)
-		var be *bindError
+		var be *server.BindError
 		if errors.As(err, &be) {
 			return exitFail
 		}
@@ -49,9 +53,14 @@ func cmdServe(e cliEnv, args []string) int {
 		}
 		return exitFail
 	}
-	if err := d.run(e.ctx); err != nil {
+	if err := d.Run(e.ctx); err != nil {
 		e.errorf("serve: %v", err)
 		return exitFail
 	}
 	return exitOK
+}
+
+// startDaemon starts the whole server as serve runs it (package server).
+func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (*server.Server, error) {
+	return server.Start(ctx, server.Options{Config: cfg, Logger: log, Version: versionString()})
 }

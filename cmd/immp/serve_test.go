@@ -18,6 +18,7 @@ import (
 
 	"github.com/immp-mail/immp/config"
 	"github.com/immp-mail/immp/internal/syncbuf"
+	"github.com/immp-mail/immp/server"
 )
 
 // allListeners is a config with every listener on a random loopback port.
@@ -40,14 +41,14 @@ self_signed = true
 `
 
 // startTestDaemon runs a daemon in-process; it stops with the test.
-func startTestDaemon(t *testing.T, extra string) (*daemon, string) {
+func startTestDaemon(t *testing.T, extra string) (*server.Server, string) {
 	t.Helper()
 	d, path, _ := startTestDaemonLogs(t, extra)
 	return d, path
 }
 
 // startTestDaemonLogs is startTestDaemon that also returns the log.
-func startTestDaemonLogs(t *testing.T, extra string) (*daemon, string, *syncbuf.Buffer) {
+func startTestDaemonLogs(t *testing.T, extra string) (*server.Server, string, *syncbuf.Buffer) {
 	t.Helper()
 	path, _ := writeConfig(t, allListeners+extra)
 	cfg, err := config.Load(path)
@@ -61,7 +62,7 @@ func startTestDaemonLogs(t *testing.T, extra string) (*daemon, string, *syncbuf.
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- d.run(ctx) }()
+	go func() { done <- d.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -120,7 +120,7 @@ type rule struct {
 	banned []string
 }
 
-var protocols = []string{"github.com/immp-mail/immp/smtp", "github.com/immp-mail/immp/imap", "github.com/immp-mail/immp/immp", "github.com/immp-mail/immp/cmd", "github.com/immp-mail/immp/integration"}
+var protocols = []string{"github.com/immp-mail/immp/smtp", "github.com/immp-mail/immp/imap", "github.com/immp-mail/immp/immp", "github.com/immp-mail/immp/cmd", "github.com/immp-mail/immp/server", "github.com/immp-mail/immp/integration"}
 
 var rules = []rule{
 	{"storage and delivery import no protocol package",
@@ -130,6 +130,8 @@ var rules = []rule{
 	{"IMMP points down only", []string{"github.com/immp-mail/immp/immp"}, []string{"github.com/immp-mail/immp/smtp", "github.com/immp-mail/immp/imap"}},
 	{"the fallback client is a client",
 		[]string{"github.com/immp-mail/immp/immp/fallback"}, []string{"github.com/immp-mail/immp/maildir", "github.com/immp-mail/immp/delivery", "github.com/immp-mail/immp/imap", "github.com/immp-mail/immp/smtp"}},
+	{"protocol packages do not assemble the server",
+		[]string{"github.com/immp-mail/immp/smtp", "github.com/immp-mail/immp/imap", "github.com/immp-mail/immp/immp"}, []string{"github.com/immp-mail/immp/server", "github.com/immp-mail/immp/cmd"}},
 	{"foldername is a leaf", []string{"github.com/immp-mail/immp/internal/foldername"}, []string{module}},
 }
 

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -27,10 +27,20 @@ import (
 	"github.com/immp-mail/immp/smtp"
 )
 
-// daemon is one running immp: the mailbox layer, the servers over it and
-// their listeners. It holds everything serve builds, so tests can start
-// one in-process on 127.0.0.1:0 ports and read the bound addresses.
-type daemon struct {
+// Options are what Start needs: the validated configuration, a logger
+// (nil discards) and the version string the ready line reports.
+type Options struct {
+	Config  config.Config
+	Logger  *slog.Logger
+	Version string
+}
+
+// Server is one running immp: the mailbox layer, the servers over it and
+// their listeners. It holds everything serve builds, so tests and the
+// in-process test server can start one on 127.0.0.1:0 ports and read the
+// bound addresses.
+type Server struct {
+	version string
 	cfg     config.Config
 	log     *slog.Logger
 	metrics *metrics.Metrics
@@ -55,22 +65,26 @@ type namedServer struct {
 	srv  interface{ Shutdown(context.Context) error }
 }
 
-// bindError is a listener that could not be bound: exit 1, naming the key
+// BindError is a listener that could not be bound: exit 1, naming the key
 // and the address.
-type bindError struct {
+type BindError struct {
 	key, addr string
 	err       error
 }
 
-func (e *bindError) Error() string {
+func (e *BindError) Error() string {
 	return fmt.Sprintf("%s: cannot listen on %s: %v", e.key, e.addr, e.err)
 }
 
-// startDaemon binds every configured listener first (so a port in use
+// Start binds every configured listener first (so a port in use
 // fails startup before anything else is touched), then opens the store and
 // builds the servers. Nothing is served until run.
-func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon, err error) {
-	d := &daemon{cfg: cfg, log: log, metrics: metrics.New()}
+func Start(ctx context.Context, opts Options) (_ *Server, err error) {
+	cfg, log := opts.Config, opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	d := &Server{cfg: cfg, log: log, metrics: metrics.New(), version: opts.Version}
 	defer func() {
 		if err != nil {
 			d.closeAll()
@@ -85,7 +99,7 @@ func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *d
 		}
 		ln, err := lc.Listen(ctx, "tcp", l.Addr)
 		if err != nil {
-			return nil, &bindError{key: l.Key, addr: l.Addr, err: unwrapSyscall(err)}
+			return nil, &BindError{key: l.Key, addr: l.Addr, err: unwrapSyscall(err)}
 		}
 		d.listeners = append(d.listeners, &boundListener{key: l.Key, ln: ln})
 	}
@@ -223,7 +237,7 @@ const httpBusy = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; 
 // wrapHTTP gives the operations endpoint what every listener has: accept
 // backoff (net/http has its own, this one also wakes on Shutdown) and the
 // [http] connection caps.
-func (d *daemon) wrapHTTP(ln net.Listener) net.Listener {
+func (d *Server) wrapHTTP(ln net.Listener) net.Listener {
 	return netutil.Wrap(ln, netutil.Options{
 		Protocol: "http", Logger: d.log, MaxConns: d.cfg.HTTP.MaxConns,
 		PerIP: connlimit.New(d.cfg.HTTP.MaxConnsPerIP), Busy: []byte(httpBusy), TooMany: []byte(httpBusy),
@@ -233,7 +247,7 @@ func (d *daemon) wrapHTTP(ln net.Listener) net.Listener {
 
 // Addr returns the bound address of the listener under key ("" if off);
 // with port 0 in the config it tells the port the kernel chose.
-func (d *daemon) Addr(key string) string {
+func (d *Server) Addr(key string) string {
 	for _, l := range d.listeners {
 		if l.key == key {
 			return l.ln.Addr().String()
@@ -242,10 +256,10 @@ func (d *daemon) Addr(key string) string {
 	return ""
 }
 
-// run serves every listener until ctx ends (a signal) or one of them
+// Run serves every listener until ctx ends (a signal) or one of them
 // fails, then shuts everything down within the grace period. It returns
 // nil after a requested, graceful stop.
-func (d *daemon) run(ctx context.Context) error {
+func (d *Server) Run(ctx context.Context) error {
 	failed := make(chan error, len(d.listeners))
 	var wg sync.WaitGroup
 	for _, l := range d.listeners {
@@ -265,7 +279,7 @@ func (d *daemon) run(ctx context.Context) error {
 		d.log.Info("listening", "key", l.key, "addr", l.ln.Addr().String())
 	}
 	d.ready.Store(true)
-	d.log.Info("immp ready", "version", versionString(), "hostname", d.cfg.Hostname, "data_dir", d.cfg.DataDir, "domains", d.cfg.Domains)
+	d.log.Info("immp ready", "version", d.version, "hostname", d.cfg.Hostname, "data_dir", d.cfg.DataDir, "domains", d.cfg.Domains)
 
 	var runErr error
 	select {
@@ -282,7 +296,7 @@ func (d *daemon) run(ctx context.Context) error {
 // shutdown stops accepting everywhere, lets in-flight transactions and
 // commands finish within shutdown_grace, then closes what is left and the
 // store.
-func (d *daemon) shutdown() {
+func (d *Server) shutdown() {
 	d.stopping.Store(true)
 	d.ready.Store(false)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(d.cfg.ShutdownGrace))
@@ -304,7 +318,7 @@ func (d *daemon) shutdown() {
 
 // closeAll releases listeners and the store (idempotent enough for the
 // failure paths of startDaemon).
-func (d *daemon) closeAll() {
+func (d *Server) closeAll() {
 	for _, l := range d.listeners {
 		l.ln.Close()
 	}
@@ -317,7 +331,7 @@ func (d *daemon) closeAll() {
 }
 
 // unwrapSyscall shortens "listen tcp 127.0.0.1:25: bind: address already
-// in use" to the part that the bindError does not already say.
+// in use" to the part that the BindError does not already say.
 func unwrapSyscall(err error) error {
 	var op *net.OpError
 	if errors.As(err, &op) && op.Err != nil {
@@ -353,3 +367,10 @@ func reportPostmaster(ctx context.Context, cfg config.Config, d *delivery.Delive
 		log.Info("postmaster mail goes to "+acct.Address, "key", "smtp.postmaster")
 	}
 }
+
+// Config returns the configuration the server runs with.
+func (d *Server) Config() config.Config { return d.cfg }
+
+// Close releases the listeners and the store of a server that was started
+// but never Run (Run closes them itself when it returns).
+func (d *Server) Close() { d.closeAll() }

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"net/http"
@@ -8,7 +8,7 @@ import (
 // /healthz is 200 while the process serves (a liveness probe),
 // /readyz is 200 once every listener is up and the store is open and
 // until shutdown begins, /metrics is Prometheus text.
-func (d *daemon) opsHandler() http.Handler {
+func (d *Server) opsHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if d.stopping.Load() {

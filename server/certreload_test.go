@@ -1,7 +1,8 @@
-package main
+package server
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -68,4 +69,12 @@ func leafName(t *testing.T, r *certReloader) string {
 		t.Fatal(err)
 	}
 	return leaf
+}
+
+func parseLeaf(c *tls.Certificate) (string, error) {
+	leaf, err := x509.ParseCertificate(c.Certificate[0])
+	if err != nil {
+		return "", err
+	}
+	return leaf.Subject.CommonName, nil
 }
