@@ -24,6 +24,8 @@ type Config struct {
 	Delivery   Delivery   `toml:"delivery" doc:"How recipient addresses map to subinboxes."`
 	Auth       Auth       `toml:"auth" doc:"Authentication policy shared by submission, IMAP and IMMP."`
 	Log        Log        `toml:"log" doc:"Logging (log/slog) to standard error."`
+	Outbound   Outbound   `toml:"outbound" doc:"Mail to other servers, and the DNS lookups it shares with the inbound checks."`
+	DKIM       DKIM       `toml:"dkim" doc:"DKIM signing (RFC 6376) of mail from the local domains. Keys are made with\n\"immp dkim keygen DOMAIN\" under data_dir/dkim; a domain without a key is not signed."`
 }
 
 // SMTP is the [smtp] section.
@@ -35,6 +37,9 @@ type SMTP struct {
 	DataTimeout     Duration `toml:"data_timeout" doc:"How long the data of one message (DATA, or all its BDAT chunks) may take\nin all; then 451 4.4.2 and the connection is closed. The default 10m\ntakes a 25MiB message at 350 kbit/s; raise it with max_message_bytes."`
 	MaxConnsPerIP   int      `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited.\nOne more is answered \"421 4.7.0\" and closed."`
 	MaxConns        int      `toml:"max_conns" doc:"Most simultaneous connections on the listener; -1: unlimited.\nOne more is answered \"421 4.7.0 ... try again later\" and closed."`
+	AuthChecks      bool     `toml:"auth_checks" doc:"Check SPF (RFC 7208), DKIM (RFC 6376) and DMARC (RFC 7489) on mail received\nhere and record them in one Authentication-Results field (RFC 8601); DMARC\np=reject failures are refused (550 5.7.1), p=quarantine ones filed into Junk.\nNever for trusted_networks. Off in the built-in test-bed profile."`
+	AuthservID      string   `toml:"authserv_id" doc:"Name in the Authentication-Results field (RFC 8601 2.5). Empty: hostname.\nIncoming Authentication-Results fields with this name are removed."`
+	TrustedNetworks []string `toml:"trusted_networks" doc:"Networks (CIDR) whose clients are trusted like authenticated ones: no\nSPF/DKIM/DMARC checks on their mail."`
 	Postmaster      string   `toml:"postmaster" doc:"Account that receives mail to postmaster@ each domain (RFC 5321 4.5.1) where\nno account of that name exists; it must be in one of the domains. Empty:\npostmaster@<first domain>. If that account does not exist, the oldest\naccount receives it (\"immp serve\" logs where postmaster mail goes)."`
 }
 
@@ -96,6 +101,17 @@ type Auth struct {
 	AllowInsecure bool `toml:"allow_insecure" doc:"Allow passwords over cleartext connections from non-loopback clients.\nOff: they must use TLS (STARTTLS or a tls_listen port) first."`
 }
 
+// Outbound is the [outbound] section.
+type Outbound struct {
+	Resolver string `toml:"resolver" doc:"DNS server (\"HOST:PORT\") for MX, SPF, DKIM, DMARC and MTA-STS lookups.\nEmpty: the system's resolver."`
+}
+
+// DKIM is the [dkim] section.
+type DKIM struct {
+	Selector string   `toml:"selector" doc:"Selector of the key that signs (RFC 6376 3.1): the record is\nSELECTOR._domainkey.DOMAIN. To rotate, make a key with a new selector,\npublish it, then set it here."`
+	Headers  []string `toml:"headers" doc:"Header fields signed (RFC 6376 5.4). From is required; a name listed twice\nis oversigned (RFC 6376 8.15): a second such field added later breaks\nthe signature."`
+}
+
 // Log is the [log] section.
 type Log struct {
 	Format string `toml:"format" doc:"\"text\" or \"json\"."`
@@ -115,6 +131,16 @@ const (
 	DefaultShutdownGrace   = Duration(30 * time.Second)
 	DefaultAuthCacheTTL    = Duration(time.Hour) // Dovecot's auth_cache_ttl
 )
+
+// DefaultDKIMSelector is [dkim] selector's default.
+const DefaultDKIMSelector = "immp"
+
+// DefaultDKIMHeaders is [dkim] headers' default: RFC 6376 5.4.1's list,
+// From oversigned.
+func DefaultDKIMHeaders() []string {
+	return []string{"From", "From", "To", "Cc", "Subject", "Date", "Message-ID", "Reply-To",
+		"In-Reply-To", "References", "MIME-Version", "Content-Type", "Content-Transfer-Encoding"}
+}
 
 // Connection caps per listener (max_conns).
 const (
@@ -147,7 +173,9 @@ func base() Config {
 			DataTimeout:     DefaultDataTimeout,
 			MaxConnsPerIP:   DefaultMaxConnsPerIP,
 			MaxConns:        DefaultSMTPMaxConns,
+			AuthChecks:      true,
 		},
+		DKIM:       DKIM{Selector: DefaultDKIMSelector, Headers: DefaultDKIMHeaders()},
 		Submission: Submission{MaxConnsPerIP: DefaultMaxConnsPerIP, MaxConns: DefaultSMTPMaxConns},
 		IMAP:       IMAP{MaxConnsPerIP: DefaultMaxConnsPerIP, MaxConns: DefaultIMAPMaxConns},
 		IMMP: IMMP{
@@ -181,6 +209,8 @@ func Default() Config {
 	c.HTTP.Listen = DefaultHTTPListen
 	c.TLS.SelfSigned = true
 	c.Accounts.AutoCreate = true
+	// A test bed receives from fake domains (remote.test): no DNS checks.
+	c.SMTP.AuthChecks = false
 	return c
 }
 

@@ -24,6 +24,12 @@ type Envelope struct {
 	AuthUser   string      // the authenticated account; "" if none
 	UTF8       bool        // SMTPUTF8 transaction (RFC 6531 4.3 protocol names)
 	Time       time.Time   // when the data ended; zero: now
+	// AuthResults is an Authentication-Results field (RFC 8601), CRLF
+	// terminated, written first; "" for none (junk.go).
+	AuthResults string
+	// Junk files every copy into the recipient's Junk folder (DMARC
+	// p=quarantine, RFC 7489 6.6.4).
+	Junk bool
 }
 
 // Result is where one recipient's copy was filed.
@@ -116,7 +122,7 @@ func (d *Deliverer) Deliver(ctx context.Context, env Envelope, body io.Reader) (
 	index := make(map[copyKey]int) // copy -> position in Commit's result
 	var order []copyKey
 	for i, r := range env.Recipients {
-		folder, kind, err := d.resolve(ctx, r)
+		folder, kind, err := d.folderFor(ctx, env, r)
 		if err != nil {
 			return nil, storageErr(err)
 		}

@@ -15,6 +15,7 @@ import (
 // Bcc recipients to the others.
 func traceHeaders(host string, env Envelope) string {
 	var b strings.Builder
+	b.WriteString(env.AuthResults) // RFC 8601 5: at the top
 	b.WriteString("Return-Path: <")
 	b.WriteString(pathText(env.Sender))
 	b.WriteString(">\r\n")

@@ -167,6 +167,10 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 		}
 		return o
 	}
+	receiverOpts := smtpOpts(false)
+	if err := withChecks(&receiverOpts, &cfg, log); err != nil {
+		return nil, err
+	}
 	var smtpSrv, subSrv *smtp.Server
 	var imapSrv *imap.Server
 	var immpSrv *immp.Server
@@ -174,7 +178,7 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	for _, l := range d.listeners {
 		switch l.key {
 		case "smtp.listen":
-			if smtpSrv, err = smtp.New(smtpOpts(false)); err != nil {
+			if smtpSrv, err = smtp.New(receiverOpts); err != nil {
 				return nil, err
 			}
 			d.servers = append(d.servers, namedServer{"smtp", smtpSrv})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/immp-mail/immp/internal/metrics"
 	"github.com/immp-mail/immp/internal/netutil"
 	"github.com/immp-mail/immp/internal/throttle"
+	"github.com/immp-mail/immp/msgauth"
 )
 
 // Defaults for Options' zero fields.
@@ -76,6 +78,12 @@ type Options struct {
 	// ConnLogBudget and AddrLogBudget bound the log lines of one
 	// connection and of one client address (logs.go); zero: defaults.
 	ConnLogBudget, AddrLogBudget logrl.Budget
+	// Checks runs SPF, DKIM and DMARC on mail to the Receiver-SMTP
+	// (msgauth.go); nil: off. TrustedNetworks are exempt; SpoolDir holds
+	// a message under check that outgrows memory ("": the system's).
+	Checks          *msgauth.Checker
+	TrustedNetworks []netip.Prefix
+	SpoolDir        string
 }
 
 // Server is one SMTP service (port 25 or submission).

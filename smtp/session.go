@@ -16,6 +16,7 @@ import (
 
 	"github.com/immp-mail/immp/delivery"
 	"github.com/immp-mail/immp/maildir"
+	"github.com/immp-mail/immp/msgauth"
 )
 
 // session is one client connection's state, as go-smtp drives it.
@@ -51,6 +52,8 @@ type transaction struct {
 	rcpts    []rcptLog
 	size     atomic.Int64 // written by Data, which may run beside Reset (BDAT)
 	declared int64        // MAIL's SIZE= (RFC 1870), 0 if not given
+	spf      *msgauth.SPF // inbound checks under way (msgauth.go); nil: none
+	auth     string       // their summary, for the log line
 }
 
 // rcptLog is one RCPT as logged: the address, its outcome, and the folder
@@ -115,6 +118,7 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 	if opts != nil {
 		s.txn.declared = opts.Size
 	}
+	s.startChecks(s.txn)
 	s.mu.Unlock()
 	return nil
 }
@@ -178,8 +182,8 @@ func (s *session) Data(r io.Reader) error {
 		defer s.tc.data(false)
 	}
 	body := io.Reader(countingReader{r, &t.size})
+	var err error
 	if s.srv.opts.Submission {
-		var err error
 		if body, err = s.checkSenders(body); err != nil {
 			rep := replyFor(err)
 			s.finish(t, outcomeOf(rep))
@@ -197,6 +201,16 @@ func (s *session) Data(r io.Reader) error {
 	}
 	if s.authOK {
 		env.AuthUser = s.auth.Address
+	}
+	if t.spf != nil {
+		var release func()
+		body, release, err = s.checkMessage(t, &env, body)
+		defer release()
+		if err != nil {
+			rep := replyFor(err)
+			s.finish(t, outcomeOf(rep))
+			return rep
+		}
 	}
 	results, err := s.srv.opts.Deliverer.Deliver(s.srv.ctx, env, body)
 	if err != nil {
@@ -268,6 +282,7 @@ func (s *session) finish(t *transaction, outcome string) {
 	}
 	s.txn = nil
 	s.mu.Unlock()
+	t.spf.Stop()
 	if s.tc != nil {
 		s.tc.endTxn()
 	}
@@ -299,6 +314,9 @@ func (s *session) finish(t *transaction, outcome string) {
 	}
 	if tl := s.tlsText(); tl != "" {
 		attrs = append(attrs, "tls", tl)
+	}
+	if t.auth != "" {
+		attrs = append(attrs, "auth", t.auth)
 	}
 	log := s.log
 	if outcome == "delivered" {
