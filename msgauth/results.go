@@ -1,6 +1,7 @@
 package msgauth
 
 import (
+	"regexp"
 	"strings"
 )
 
@@ -31,7 +32,7 @@ func formatResults(authservID string, rs []result) string {
 		b.WriteString(r.value)
 		if r.reason != "" {
 			b.WriteString(" reason=")
-			b.WriteString(quote(r.reason))
+			b.WriteString(quote(cleanReason(r.reason)))
 		}
 		for _, p := range r.props {
 			b.WriteString(" ")
@@ -105,4 +106,20 @@ func quote(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// resolverAddr is the "on HOST:PORT" of a Go resolver error: it names the
+// system's configured server even when another one was asked, and tells
+// the message's readers nothing.
+var resolverAddr = regexp.MustCompile(`(lookup \S+) on \S+:\d+`)
+
+// maxReason bounds a reason's length: library errors may quote input.
+const maxReason = 200
+
+func cleanReason(s string) string {
+	s = resolverAddr.ReplaceAllString(s, "$1")
+	if len(s) > maxReason {
+		s = s[:maxReason]
+	}
+	return s
 }
