@@ -28,6 +28,9 @@ Usage:
                                           manage the spam guard over IMMP
   immp subinbox create|delete|rename|replace|move|list [flags] ARGS
                                           manage subinboxes over IMMP (IMAP fallback)
+  immp dkim keygen|show [flags] DOMAIN    make a DKIM signing key, print its DNS record
+  immp dns records|check [-config FILE] DOMAIN
+                                          print the DNS records to publish, or check them
   immp healthcheck [-config FILE]         exit 0 when the local server is healthy
   immp version                            print the version
 
@@ -68,6 +71,10 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return cmdSubinbox(env, rest)
 	case "healthcheck":
 		return cmdHealthcheck(env, rest)
+	case "dkim":
+		return cmdDKIM(env, rest)
+	case "dns":
+		return cmdDNS(env, rest)
 	case "version":
 		return cmdVersion(env, rest)
 	case "-h", "-help", "--help", "help":
