@@ -1,8 +1,8 @@
 package smtp
 
 import (
-	"context"
 	"errors"
+	"io"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-msgauth/authres"
+	"github.com/emersion/go-sasl"
+	gosmtp "github.com/emersion/go-smtp"
 	"github.com/foxcpp/go-mockdns"
 
 	"github.com/immp-mail/immp/internal/resolver"
@@ -213,4 +215,67 @@ func TestChecksSkipped(t *testing.T) {
 	}
 }
 
-var _ = context.Background
+// TestSubmissionNotChecked: mail from a logged-in user is not checked,
+// even on a server whose checks are on and whose sender domain says
+// p=reject.
+func TestSubmissionNotChecked(t *testing.T) {
+	t.Parallel()
+	w := newChecksWorld(t)
+	e := subEnv(t, Options{Checks: w.checker})
+	c := e.dial()
+	if err := c.Auth(sasl.NewPlainClient("", "alice@example.org", "pw-alice")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := send(t, c, "alice@example.org", nil, []string{"bob@example.org"}, msgFrom("alice@example.org", "")); err != nil {
+		t.Fatal(err)
+	}
+	got := e.msgs(e.bob, "INBOX")
+	if len(got) != 1 || strings.Contains(got[0], "Authentication-Results") {
+		t.Fatalf("submitted message: %q", got)
+	}
+}
+
+// BenchmarkDeliverChecked is BenchmarkDeliverParallel's load with the
+// checks on: SPF, DKIM (one Ed25519 signature) and DMARC against a DNS
+// server on loopback.
+func BenchmarkDeliverChecked(b *testing.B) {
+	w := newChecksWorld(b)
+	e := newEnv(b, setup{opts: Options{Checks: w.checker}})
+	msg := msgFrom("news@signed.test", "") + strings.Repeat(strings.Repeat("x", 78)+"\r\n", 4096/80)
+	sig, err := msgauth.Sign(w.key, []string{"From", "From", "To", "Subject", "Date", "Message-ID"}, []byte(msg))
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := sig + msg
+	b.SetBytes(int64(len(body)))
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		c, err := gosmtp.Dial(e.addr)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer c.Close()
+		for pb.Next() {
+			if err := c.Mail("a@pass.test", nil); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := c.Rcpt("alice@example.org", nil); err != nil {
+				b.Error(err)
+				return
+			}
+			wc, err := c.Data()
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.WriteString(wc, body)
+			if err := wc.Close(); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
