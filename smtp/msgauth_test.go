@@ -138,6 +138,9 @@ func TestInboundVerdicts(t *testing.T) {
 		{name: "dmarc relaxed alignment", from: "a@sub.relaxed.test", body: msgFrom("x@relaxed.test", ""),
 			want: []string{"spf=pass", "dmarc=pass header.from=relaxed.test"}},
 		{name: "dmarc strict alignment", from: "a@sub.strict.test", body: msgFrom("x@strict.test", ""), code: "550 5.7.1"},
+		{name: "large message spooled to a file", from: "bounce@fail.test",
+			body: sign(msgFrom("news@signed.test", "") + strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\r\n", 6000)),
+			want: []string{"dkim=pass header.d=signed.test", "dmarc=pass"}},
 		{name: "forged results removed", from: "a@pass.test",
 			body: "Authentication-Results: MX.example.org; dkim=pass header.d=bank.test\r\n" +
 				"Authentication-Results: other.test; spf=pass\r\n" + msgFrom("a@pass.test", ""),
@@ -180,6 +183,9 @@ func TestInboundVerdicts(t *testing.T) {
 		}
 		if n := len(regexp.MustCompile(`(?im)^Authentication-Results: mx\.example\.org`).FindAllString(got, -1)); n != 1 {
 			t.Errorf("%s: %d Authentication-Results fields with our authserv-id, want 1:\n%s", tc.name, n, got)
+		}
+		if !strings.HasSuffix(got, strings.SplitN(tc.body, "\r\n\r\n", 2)[1]) {
+			t.Errorf("%s: body not stored intact", tc.name)
 		}
 		ar := got[:strings.Index(got, "\r\nReturn-Path:")]
 		t.Logf("%s:\n%s", tc.name, ar)
