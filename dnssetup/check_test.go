@@ -51,11 +51,10 @@ func goodZone(s Setup) map[string]mockdns.Zone {
 
 func runCheck(t *testing.T, s Setup, zones map[string]mockdns.Zone) []Finding {
 	t.Helper()
-	srv, err := mockdns.NewServer(zones, false)
+	srv, err := mockdns.NewServerWithLogger(zones, quiet{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Log = quiet{}
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

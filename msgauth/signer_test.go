@@ -27,11 +27,10 @@ const testMsg = "From: Alice <alice@example.org>\r\n" +
 // DKIM/DMARC TXT lookup through internal/resolver, as the server does.
 func dnsServer(t testing.TB, zones map[string]mockdns.Zone) (*mockdns.Server, string) {
 	t.Helper()
-	srv, err := mockdns.NewServer(zones, false)
+	srv, err := mockdns.NewServerWithLogger(zones, discardLog{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Log = discardLog{}
 	t.Cleanup(func() { srv.Close() })
 	return srv, srv.LocalAddr().String()
 }

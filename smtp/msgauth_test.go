@@ -61,11 +61,10 @@ func newChecksWorld(t testing.TB) checksWorld {
 		"_dmarc.halfquarantine.test.": spfZone("v=DMARC1; p=quarantine; pct=50"),
 		"halfquarantine.test.":        spfZone("v=spf1 -all"),
 	}
-	srv, err := mockdns.NewServer(zones, false)
+	srv, err := mockdns.NewServerWithLogger(zones, quietDNS{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Log = quietDNS{}
 	t.Cleanup(func() { srv.Close() })
 	c, err := msgauth.NewChecker(msgauth.CheckerOptions{
 		Resolver:   resolver.New(srv.LocalAddr().String(), 2*time.Second),

@@ -71,11 +71,10 @@ func (quietDNS) Printf(string, ...any) {}
 func TestDNSRecordsAndCheck(t *testing.T) {
 	t.Parallel()
 	zones := map[string]mockdns.Zone{}
-	srv, err := mockdns.NewServer(zones, false)
+	srv, err := mockdns.NewServerWithLogger(zones, quietDNS{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Log = quietDNS{}
 	defer srv.Close()
 	path, _ := writeConfig(t, fmt.Sprintf("[submission]\nlisten = \"127.0.0.1:0\"\n[outbound]\nresolver = %q\n", srv.LocalAddr().String()))
 	out, _, code := cli(t, "", "dns", "records", "-config", path, "example.org")
