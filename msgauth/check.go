@@ -130,7 +130,11 @@ func (c *Checker) StartSPF(env Envelope) *SPF {
 		} else {
 			s.mailFrom.result, s.mailFrom.err = spf.CheckHostWithSender(ip, helo, sender, opts...)
 		}
-		if heloIsDomain {
+		if heloIsDomain && env.MailFrom == "" {
+			// The MAIL FROM check was the HELO check (RFC 7208 2.4).
+			s.helo = s.mailFrom
+			s.helo.identity = helo
+		} else if heloIsDomain {
 			s.helo.identity = helo
 			s.helo.domain = strings.ToLower(helo)
 			s.helo.result, s.helo.err = spf.CheckHostWithSender(ip, helo, "postmaster@"+helo, opts...)

@@ -2,7 +2,9 @@ package smtp
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -59,7 +61,12 @@ func newChecksWorld(t testing.TB) checksWorld {
 		"_dmarc.strict.test.":         spfZone("v=DMARC1; p=reject; aspf=s"),
 		"sub.strict.test.":            spfZone("v=spf1 ip4:127.0.0.1 -all"),
 		"_dmarc.halfquarantine.test.": spfZone("v=DMARC1; p=quarantine; pct=50"),
-		"halfquarantine.test.":        spfZone("v=spf1 -all"),
+		"manylookups.test.": spfZone("v=spf1 include:l1.test include:l2.test include:l3.test include:l4.test " +
+			"include:l5.test include:l6.test include:l7.test include:l8.test include:l9.test include:l10.test include:l11.test -all"),
+		"halfquarantine.test.": spfZone("v=spf1 -all"),
+	}
+	for i := 1; i <= 11; i++ {
+		zones[fmt.Sprintf("l%d.test.", i)] = spfZone("v=spf1 ip4:192.0.2.99 -all")
 	}
 	srv, err := mockdns.NewServerWithLogger(zones, quietDNS{}, false)
 	if err != nil {
@@ -101,8 +108,15 @@ func TestInboundVerdicts(t *testing.T) {
 		return sig + msg
 	}
 	signedMsg := msgFrom("news@signed.test", "")
+	signN := func(n int, msg string) string {
+		for range n {
+			msg = sign(msg)
+		}
+		return msg
+	}
 	cases := []struct {
 		name, helo, from, body string
+		sigs                   int    // dkim= results expected; 0: not counted
 		code                   string // of DATA; "" is 250
 		folder                 string // "" is INBOX
 		want                   []string
@@ -121,6 +135,10 @@ func TestInboundVerdicts(t *testing.T) {
 			want: []string{"spf=temperror reason=\"lookup temperror.test: server misbehaving\" smtp.mailfrom=a@temperror.test"}},
 		{name: "spf permerror", from: "a@permerror.test", body: msgFrom("a@permerror.test", ""),
 			want: []string{"spf=permerror", "smtp.mailfrom=a@permerror.test"}},
+		{name: "spf lookup limit", from: "a@manylookups.test", body: msgFrom("a@manylookups.test", ""),
+			want: []string{"spf=permerror reason=\"lookup limit reached\""}},
+		{name: "dkim signature cap", from: "bounce@fail.test", body: signN(7, msgFrom("news@signed.test", "")),
+			want: []string{"dmarc=pass"}, sigs: msgauth.DefaultMaxSignatures},
 		{name: "spf helo", helo: "mx.helo.test", from: "", body: msgFrom("a@none.test", ""),
 			want: []string{"spf=pass smtp.mailfrom=postmaster@mx.helo.test", "spf=pass smtp.helo=mx.helo.test"}},
 		{name: "dkim pass dmarc pass", from: "bounce@fail.test", body: sign(signedMsg),
@@ -193,6 +211,9 @@ func TestInboundVerdicts(t *testing.T) {
 			if !strings.Contains(unfolded, s) && !strings.Contains(got, s) {
 				t.Errorf("%s: %q missing from\n%s", tc.name, s, ar)
 			}
+		}
+		if tc.sigs != 0 && strings.Count(ar, "dkim=pass") != tc.sigs {
+			t.Errorf("%s: %d DKIM results, want %d", tc.name, strings.Count(ar, "dkim=pass"), tc.sigs)
 		}
 		if id, _, err := authres.Parse(strings.TrimPrefix(unfolded, "Authentication-Results: ")); err != nil || id != "mx.example.org" {
 			t.Errorf("%s: field does not parse as RFC 8601: %v (%q)", tc.name, err, id)
@@ -283,4 +304,37 @@ func BenchmarkDeliverChecked(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestSilentDNSBounded: a DNS server that never answers costs a message
+// at most the check timeout; it is stored with temperror results.
+func TestSilentDNSBounded(t *testing.T) {
+	t.Parallel()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	c, err := msgauth.NewChecker(msgauth.CheckerOptions{
+		Resolver:   resolver.New(pc.LocalAddr().String(), 200*time.Millisecond),
+		AuthservID: "mx.example.org",
+		Timeout:    time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, setup{opts: Options{Checks: c}})
+	cl := e.dial()
+	start := time.Now()
+	if _, err := send(t, cl, "a@pass.test", nil, []string{"alice@example.org"}, msgFrom("a@pass.test", "")); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("silent DNS: message took %v", time.Since(start))
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("a silent DNS server held the message %v (timeout 1s)", d)
+	}
+	got := e.msgs(e.alice, "INBOX")
+	if len(got) != 1 || !strings.Contains(got[0], "spf=temperror") || !strings.Contains(got[0], "dmarc=temperror") {
+		t.Errorf("stored: %q", got)
+	}
 }
