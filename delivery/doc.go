@@ -35,6 +35,11 @@
 // (ReasonOverQuota, permanent): one reply answers every recipient, and a
 // partial delivery would drop the refused copy silently.
 //
+// Envelope.AuthResults, when set, is written above Return-Path: the
+// Authentication-Results field of the receiving checks (RFC 8601 5);
+// Envelope.Junk files every copy into the recipient's Junk folder (made
+// again if deleted), for DMARC p=quarantine (junk.go).
+//
 // Why Delivered-To and "for" only with one account: all recipients share
 // one written file (hard links), so a header naming one recipient would be
 // seen by the others and disclose Bcc recipients to each other.

@@ -74,6 +74,14 @@
 // connections with 421 and lets a transaction in progress finish its data
 // and commit.
 //
+// Mail authentication (msgauth.go, package msgauth): on the Receiver-SMTP
+// with Options.Checks set, a client neither logged in nor in
+// TrustedNetworks has SPF started at MAIL; at the end of DATA the message
+// is spooled, DKIM and DMARC are checked, and delivery writes one
+// Authentication-Results field (RFC 8601) first. A DMARC p=reject failure
+// is 550 5.7.1 at the end of DATA; p=quarantine files into Junk. Every
+// other session streams the message into the mailbox as before.
+//
 // One structured log line per transaction (id, client, sender, each
 // recipient with outcome and folder, size, duration, outcome); never
 // message content nor passwords. What one client makes the server log is
