@@ -26,6 +26,7 @@ type Config struct {
 	Log        Log        `toml:"log" doc:"Logging (log/slog) to standard error."`
 	Outbound   Outbound   `toml:"outbound" doc:"Mail to other servers, and the DNS lookups it shares with the inbound checks."`
 	DKIM       DKIM       `toml:"dkim" doc:"DKIM signing (RFC 6376) of mail from the local domains. Keys are made with\n\"immp dkim keygen DOMAIN\" under data_dir/dkim; a domain without a key is not signed."`
+	Testbed    Testbed    `toml:"testbed" doc:"Integration test bed: HTTP API, capture of all mail, SMTP fault injection."`
 }
 
 // SMTP is the [smtp] section.
@@ -74,6 +75,7 @@ type HTTP struct {
 	Listen        string `toml:"listen" doc:"Address of the operations endpoint, host:port. Empty: off\n(then \"immp healthcheck\" has nothing to ask)."`
 	MaxConnsPerIP int    `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited."`
 	MaxConns      int    `toml:"max_conns" doc:"Most simultaneous connections on the listener; -1: unlimited.\nOne more is answered \"503 Service Unavailable\" and closed."`
+	APITokenFile  string `toml:"api_token_file" doc:"File whose first line is the bearer token of the HTTP API (/api/v1/,\ndocs/api.md). Outside the test-bed profile ([testbed] enabled) the API\nis off unless this is set."`
 }
 
 // TLS is the [tls] section.
@@ -211,6 +213,7 @@ func Default() Config {
 	c.Accounts.AutoCreate = true
 	// A test bed receives from fake domains (remote.test): no DNS checks.
 	c.SMTP.AuthChecks = false
+	c.Testbed.Enabled, c.Testbed.Capture = true, true
 	return c
 }
 

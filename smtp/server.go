@@ -13,6 +13,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/immp-mail/immp/delivery"
+	"github.com/immp-mail/immp/internal/chaos"
 	"github.com/immp-mail/immp/internal/connlimit"
 	"github.com/immp-mail/immp/internal/logrl"
 	"github.com/immp-mail/immp/internal/metrics"
@@ -84,6 +85,8 @@ type Options struct {
 	Checks          *msgauth.Checker
 	TrustedNetworks []netip.Prefix
 	SpoolDir        string
+	// Chaos injects chosen replies for the test bed (chaos.go); nil: none.
+	Chaos *chaos.Engine
 }
 
 // Server is one SMTP service (port 25 or submission).
