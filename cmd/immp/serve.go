@@ -35,6 +35,9 @@ func cmdServe(e cliEnv, args []string) int {
 		cert, _ := cfg.SelfSignedPaths()
 		log.Warn("using a self-signed certificate; clients will not trust it", "cert", cert)
 	}
+	for _, w := range cfg.Warnings() {
+		log.Warn("config: "+w.Msg, "key", w.Key)
+	}
 	if len(cfg.Listeners()) == 0 {
 		log.Warn("no listener is configured: nothing will be served")
 	}
@@ -53,6 +56,9 @@ func cmdServe(e cliEnv, args []string) int {
 		}
 		return exitFail
 	}
+	if cfg.Log.Format != "json" || isTerminal(e.stderr) {
+		printBanner(e.stderr, cfg, d, configName(e, *path))
+	}
 	if err := d.Run(e.ctx); err != nil {
 		e.errorf("serve: %v", err)
 		return exitFail
@@ -63,4 +69,12 @@ func cmdServe(e cliEnv, args []string) int {
 // startDaemon starts the whole server as serve runs it (package server).
 func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (*server.Server, error) {
 	return server.Start(ctx, server.Options{Config: cfg, Logger: log, Version: versionString()})
+}
+
+// configName is how the banner names the config in use.
+func configName(e cliEnv, flagPath string) string {
+	if p := findConfig(e, flagPath).path; p != "" {
+		return p
+	}
+	return "none, the built-in test-bed profile"
 }
