@@ -67,15 +67,15 @@ func checkDNSName(name string) string {
 }
 
 // validateTrusted refuses trusted networks that take in the whole
-// Internet (0.0.0.0/0, ::/0, or a prefix of /7 or less for IPv4, /15 or
-// less for IPv6): whoever is in them may probe every account.
+// Internet (0.0.0.0/0, ::/0, or a public prefix of /7 or less for IPv4,
+// /15 or less for IPv6): whoever is in them may probe every account.
 func (c *Config) validateTrusted() error {
 	ps, err := c.TrustedPrefixes()
 	if err != nil {
 		return err
 	}
 	for _, p := range ps {
-		if p.Bits() == 0 || (p.Addr().Is4() && p.Bits() < 8) || (p.Addr().Is6() && p.Bits() < 16) {
+		if p.Bits() == 0 || (!private(p) && ((p.Addr().Is4() && p.Bits() < 8) || (p.Addr().Is6() && p.Bits() < 16))) {
 			return bad("immp.trusted_networks", "%v includes the whole Internet or a large part of it; list your relays' networks", p)
 		}
 	}
@@ -125,13 +125,7 @@ func (c *Config) Warnings() []Warning {
 	}
 	ps, _ := c.TrustedPrefixes()
 	for _, p := range ps {
-		private := false
-		for _, n := range privateNets() {
-			if n.Bits() <= p.Bits() && n.Contains(p.Addr()) {
-				private = true
-			}
-		}
-		if !private && ((p.Addr().Is4() && p.Bits() < 16) || (p.Addr().Is6() && p.Bits() < 32)) {
+		if !private(p) && ((p.Addr().Is4() && p.Bits() < 16) || (p.Addr().Is6() && p.Bits() < 32)) {
 			ws = append(ws, Warning{"immp.trusted_networks", fmt.Sprintf("%v is a wide public network: "+
 				"every host in it may ask which accounts exist without logging in", p)})
 		}
@@ -144,4 +138,14 @@ func firstOr(list []string, def string) string {
 		return list[0]
 	}
 	return def
+}
+
+// private reports whether p lies inside a range not routed on the Internet.
+func private(p netip.Prefix) bool {
+	for _, n := range privateNets() {
+		if n.Bits() <= p.Bits() && n.Contains(p.Addr()) {
+			return true
+		}
+	}
+	return false
 }
