@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
@@ -82,7 +83,8 @@ type Options struct {
 type Server struct {
 	opts    Options
 	log     *slog.Logger
-	service string // "smtp" or "submission", for metrics and logs
+	service string        // "smtp" or "submission", for metrics and logs
+	nextID  atomic.Uint64 // session numbers in logs
 	srv     *gosmtp.Server
 
 	rcptThrottle *throttle.Limiter
@@ -157,7 +159,7 @@ func New(opts Options) (*Server, error) {
 	if s.rcptThrottle == nil {
 		s.rcptThrottle = NewRcptLimiter()
 	}
-	s.log = log.With("service", s.service)
+	s.log = log.With("proto", s.service)
 	s.logAddrs = logrl.NewAddrs(opts.AddrLogBudget, 0, nil)
 	s.serverLog = slog.New(logrl.Wrap(s.log.Handler(), logrl.NewLimiter(serverLogBudget, nil)))
 	s.ctx, s.cancel = context.WithCancel(context.Background())
