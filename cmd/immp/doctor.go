@@ -103,6 +103,9 @@ func scanData(e cliEnv, dir string, owner uint32) (int, error) {
 				fmt.Fprintf(e.stdout, "%s: owned by %s, not by %s: the server cannot change it (mail to that account gets 451)\n",
 					p, userName(st.Uid), userName(owner))
 			}
+			if d.IsDir() && p != dir {
+				return fs.SkipDir // the repair below covers what is inside
+			}
 			return nil
 		}
 		need := fs.FileMode(0o600)
