@@ -411,8 +411,5 @@ func (c *conn) execute(cmd *wire.Command) {
 	if code != "" {
 		attrs = append(attrs, "code", code)
 	}
-	if c.state == stateAuth {
-		attrs = append(attrs, "user", c.acct.Address)
-	}
 	c.log.Info("immp command", attrs...)
 }

@@ -70,6 +70,9 @@ func logfmt(line string) (map[string]string, bool) {
 			}
 			val, rest = rest[:sp], rest[sp:]
 		}
+		if _, dup := kv[key]; dup {
+			return nil, false // a key twice: JSON would carry it twice too
+		}
 		kv[key] = val
 		line = strings.TrimPrefix(rest, " ")
 	}
