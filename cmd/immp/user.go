@@ -230,7 +230,10 @@ func inDomains(cfg config.Config, addr string) bool {
 func userDone(verb string, cfg config.Config, limit *int64) string {
 	switch verb {
 	case "add":
-		q := "quota: [accounts] quota"
+		q := "no storage quota"
+		if cfg.Accounts.Quota > 0 {
+			q = "quota " + cfg.Accounts.Quota.String() + " ([accounts] quota)"
+		}
 		if limit != nil {
 			q = "own quota " + quotaText(*limit)
 		}
