@@ -82,6 +82,28 @@ func reasonClass(err error, rep *gosmtp.SMTPError) string {
 // every protocol's log lines.
 func durMS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// limitRejected logs the refusals go-smtp makes by itself for a limit
+// (Server.OnReject): a declared SIZE or a BDAT chunk over
+// max_message_bytes (size), a recipient over max_recipients (rate).
+func (s *Server) limitRejected(c *gosmtp.Conn, cmd, arg string, rep *gosmtp.SMTPError) {
+	sess, ok := c.Session().(*session)
+	if !ok {
+		return
+	}
+	t, rcpt := sess.current(), ""
+	switch cmd {
+	case "MAIL":
+		t = &transaction{sender: arg}
+	case "RCPT":
+		rcpt = arg
+	}
+	reason := reasonSize
+	if cmd == "RCPT" {
+		reason = reasonRate
+	}
+	sess.rejectedAs(cmd, reason, t, rcpt, nil, rep)
+}
+
 // replyText is a reply as written on the wire, without the CRLF.
 func replyText(rep *gosmtp.SMTPError) string {
 	s := strconv.Itoa(rep.Code)
@@ -97,7 +119,12 @@ func replyText(rep *gosmtp.SMTPError) string {
 // remote and user. A 4xx is a warning (someone may have to act), with
 // the internal cause; a 5xx is information. It returns rep.
 func (s *session) rejected(cmd string, t *transaction, rcpt string, err error, rep *gosmtp.SMTPError, extra ...any) *gosmtp.SMTPError {
-	attrs := []any{"cmd", cmd, "reason", reasonClass(err, rep), "status", rep.Code, "reply", replyText(rep)}
+	return s.rejectedAs(cmd, reasonClass(err, rep), t, rcpt, err, rep, extra...)
+}
+
+// rejectedAs is rejected with the reason class given.
+func (s *session) rejectedAs(cmd, reason string, t *transaction, rcpt string, err error, rep *gosmtp.SMTPError, extra ...any) *gosmtp.SMTPError {
+	attrs := []any{"cmd", cmd, "reason", reason, "status", rep.Code, "reply", replyText(rep)}
 	if t != nil {
 		if t.id != "" {
 			attrs = append(attrs, "txn", t.id)

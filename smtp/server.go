@@ -169,6 +169,7 @@ func New(opts Options) (*Server, error) {
 	srv.TLSConfig = opts.TLSConfig
 	srv.MaxMessageBytes = opts.MaxMessageBytes
 	srv.MaxRecipients = opts.MaxRecipients
+	srv.OnReject = s.limitRejected // reject.go
 	srv.MaxLineLength = opts.MaxLineLength
 	srv.WriteTimeout = opts.WriteTimeout
 	srv.ReadTimeout = 0 // ours, renewed per read: see trackedConn.Read
