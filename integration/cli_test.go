@@ -6,8 +6,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/immp-mail/immp/internal/syncbuf"
 )
 
 // runIn runs the binary in dir with env added, and returns stdout, stderr
@@ -222,5 +225,34 @@ func TestCLIConfigCheck(t *testing.T) {
 	out, _, code := runIn(t, dir, nil, "", "config", "check", "-config", path)
 	if code != 0 || !strings.Contains(out, `warning: hostname: "mx" is not a fully qualified domain name`) {
 		t.Errorf("short hostname: exit %d\n%s", code, out)
+	}
+}
+
+// TestServeFindsConfig: serve started in a directory holding immp.toml
+// uses it, says so, and does not claim to run the built-in profile.
+func TestServeFindsConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	smtpAddr := freePort(t)
+	src := "hostname = \"mx.example.org\"\ndata_dir = \"data\"\ndomains = [\"example.org\"]\n[smtp]\nlisten = \"" + smtpAddr + "\"\n"
+	os.WriteFile(filepath.Join(dir, "immp.toml"), []byte(src), 0o600)
+	cmd := exec.Command(binary, "serve")
+	cmd.Dir = dir
+	cmd.Env = withoutEnv(os.Environ(), "IMMP_CONFIG")
+	var out syncbuf.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(out.String(), "immp ready") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	log := out.String()
+	if !strings.Contains(log, "immp: using config immp.toml (found in the working directory)\n") ||
+		!strings.Contains(log, "(config: immp.toml)\n") || strings.Contains(log, "NO CONFIG FILE") {
+		t.Errorf("serve in a directory with immp.toml:\n%s", log)
 	}
 }

@@ -24,7 +24,7 @@ func cmdServe(e cliEnv, args []string) int {
 		return exitUsage
 	}
 	log := newLogger(cfg.Log, e.stderr)
-	if *path == "" {
+	if findConfig(e, *path).path == "" { // the built-in profile
 		log.Warn("NO CONFIG FILE: running the built-in TEST-BED profile. Accounts are created " +
 			"on first login (with whatever password is given) and on first delivery; loopback only. " +
 			"Do not use this for real mail: see \"immp config example\".")
