@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // logSession drives every protocol once through real clients: SMTP
@@ -200,6 +201,11 @@ func sorted(set map[string]bool) []string {
 func TestServeBanner(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, serverOptions{})
+	// stderr reaches the buffer through a pipe: wait for the line logged
+	// after the banner.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(s.logs(), "immp ready") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	log := s.logs()
 	want := []string{
 		" serving example.org as mx.test (config: " + s.config + ")\n",
