@@ -114,6 +114,7 @@ func TestHelpEverywhere(t *testing.T) {
 		{"user", "add"}, {"user", "del"}, {"user", "passwd"}, {"user", "list"},
 		{"guard", "agents"}, {"guard", "add-agent"}, {"guard", "del-agent"}, {"guard", "entries"}, {"guard", "add"}, {"guard", "del"},
 		{"subinbox", "create"}, {"subinbox", "delete"}, {"subinbox", "rename"}, {"subinbox", "replace"}, {"subinbox", "move"}, {"subinbox", "list"},
+		{"doctor"}, {"completion"}, {"user", "quota"},
 		{"user"}, {"guard"}, {"subinbox"}, {"config"},
 	}
 	for _, v := range verbs {
