@@ -16,6 +16,13 @@
 //     are errors; every error names the offending key (and its line where
 //     the TOML decoder knows it).
 //
+// Validate refuses what cannot work, naming the key: besides types and
+// ranges, wildcard or non-DNS domains and host names, two listeners on one
+// port, a tls_listen without a certificate, trusted networks spanning the
+// Internet (check.go). Warnings lists what works but is probably a
+// mistake: a short host name outside a test bed, a wide public trusted
+// network; "config check", "doctor" and "serve" show them.
+//
 // Durations are Go durations ("30s", "5m", "1h30m"); sizes take the units
 // B, KiB, MiB, GiB (and kB, MB, GB) as in "25MiB".
 package config

@@ -42,6 +42,9 @@ func (c *Config) Validate() error {
 		}
 		seen[ld] = true
 	}
+	if err := c.validateNames(); err != nil { // check.go
+		return err
+	}
 	if c.ShutdownGrace < 0 {
 		return bad("shutdown_grace", "must not be negative")
 	}
@@ -89,7 +92,7 @@ func (c *Config) Validate() error {
 	if err := c.validatePostmaster(); err != nil {
 		return err
 	}
-	if _, err := c.TrustedPrefixes(); err != nil {
+	if err := c.validateTrusted(); err != nil { // check.go
 		return err
 	}
 	if err := c.validateMsgAuth(); err != nil {

@@ -39,7 +39,7 @@ func TestLogFloodLimited(t *testing.T) {
 		}
 	}
 	// LOGIN and 9 STATUS pass, 91 STATUS are suppressed.
-	if n := strings.Count(logs.String(), `msg="imap command"`); n != 10 || !strings.Contains(logs.String(), `msg="91 lines suppressed" protocol=imap conn=1`) {
+	if n := strings.Count(logs.String(), `msg="imap command"`); n != 10 || !strings.Contains(logs.String(), `msg="91 lines suppressed" proto=imap session=1`) {
 		t.Fatalf("%d command lines:\n%s", n, logs.String())
 	}
 }

@@ -144,7 +144,7 @@ func New(opts Options) (*Server, error) {
 		logAddrs:  logrl.NewAddrs(opts.AddrLogBudget, 0, nil),
 		perIP:     connlimit.New(opts.MaxConnsPerIP),
 		opts:      opts,
-		log:       opts.Logger.With("protocol", "imap"),
+		log:       opts.Logger.With("proto", "imap"),
 		cache:     newParseCache(opts.CacheEntries, opts.CacheBytes),
 		ctx:       ctx,
 		cancel:    cancel,

@@ -47,7 +47,7 @@ func (s *Server) newSession(conn *imapserver.Conn) (imapserver.Session, *imapser
 		ip:   ip,
 		ctx:  s.ctx,
 		done: make(chan struct{}),
-		log:  s.connLogger(ip).With("conn", s.nextID.Add(1), "remote", remote.String()),
+		log:  s.connLogger(ip).With("session", s.nextID.Add(1), "remote", ip.String()),
 	}
 	s.mu.Lock()
 	closing := s.closing
@@ -94,7 +94,7 @@ func (s *session) track(cmd string) func(*error) {
 		if errors.As(*errp, &ie) {
 			result, code = string(ie.Type), string(ie.Code)
 		}
-		attrs := []any{"cmd", cmd, "result", result, "dur", time.Since(start).Round(time.Microsecond)}
+		attrs := []any{"cmd", cmd, "status", result, "dur_ms", float64(time.Since(start).Microseconds()) / 1000}
 		if code != "" {
 			attrs = append(attrs, "code", code)
 		}

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -105,7 +104,7 @@ func (s *Server) handle(nc net.Conn, implicitTLS bool) {
 		done:  make(chan struct{}),
 		// Limited per connection and per address (internal/logrl).
 		log: logrl.Logger(s.log, logrl.NewLimiter(s.opts.ConnLogBudget, nil), s.logAddrs.Get(ip)).
-			With("conn", s.nextID.Add(1), "remote", nc.RemoteAddr().String(), "tls", implicitTLS),
+			With("session", s.nextID.Add(1), "remote", ip.String(), "tls", implicitTLS),
 	}
 	defer close(c.done)
 	// A panic in this session (a bug) is logged with its stack and ends
@@ -242,7 +241,7 @@ func (c *conn) readFailed(err error) bool {
 		}
 		c.w.Status(tag, wire.BAD, "LIMIT", text)
 		c.s.opts.Metrics.IMMPCommand("UNKNOWN", wire.BAD)
-		c.log.Info("command refused", "tag", le.Tag, "result", wire.BAD, "reason", text)
+		c.log.Info("command refused", "tag", le.Tag, "status", wire.BAD, "reply", text)
 		if c.limits >= maxLimitErrors {
 			c.bye("Too many oversized commands")
 			return false
@@ -299,7 +298,7 @@ func (c *conn) badSyntax(se *wire.SyntaxError) {
 	c.bads++
 	c.w.Status(tag, wire.BAD, "", se.Msg)
 	c.s.opts.Metrics.IMMPCommand(name, wire.BAD)
-	c.log.Info("command", "tag", se.Tag, "command", name, "result", wire.BAD, "reason", se.Msg)
+	c.log.Info("immp command", "tag", se.Tag, "cmd", name, "status", wire.BAD, "reply", se.Msg)
 }
 
 // handler runs one command; nil means OK "<NAME> completed".
@@ -391,7 +390,7 @@ func (c *conn) execute(cmd *wire.Command) {
 	if errors.Is(err, errAnswered) {
 		// The handler wrote its own completion (STARTTLS).
 		c.s.opts.Metrics.IMMPCommand(cmd.Name, wire.OK)
-		c.log.Info("command", "tag", cmd.Tag, "command", cmd.Name, "result", wire.OK)
+		c.log.Info("immp command", "tag", cmd.Tag, "cmd", cmd.Name, "status", wire.OK)
 		c.bads = 0
 		return
 	}
@@ -407,13 +406,10 @@ func (c *conn) execute(cmd *wire.Command) {
 	}
 	c.w.Status(tag, status, code, text)
 	c.s.opts.Metrics.IMMPCommand(cmd.Name, status)
-	attrs := []any{"tag", cmd.Tag, "command", cmd.Name, "result", status,
-		"ms", strconv.FormatFloat(float64(time.Since(start).Microseconds())/1000, 'f', 3, 64)}
+	attrs := []any{"tag", cmd.Tag, "cmd", cmd.Name, "status", status,
+		"dur_ms", float64(time.Since(start).Microseconds()) / 1000}
 	if code != "" {
 		attrs = append(attrs, "code", code)
 	}
-	if c.state == stateAuth {
-		attrs = append(attrs, "user", c.acct.Address)
-	}
-	c.log.Info("command", attrs...)
+	c.log.Info("immp command", attrs...)
 }

@@ -99,9 +99,9 @@ func (c *conn) translate(cmd *wire.Command, err error) (status, code, text strin
 	case maildir.Temporary(err):
 		// Disk full, read-only file system, database locked past
 		// busy_timeout: temporary, not a server bug.
-		c.log.Warn("storage unavailable", "command", cmd.Name, "err", err)
+		c.log.Warn("storage unavailable", "cmd", cmd.Name, "err", err)
 		return wire.NO, codeUnavailable, "Storage temporarily unavailable"
 	}
-	c.log.Error("command failed", "command", cmd.Name, "err", err)
+	c.log.Error("command failed", "cmd", cmd.Name, "err", err)
 	return wire.NO, codeServerBug, "Internal server error"
 }

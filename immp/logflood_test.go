@@ -27,14 +27,14 @@ func TestLogFloodLimited(t *testing.T) {
 	c.ok("Z LOGOUT")
 	var count int
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		count = strings.Count(logs.String(), "msg=command ")
+		count = strings.Count(logs.String(), `msg="immp command" `)
 		if strings.Contains(logs.String(), "lines suppressed") || time.Now().After(deadline) {
 			break
 		}
 	}
 	// connected + 9 commands pass; the other 91 commands, LOGOUT and
 	// "disconnected" are reported as suppressed.
-	if count != 9 || !strings.Contains(logs.String(), `msg="93 lines suppressed" protocol=immp conn=1`) {
+	if count != 9 || !strings.Contains(logs.String(), `msg="93 lines suppressed" proto=immp session=1`) {
 		t.Fatalf("%d command lines:\n%s", count, logs.String())
 	}
 }

@@ -160,7 +160,7 @@ func New(opts Options) (*Server, error) {
 	if opts.AddrLogBudget == (logrl.Budget{}) {
 		opts.AddrLogBudget = logrl.CommandAddrBudget()
 	}
-	log = log.With("protocol", "immp")
+	log = log.With("proto", "immp")
 	if opts.MaxConns == 0 {
 		opts.MaxConns = DefaultMaxConns
 	}

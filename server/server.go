@@ -231,7 +231,8 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 				l.serve = immpSrv.ServeTLS
 			}
 		case "http.listen":
-			httpSrv = &http.Server{Handler: recovery.Handler(log, d.opsHandler()), ReadHeaderTimeout: 10 * time.Second,
+			hl := newHTTPLog(log, d.opsHandler()) // httplog.go
+			httpSrv = &http.Server{Handler: recovery.Handler(log, hl), ConnContext: hl.connContext, ReadHeaderTimeout: 10 * time.Second,
 				IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 			httpSrv.RegisterOnShutdown(d.shutdownAPI)
 			d.servers = append(d.servers, namedServer{"http", httpSrv})

@@ -50,8 +50,7 @@ func (s *session) login(user, pass string) error {
 	ctx := s.srv.ctx
 	att, err := s.srv.opts.Throttle.Begin(ctx, s.ip, user)
 	if err != nil {
-		s.log.Warn("authentication deferred", "user", user, "err", err)
-		return authReply(err)
+		return s.rejected("AUTH", nil, "", err, authReply(err), "user", user)
 	}
 	defer att.End()
 	acct, err := s.srv.opts.Deliverer.Authenticate(ctx, user, pass)
@@ -59,17 +58,14 @@ func (s *session) login(user, pass string) error {
 		rep := authReply(err)
 		if rep == errAuthFailed {
 			att.Failure()
-			s.log.Info("authentication failed", "user", user)
-		} else {
-			s.log.Warn("authentication deferred", "user", user, "err", err)
 		}
-		return rep
+		return s.rejected("AUTH", nil, "", err, rep, "user", user)
 	}
 	att.Success()
 	s.auth = &acct
 	s.authOK = true
-	s.log = s.log.With("auth", acct.Address)
-	s.audit = s.audit.With("auth", acct.Address)
+	s.log = s.log.With("user", acct.Address)
+	s.audit = s.audit.With("user", acct.Address)
 	return nil
 }
 

@@ -56,7 +56,7 @@ func (s *Server) track(c net.Conn) (*trackedConn, bool) {
 	if s.draining {
 		why := "421 4.3.2 " + s.opts.Hostname + " Service shutting down\r\n"
 		s.mu.Unlock()
-		s.serverLog.Info("connection refused", "client", ip.String(), "reason", why[10:len(why)-2])
+		s.serverLog.Info("connection refused", "remote", ip.String(), "reason", reasonShutdown, "status", 421, "reply", why[:len(why)-2])
 		go func() {
 			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 			c.Write([]byte(why))

@@ -82,9 +82,12 @@
 // is 550 5.7.1 at the end of DATA; p=quarantine files into Junk. Every
 // other session streams the message into the mailbox as before.
 //
-// One structured log line per transaction (id, client, sender, each
-// recipient with outcome and folder, size, duration, outcome); never
-// message content nor passwords. What one client makes the server log is
+// One structured log line per transaction (txn, remote, from, each
+// recipient with outcome and folder, size, dur_ms, outcome), and one
+// "smtp rejected" line per refusal with its reason class, the envelope and
+// the reply sent (reject.go; the keys and classes are docs/logging.md),
+// including the limits go-smtp enforces itself (Server.OnReject in the
+// patched copy); never message content nor passwords. What one client makes the server log is
 // limited per connection and per address (logs.go, internal/logrl): past
 // the budget lines are dropped and one "N lines suppressed" line reports
 // them; the line of a delivered transaction is never dropped.

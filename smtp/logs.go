@@ -31,9 +31,10 @@ var (
 // record delivered mail: such a line is never dropped, and a client
 // cannot have many without the mail itself being stored.
 func (s *Server) sessionLoggers(ip netip.Addr) (limited, audit *slog.Logger) {
-	audit = s.log.With("client", ip.String())
+	id := s.nextID.Add(1)
+	audit = s.log.With("session", id, "remote", ip.String())
 	h := logrl.Wrap(s.log.Handler(), logrl.NewLimiter(s.opts.ConnLogBudget, nil), s.logAddrs.Get(ip))
-	return slog.New(h).With("client", ip.String()), audit
+	return slog.New(h).With("session", id, "remote", ip.String()), audit
 }
 
 // errorLog sends go-smtp's internal errors to slog, within the server

@@ -65,10 +65,10 @@ func TestLogFloodLimited(t *testing.T) {
 	r.write("QUIT\r\n")
 	r.expect(221)
 	sum := e.waitLog("45 lines suppressed")
-	if n := len(e.logLines("sender refused")); n != 5 || len(sum) != 1 {
+	if n := len(e.logLines("smtp rejected")); n != 5 || len(sum) != 1 {
 		t.Fatalf("%d lines passed and %v, want 5 and one summary of 45:\n%s", n, sum, e.logs.String())
 	}
-	if sum[0]["client"] != "127.0.0.1" || sum[0]["level"] != "WARN" {
+	if sum[0]["remote"] != "127.0.0.1" || sum[0]["level"] != "WARN" {
 		t.Errorf("summary %v", sum[0])
 	}
 	if n := len(e.logLines("smtp transaction")); n != 1 {
@@ -83,7 +83,7 @@ func TestLogFloodLimited(t *testing.T) {
 	}
 	r.write("QUIT\r\n")
 	r.expect(221)
-	if sum := e.waitLog("7 lines suppressed"); len(sum) != 1 || len(e.logLines("sender refused")) != 8 {
+	if sum := e.waitLog("7 lines suppressed"); len(sum) != 1 || len(e.logLines("smtp rejected")) != 8 {
 		t.Fatalf("second connection: %v\n%s", sum, e.logs.String())
 	}
 }

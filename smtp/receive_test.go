@@ -118,8 +118,13 @@ func TestRcptCodesMixed(t *testing.T) {
 		t.Fatalf("want one transaction line:\n%s", logs)
 	}
 	for _, want := range []string{`"<alice@example.org> delivered INBOX"`, `<nobody@example.org> rejected 550`,
-		`<work/alice@example.org> delivered INBOX/work"`, `"outcome":"delivered"`, `"sender":"x@spam.example"`,
-		`"client":"127.0.0.1"`, `"size":`, `"duration":`} {
+		`<work/alice@example.org> delivered INBOX/work"`, `"outcome":"delivered"`, `"from":"x@spam.example"`,
+		`"remote":"127.0.0.1"`, `"size":`, `"dur_ms":`,
+		// Every refusal has a line of its own with its reason class.
+		`"msg":"smtp rejected","proto":"smtp","session":1,"remote":"127.0.0.1","cmd":"RCPT","reason":"no_such_user","status":550,"reply":"550 5.1.1 Recipient address rejected","txn":`,
+		`"reason":"relay","status":550,"reply":"550 5.7.1 Relay access denied"`,
+		`"reason":"guard","status":550,"reply":"550 5.7.1 Recipient address rejected","txn":`,
+		`"from":"x@spam.example","rcpt":"bob@example.org"}`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %s:\n%s", want, logs)
 		}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
@@ -93,7 +94,8 @@ type Options struct {
 type Server struct {
 	opts    Options
 	log     *slog.Logger
-	service string // "smtp" or "submission", for metrics and logs
+	service string        // "smtp" or "submission", for metrics and logs
+	nextID  atomic.Uint64 // session numbers in logs
 	srv     *gosmtp.Server
 
 	rcptThrottle *throttle.Limiter
@@ -168,7 +170,7 @@ func New(opts Options) (*Server, error) {
 	if s.rcptThrottle == nil {
 		s.rcptThrottle = NewRcptLimiter()
 	}
-	s.log = log.With("service", s.service)
+	s.log = log.With("proto", s.service)
 	s.logAddrs = logrl.NewAddrs(opts.AddrLogBudget, 0, nil)
 	s.serverLog = slog.New(logrl.Wrap(s.log.Handler(), logrl.NewLimiter(serverLogBudget, nil)))
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -178,6 +180,7 @@ func New(opts Options) (*Server, error) {
 	srv.TLSConfig = opts.TLSConfig
 	srv.MaxMessageBytes = opts.MaxMessageBytes
 	srv.MaxRecipients = opts.MaxRecipients
+	srv.OnReject = s.limitRejected // reject.go
 	srv.MaxLineLength = opts.MaxLineLength
 	srv.WriteTimeout = opts.WriteTimeout
 	srv.ReadTimeout = 0 // ours, renewed per read: see trackedConn.Read

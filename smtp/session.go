@@ -109,16 +109,15 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 	}
 	if s.srv.opts.Submission {
 		if !s.authOK {
-			return errAuthRequired
+			return s.rejected("MAIL", &transaction{sender: from}, "", nil, errAuthRequired)
 		}
 		if !s.srv.opts.Deliverer.Owns(s.srv.ctx, *s.auth, from) {
-			s.log.Info("sender refused", "sender", from, "auth", s.auth.Address)
-			return errSenderNotOwned
+			return s.rejected("MAIL", &transaction{sender: from}, "", nil, errSenderNotOwned)
 		}
 	}
 	s.finish(s.current(), "aborted") // a MAIL without RSET after an unfinished one
 	if s.tc != nil && !s.tc.beginTxn() {
-		return errShuttingDown
+		return s.rejected("MAIL", &transaction{sender: from}, "", nil, errShuttingDown)
 	}
 	s.mu.Lock()
 	s.txn = &transaction{id: newID(), sender: from, utf8: opts != nil && opts.UTF8, start: time.Now()}
@@ -151,13 +150,10 @@ func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	rep := replyFor(err)
 	l := rcptLog{addr: to, outcome: outcomeOf(rep)}
 	if rep != nil {
-		if rep.Code/100 == 4 {
-			s.log.Warn("recipient check failed", "id", t.id, "rcpt", to, "err", err)
-		}
+		s.rejected("RCPT", t, to, err, rep)
 		if rep.Code/100 == 5 && s.rcptRefused() {
-			s.log.Info("too many rejected recipients, closing", "id", t.id, "limit", s.srv.opts.MaxBadRecipients)
 			s.end()
-			rep = errTooManyBadRcpts
+			rep = s.rejected("RCPT", t, to, nil, errTooManyBadRcpts)
 		}
 		l.code = rep.Code
 		t.rcpts = append(t.rcpts, l)
@@ -199,7 +195,7 @@ func (s *session) Data(r io.Reader) error {
 	var err error
 	if s.srv.opts.Submission {
 		if body, err = s.checkSenders(body); err != nil {
-			rep := replyFor(err)
+			rep := s.rejected("DATA", t, "", err, replyFor(err))
 			s.finish(t, outcomeOf(rep))
 			return rep
 		}
@@ -228,13 +224,7 @@ func (s *session) Data(r io.Reader) error {
 	}
 	results, err := s.srv.opts.Deliverer.Deliver(s.srv.ctx, env, body)
 	if err != nil {
-		rep := replyFor(err)
-		switch {
-		case delivery.ReasonOf(err) == delivery.ReasonBody: // the client's doing
-			s.log.Info("message data not received", "id", t.id, "err", err)
-		case rep.Code/100 == 4:
-			s.log.Warn("delivery failed", "id", t.id, "err", err)
-		}
+		rep := s.rejected("DATA", t, "", err, replyFor(err))
 		s.finish(t, outcomeOf(rep))
 		return rep
 	}
@@ -318,12 +308,12 @@ func (s *session) finish(t *transaction, outcome string) {
 		rcpts[i] = v
 	}
 	attrs := []any{
-		"id", t.id,
+		"txn", t.id,
 		"helo", s.conn.Hostname(),
-		"sender", t.sender,
+		"from", t.sender,
 		"rcpts", rcpts,
 		"size", t.size.Load(),
-		"duration", time.Since(t.start).Round(time.Microsecond),
+		"dur_ms", durMS(time.Since(t.start)),
 		"outcome", outcome,
 	}
 	if tl := s.tlsText(); tl != "" {

@@ -76,7 +76,7 @@ func (s *session) checkSenders(r io.Reader) (io.Reader, error) {
 	}
 	var se *senderError
 	if errors.As(err, &se) {
-		s.log.Info("sender fields refused", "problem", se.problem.String(), "field", se.field, "addr", se.addr)
+		s.log.Info("sender fields refused", "problem", se.problem.String(), "field", se.field, "addr", se.addr) // then "smtp rejected" (Data)
 		return nil, err
 	}
 	if err != nil {

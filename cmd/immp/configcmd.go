@@ -8,7 +8,12 @@ import (
 
 const configUsage = `Usage:
   immp config example                 print a complete commented example config
-  immp config check -config FILE      validate FILE without starting anything
+  immp config check [-config FILE]    validate the config without starting anything
+
+config check finds the file as every verb does (-config, $IMMP_CONFIG,
+./immp.toml, /etc/immp/immp.toml) and names the key of each problem:
+errors (exit 2) stop the server from starting, warnings do not.
+"immp doctor" also checks the data directory's owners and modes.
 `
 
 func cmdConfig(e cliEnv, args []string) int {
@@ -28,7 +33,7 @@ func cmdConfig(e cliEnv, args []string) int {
 		fmt.Fprint(e.stdout, config.Example())
 		return exitOK
 	default: // check
-		fs := newFlags(e, "config check", "immp config check -config FILE")
+		fs := newFlags(e, "config check", "immp config check [-config FILE]")
 		path := configFlag(e, fs)
 		if code, done := parseFlags(e, fs, rest); done {
 			return code
@@ -36,14 +41,18 @@ func cmdConfig(e cliEnv, args []string) int {
 		if fs.NArg() != 0 {
 			return e.usageError(fs, "config check takes no arguments (the file goes after -config)")
 		}
-		if *path == "" {
-			return e.usageError(fs, "-config FILE is required")
-		}
 		c, ok := loadConfig(e, *path)
 		if !ok {
 			return exitUsage
 		}
-		fmt.Fprintf(e.stdout, "%s: OK\n", *path)
+		name := findConfig(e, *path).path
+		if name == "" {
+			name = "built-in test-bed profile"
+		}
+		fmt.Fprintf(e.stdout, "%s: OK\n", name)
+		for _, w := range c.Warnings() {
+			fmt.Fprintf(e.stdout, "warning: %v\n", w)
+		}
 		for _, l := range c.Listeners() {
 			fmt.Fprintf(e.stdout, "  %-18s %s\n", l.Key, l.Addr)
 		}

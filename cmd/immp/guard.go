@@ -6,7 +6,7 @@ import (
 	"github.com/immp-mail/immp/immp/client"
 )
 
-const guardUsage = `Usage (flags: -immp HOST:PORT -user ADDRESS [-tls|-starttls] [-insecure]):
+const guardUsage = `Usage (flags: -user ADDRESS [-config FILE] [-immp HOST:PORT] [-tls|-starttls] [-insecure]):
   immp guard agents [flags] [PATTERN]          list your spam guard agents
   immp guard add-agent [flags] AGENT           create an agent
   immp guard del-agent [flags] AGENT           delete an agent and its entries
@@ -15,6 +15,8 @@ const guardUsage = `Usage (flags: -immp HOST:PORT -user ADDRESS [-tls|-starttls]
   immp guard del [flags] AGENT ENTRY           remove an entry
 
 The password is read from $IMMP_PASSWORD, else from the first line of stdin.
+The server's address and the domain of a bare -user name come from the
+config (found as for every verb) unless -immp and a full address are given.
 Every account has an agent named after its address from the start.
 `
 
@@ -48,6 +50,9 @@ func cmdGuard(e cliEnv, args []string) int {
 		return e.usageError(fs, "-user is required")
 	case *cf.tls && *cf.starttls:
 		return e.usageError(fs, "-tls and -starttls exclude each other")
+	}
+	if !cf.resolve(e, fs) {
+		return exitUsage
 	}
 	pw, err := cf.password(e)
 	if err != nil {

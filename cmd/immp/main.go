@@ -16,29 +16,32 @@ const (
 	exitUsage = 2 // usage or configuration error
 )
 
-const usageText = `immp is an all-in-one mail server: SMTP, IMAP and IMMP over one mailbox.
+// verb is one command of the CLI.
+type verb struct {
+	name  string
+	run   func(cliEnv, []string) int
+	usage string // synopsis after "immp "
+	help  string // what it does, one line
+}
 
-Usage:
-  immp serve [-config FILE] [-data-dir DIR] [-addr-file PATH]
-                                          run the servers
-  immp config example                     print a commented example config
-  immp config check -config FILE          validate a config file
-  immp user add|del|passwd|list [-config FILE] [ADDRESS]
-                                          manage accounts (password on stdin)
-  immp guard agents|add-agent|del-agent|entries|add|del [flags] ARGS
-                                          manage the spam guard over IMMP
-  immp subinbox create|delete|rename|replace|move|list [flags] ARGS
-                                          manage subinboxes over IMMP (IMAP fallback)
-  immp dkim keygen|show [flags] DOMAIN    make a DKIM signing key, print its DNS record
-  immp dns records|check [-config FILE] DOMAIN
-                                          print the DNS records to publish, or check them
-  immp healthcheck [-config FILE]         exit 0 when the local server is healthy
-  immp version                            print the version
-
-Run "immp VERB -h" for a verb's flags. -config defaults to $IMMP_CONFIG;
-without either, the built-in test-bed profile is used.
-Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
-`
+// verbs is the command line, in the order "immp help" lists it. A new
+// verb is one line here; help, completion and the unknown-verb message
+// follow from it.
+func verbs() []verb {
+	return []verb{
+		{"serve", cmdServe, "serve [-config FILE] [-data-dir DIR] [-addr-file PATH]", "run the servers"},
+		{"config", cmdConfig, "config example|check [-config FILE]", "print a commented example config, or check one"},
+		{"doctor", cmdDoctor, "doctor [-config FILE]", "check the config and the data directory's owners and modes"},
+		{"user", cmdUser, "user add|del|passwd|list|quota [flags] [ADDRESS]", "manage accounts (password prompted, or on stdin)"},
+		{"guard", cmdGuard, "guard agents|add-agent|del-agent|entries|add|del [flags] ARGS", "manage the spam guard over IMMP"},
+		{"subinbox", cmdSubinbox, "subinbox create|delete|rename|replace|move|list [flags] ARGS", "manage subinboxes over IMMP (IMAP fallback)"},
+		{"dkim", cmdDKIM, "dkim keygen|show [flags] DOMAIN", "make a DKIM signing key, print its DNS record"},
+		{"dns", cmdDNS, "dns records|check [-config FILE] DOMAIN", "print the DNS records to publish, or check them"},
+		{"healthcheck", cmdHealthcheck, "healthcheck [-config FILE]", "exit 0 when the local server is healthy"},
+		{"completion", cmdCompletion, "completion bash|zsh", "print a shell completion script"},
+		{"version", cmdVersion, "version", "print the version"},
+	}
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -53,35 +56,32 @@ func main() {
 // runContext is the whole CLI (args without the program name), with a
 // context whose end (a signal, in main) makes serve shut down gracefully.
 func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	return run(cliEnv{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, systemConfig: defaultSystemConfig}, args)
+}
+
+// run dispatches args to their verb.
+func run(e cliEnv, args []string) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usageText)
+		fmt.Fprint(e.stderr, usageText())
 		return exitUsage
 	}
-	env := cliEnv{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
-	verb, rest := args[0], args[1:]
-	switch verb {
-	case "serve":
-		return cmdServe(env, rest)
-	case "config":
-		return cmdConfig(env, rest)
-	case "user":
-		return cmdUser(env, rest)
-	case "guard":
-		return cmdGuard(env, rest)
-	case "subinbox":
-		return cmdSubinbox(env, rest)
-	case "healthcheck":
-		return cmdHealthcheck(env, rest)
-	case "dkim":
-		return cmdDKIM(env, rest)
-	case "dns":
-		return cmdDNS(env, rest)
-	case "version":
-		return cmdVersion(env, rest)
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, usageText)
+	name, rest := args[0], args[1:]
+	switch name {
+	case "-h", "-help", "--help":
+		fmt.Fprint(e.stdout, usageText())
 		return exitOK
+	case "help":
+		return cmdHelp(e, rest)
 	}
-	fmt.Fprintf(stderr, "immp: unknown verb %q\n\n%s", verb, usageText)
+	e.verb = name
+	var names []string
+	for _, v := range verbs() {
+		if v.name == name {
+			return v.run(e, rest)
+		}
+		names = append(names, v.name)
+	}
+	fmt.Fprintf(e.stderr, "immp: unknown verb %q%s\nverbs: %s (\"immp help\" describes them)\n",
+		name, didYouMean(name, names), joinWords(names))
 	return exitUsage
 }

@@ -70,7 +70,13 @@ func TestUsageAndConfigExitCodes(t *testing.T) {
 		{[]string{"serve", "-config", badCIDR}, exitUsage, "immp.trusted_networks"},
 		{[]string{"config"}, exitUsage, "missing sub-command"},
 		{[]string{"config", "nope"}, exitUsage, `unknown sub-command "nope"`},
-		{[]string{"config", "check"}, exitUsage, "-config FILE is required"},
+		{[]string{"config", "check"}, exitOK, "using the built-in test-bed profile"},
+		{[]string{"user", "add", "a@example.org", "-config", good}, exitUsage, "flag -config comes after the argument \"a@example.org\""},
+		{[]string{"user", "ad"}, exitUsage, `unknown sub-command "ad" (did you mean "add"?)`},
+		{[]string{"usr"}, exitUsage, `(did you mean "user"?)`},
+		{[]string{"user", "add", "-nope", "a@example.org"}, exitUsage, "immp user add: unknown flag -nope\nusage: immp user add "},
+		{[]string{"user", "add", "a@example.org", "-nope"}, exitUsage, "has no flag -nope"},
+		{[]string{"completion"}, exitUsage, "name the shell"},
 		{[]string{"config", "check", "-config", bad}, exitUsage, "smtp.lisen: unknown key"},
 		{[]string{"config", "check", "-config", good}, exitOK, ""},
 		{[]string{"config", "example", "x"}, exitUsage, "no arguments"},
@@ -108,6 +114,7 @@ func TestHelpEverywhere(t *testing.T) {
 		{"user", "add"}, {"user", "del"}, {"user", "passwd"}, {"user", "list"},
 		{"guard", "agents"}, {"guard", "add-agent"}, {"guard", "del-agent"}, {"guard", "entries"}, {"guard", "add"}, {"guard", "del"},
 		{"subinbox", "create"}, {"subinbox", "delete"}, {"subinbox", "rename"}, {"subinbox", "replace"}, {"subinbox", "move"}, {"subinbox", "list"},
+		{"doctor"}, {"completion"}, {"user", "quota"},
 		{"user"}, {"guard"}, {"subinbox"}, {"config"},
 	}
 	for _, v := range verbs {

@@ -26,7 +26,7 @@ func cmdServe(e cliEnv, args []string) int {
 	}
 	ci.apply(&cfg)
 	log := newLogger(cfg.Log, e.stderr)
-	if *path == "" {
+	if findConfig(e, *path).path == "" { // the built-in profile
 		log.Warn("NO CONFIG FILE: running the built-in TEST-BED profile. Accounts are created " +
 			"on first login (with whatever password is given) and on first delivery; loopback only. " +
 			"Do not use this for real mail: see \"immp config example\".")
@@ -36,6 +36,9 @@ func cmdServe(e cliEnv, args []string) int {
 	if cfg.TLS.SelfSigned {
 		cert, _ := cfg.SelfSignedPaths()
 		log.Warn("using a self-signed certificate; clients will not trust it", "cert", cert)
+	}
+	for _, w := range cfg.Warnings() {
+		log.Warn("config: "+w.Msg, "key", w.Key)
 	}
 	if len(cfg.Listeners()) == 0 {
 		log.Warn("no listener is configured: nothing will be served")
@@ -60,6 +63,9 @@ func cmdServe(e cliEnv, args []string) int {
 		e.errorf("serve: -addr-file: %v", err)
 		return exitFail
 	}
+	if cfg.Log.Format != "json" || isTerminal(e.stderr) {
+		printBanner(e.stderr, cfg, d, configName(e, *path))
+	}
 	if err := d.Run(e.ctx); err != nil {
 		e.errorf("serve: %v", err)
 		return exitFail
@@ -70,4 +76,12 @@ func cmdServe(e cliEnv, args []string) int {
 // startDaemon starts the whole server as serve runs it (package server).
 func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (*server.Server, error) {
 	return server.Start(ctx, server.Options{Config: cfg, Logger: log, Version: versionString()})
+}
+
+// configName is how the banner names the config in use.
+func configName(e cliEnv, flagPath string) string {
+	if p := findConfig(e, flagPath).path; p != "" {
+		return p
+	}
+	return "none, the built-in test-bed profile"
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/immp-mail/immp/immp/fallback"
 )
 
-const subinboxUsage = `Usage (flags: -immp HOST:PORT -imap HOST:PORT -user ADDRESS [-tls|-starttls] [-insecure]):
+const subinboxUsage = `Usage (flags: -user ADDRESS [-config FILE] [-immp HOST:PORT] [-imap HOST:PORT] [-tls|-starttls] [-insecure]):
   immp subinbox create [flags] NAME            create a subinbox (its parent must exist)
   immp subinbox delete [flags] NAME            delete a subinbox and its messages
   immp subinbox rename [flags] OLD NEW         rename (children move along)
@@ -19,6 +19,8 @@ Names in address form (office/work, leaf first, as in office/work/alice@...)
 or absolute form (INBOX/work/office). When the IMMP server refuses the
 connection, the same is done over IMAP (draft 5.6) and a note is printed
 on stderr. The password is read from $IMMP_PASSWORD, else from stdin.
+The addresses and the domain of a bare -user name come from the config
+(found as for every verb) unless -immp, -imap and a full address are given.
 `
 
 func cmdSubinbox(e cliEnv, args []string) int {
@@ -49,6 +51,9 @@ func cmdSubinbox(e cliEnv, args []string) int {
 		return e.usageError(fs, "-user is required")
 	case *cf.tls && *cf.starttls:
 		return e.usageError(fs, "-tls and -starttls exclude each other")
+	}
+	if !cf.resolve(e, fs) {
+		return exitUsage
 	}
 	pw, err := cf.password(e)
 	if err != nil {

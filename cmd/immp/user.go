@@ -11,15 +11,18 @@ import (
 )
 
 const userUsage = `Usage:
-  immp user add [-config FILE] [-quota SIZE] ADDRESS   create an account; password on stdin
-  immp user passwd [-config FILE] ADDRESS              set a new password; password on stdin
+  immp user add [-config FILE] [-quota SIZE] ADDRESS   create an account
+  immp user passwd [-config FILE] ADDRESS              set a new password
   immp user del [-config FILE] ADDRESS                 delete an account and its mail
   immp user list [-config FILE]                        print every account with its storage use
   immp user quota [-config FILE] ADDRESS [SIZE]        set the account's quota, or print its use
 
 They open the data directory of the config directly and work while the
-server runs. The password is the first line of standard input, e.g.
+server runs, as the user that owns the data directory. At a terminal,
+add and passwd ask for the password twice without showing it; otherwise
+it is the first line of standard input, or of -password-file FILE:
   printf '%s\n' "$PASSWORD" | immp user add -config immp.toml alice@example.org
+  immp user add -config immp.toml -password-file pw.txt alice@example.org
 
 user list prints one line per account, fields separated by a tab: the
 address, the storage used (the sizes of all its messages), and the quota
@@ -35,17 +38,21 @@ func cmdUser(e cliEnv, args []string) int {
 		return code
 	}
 	synopsis := map[string]string{
-		"add":    "immp user add [-config FILE] [-quota SIZE] ADDRESS",
-		"passwd": "immp user passwd [-config FILE] ADDRESS",
+		"add":    "immp user add [-config FILE] [-quota SIZE] [-password-file FILE] ADDRESS",
+		"passwd": "immp user passwd [-config FILE] [-password-file FILE] ADDRESS",
 		"del":    "immp user del [-config FILE] ADDRESS",
 		"list":   "immp user list [-config FILE]",
 		"quota":  "immp user quota [-config FILE] ADDRESS [SIZE]",
 	}[verb]
 	fs := newFlags(e, "user "+verb, synopsis)
 	path := configFlag(e, fs)
-	var quotaFlag *string
+	var quotaFlag, pwFile *string
 	if verb == "add" {
 		quotaFlag = fs.String("quota", "", "the account's own storage quota `SIZE` (\"1GiB\", \"0\" unlimited); default: [accounts] quota")
+	}
+	if verb == "add" || verb == "passwd" {
+		pwFile = fs.String("password-file", "", "read the password from the first line of `FILE` (for scripts);\n"+
+			"default: prompt twice at a terminal, else the first line of standard input")
 	}
 	if code, done := parseFlags(e, fs, rest); done {
 		return code
@@ -99,7 +106,7 @@ func cmdUser(e cliEnv, args []string) int {
 	}
 	if verb == "add" || verb == "passwd" {
 		var err error
-		if password, err = readPassword(e.stdin); err != nil {
+		if password, err = newPassword(e, *pwFile, addr); err != nil {
 			e.errorf("user %s: %v", verb, err)
 			return exitUsage
 		}
@@ -144,7 +151,7 @@ func cmdUser(e cliEnv, args []string) int {
 	switch {
 	case err == nil:
 		if !quiet {
-			fmt.Fprintf(e.stderr, "immp: user %s %s: done\n", verb, addr)
+			fmt.Fprintf(e.stderr, "immp: user %s %s: done (%s)\n", verb, addr, userDone(verb, cfg, limit))
 		}
 		return exitOK
 	case errors.Is(err, maildir.ErrAccountExists):
@@ -217,4 +224,36 @@ func inDomains(cfg config.Config, addr string) bool {
 		}
 	}
 	return false
+}
+
+// userDone says what a changing user command did, in words.
+func userDone(verb string, cfg config.Config, limit *int64) string {
+	switch verb {
+	case "add":
+		q := "no storage quota"
+		if cfg.Accounts.Quota > 0 {
+			q = "quota " + cfg.Accounts.Quota.String() + " ([accounts] quota)"
+		}
+		if limit != nil {
+			q = "own quota " + quotaText(*limit)
+		}
+		return "account created with the password given, " + q + "; mail in " + cfg.DataDir
+	case "passwd":
+		return "password changed; the next login needs it"
+	case "del":
+		return "account and all its mail deleted"
+	case "quota":
+		return "quota set to " + quotaText(*limit)
+	}
+	return verb
+}
+
+func quotaText(l int64) string {
+	switch {
+	case l == maildir.QuotaDefault:
+		return "the [accounts] quota"
+	case l == 0:
+		return "unlimited"
+	}
+	return config.Size(l).String()
 }

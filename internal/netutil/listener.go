@@ -186,6 +186,9 @@ func (l *Listener) refuse(c net.Conn, reason string, line []byte) {
 		l.opts.Refused(reason)
 	}
 	remote := c.RemoteAddr().String()
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		remote = host // as "remote" in every log line: the IP (docs/logging.md)
+	}
 	l.note("refused "+reason, func(unsaid int) {
 		l.log.Warn("connection refused", "reason", reason, "remote", remote, "refusals_unlogged", unsaid)
 	})

@@ -154,6 +154,15 @@ func (c *Conn) Server() *Server {
 	return c.server
 }
 
+// limitReject (immp) writes a refusal that go-smtp decides by itself, for
+// a limit of the Server, and tells Server.OnReject.
+func (c *Conn) limitReject(cmd, arg string, code int, enh EnhancedCode, msg string) {
+	c.writeResponse(code, enh, msg)
+	if c.server.OnReject != nil {
+		c.server.OnReject(c, cmd, arg, &SMTPError{Code: code, EnhancedCode: enh, Message: msg})
+	}
+}
+
 func (c *Conn) Session() Session {
 	c.locker.Lock()
 	defer c.locker.Unlock()
@@ -358,7 +367,7 @@ func (c *Conn) handleMail(arg string) {
 			}
 
 			if c.server.MaxMessageBytes > 0 && int64(size) > c.server.MaxMessageBytes {
-				c.writeResponse(552, EnhancedCode{5, 3, 4}, "Max message size exceeded")
+				c.limitReject("MAIL", from, 552, EnhancedCode{5, 3, 4}, "Max message size exceeded") // immp
 				return
 			}
 
@@ -698,7 +707,7 @@ func (c *Conn) handleRcpt(arg string) {
 	}
 
 	if c.server.MaxRecipients > 0 && len(c.recipients) >= c.server.MaxRecipients {
-		c.writeResponse(452, EnhancedCode{4, 5, 3}, fmt.Sprintf("Maximum limit of %v recipients reached", c.server.MaxRecipients))
+		c.limitReject("RCPT", recipient, 452, EnhancedCode{4, 5, 3}, fmt.Sprintf("Maximum limit of %v recipients reached", c.server.MaxRecipients)) // immp
 		return
 	}
 
@@ -1030,7 +1039,7 @@ func (c *Conn) handleBdat(arg string) {
 	}
 
 	if c.server.MaxMessageBytes != 0 && c.bytesReceived+int64(size) > c.server.MaxMessageBytes {
-		c.writeResponse(552, EnhancedCode{5, 3, 4}, "Max message size exceeded")
+		c.limitReject("BDAT", "", 552, EnhancedCode{5, 3, 4}, "Max message size exceeded") // immp
 
 		// Discard chunk itself without passing it to backend.
 		io.Copy(ioutil.Discard, io.LimitReader(c.text.R, int64(size)))

@@ -23,6 +23,12 @@ type Logger interface {
 
 // A SMTP server.
 type Server struct {
+	// immp: OnReject, when set, hears of the refusals go-smtp answers by
+	// itself for a limit: MAIL with a SIZE over MaxMessageBytes, RCPT over
+	// MaxRecipients, a BDAT chunk over MaxMessageBytes; arg is the
+	// address of MAIL or RCPT. The reply is written already.
+	OnReject func(c *Conn, cmd, arg string, reply *SMTPError)
+
 	// The type of network, "tcp" or "unix".
 	Network string
 	// TCP or Unix address to listen on.
