@@ -24,6 +24,7 @@ type Config struct {
 	Delivery   Delivery   `toml:"delivery" doc:"How recipient addresses map to subinboxes."`
 	Auth       Auth       `toml:"auth" doc:"Authentication policy shared by submission, IMAP and IMMP."`
 	Log        Log        `toml:"log" doc:"Logging (log/slog) to standard error."`
+	Outbound   Outbound   `toml:"outbound" doc:"Outbound mail: the queue, and delivery to other domains' MX or a smarthost."`
 }
 
 // SMTP is the [smtp] section.
@@ -35,6 +36,7 @@ type SMTP struct {
 	DataTimeout     Duration `toml:"data_timeout" doc:"How long the data of one message (DATA, or all its BDAT chunks) may take\nin all; then 451 4.4.2 and the connection is closed. The default 10m\ntakes a 25MiB message at 350 kbit/s; raise it with max_message_bytes."`
 	MaxConnsPerIP   int      `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited.\nOne more is answered \"421 4.7.0\" and closed."`
 	MaxConns        int      `toml:"max_conns" doc:"Most simultaneous connections on the listener; -1: unlimited.\nOne more is answered \"421 4.7.0 ... try again later\" and closed."`
+	TrustedNetworks []string `toml:"trusted_networks" doc:"Networks (CIDR) whose clients may send mail to other domains without\nlogging in (needs [outbound] enabled), e.g. a web application's host.\nEmpty: only authenticated submission may."`
 	Postmaster      string   `toml:"postmaster" doc:"Account that receives mail to postmaster@ each domain (RFC 5321 4.5.1) where\nno account of that name exists; it must be in one of the domains. Empty:\npostmaster@<first domain>. If that account does not exist, the oldest\naccount receives it (\"immp serve\" logs where postmaster mail goes)."`
 }
 
@@ -161,6 +163,7 @@ func base() Config {
 		HTTP:     HTTP{MaxConnsPerIP: DefaultMaxConnsPerIP, MaxConns: DefaultHTTPMaxConns},
 		Delivery: Delivery{PlusSubinbox: true},
 		Log:      Log{Format: "text", Level: "info"},
+		Outbound: outboundDefaults(),
 	}
 }
 

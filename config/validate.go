@@ -89,6 +89,9 @@ func (c *Config) Validate() error {
 	if _, err := c.TrustedPrefixes(); err != nil {
 		return err
 	}
+	if err := c.validateOutbound(); err != nil {
+		return err
+	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:

@@ -48,6 +48,7 @@ type transaction struct {
 	utf8     bool
 	start    time.Time
 	accepted []delivery.Recipient
+	remote   []string // recipients in other domains, for the outbound queue (outbound.go)
 	rcpts    []rcptLog
 	size     atomic.Int64 // written by Data, which may run beside Reset (BDAT)
 	declared int64        // MAIL's SIZE= (RFC 1870), 0 if not given
@@ -130,6 +131,9 @@ func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	if !s.rcptWait() {
 		return errShuttingDown
 	}
+	if s.relayRcpt(t, to) {
+		return nil
+	}
 	r, err := s.srv.opts.Deliverer.CheckRecipient(s.srv.ctx, t.sender, to, s.authOK)
 	if err == nil {
 		err = s.srv.opts.Deliverer.CheckQuota(s.srv.ctx, r, t.declared)
@@ -197,6 +201,16 @@ func (s *session) Data(r io.Reader) error {
 	}
 	if s.authOK {
 		env.AuthUser = s.auth.Address
+	}
+	if len(t.remote) > 0 {
+		var rep *gosmtp.SMTPError
+		if body, rep = s.enqueueRemote(t, env, body); rep != nil {
+			return rep
+		}
+		if len(t.accepted) == 0 {
+			s.finish(t, "queued")
+			return queuedReply(t.id)
+		}
 	}
 	results, err := s.srv.opts.Deliverer.Deliver(s.srv.ctx, env, body)
 	if err != nil {

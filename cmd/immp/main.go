@@ -28,6 +28,8 @@ Usage:
                                           manage the spam guard over IMMP
   immp subinbox create|delete|rename|replace|move|list [flags] ARGS
                                           manage subinboxes over IMMP (IMAP fallback)
+  immp queue list|show|flush|delete [-config FILE] [ID]
+                                          inspect and manage the outbound queue
   immp healthcheck [-config FILE]         exit 0 when the local server is healthy
   immp version                            print the version
 
@@ -66,6 +68,8 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return cmdGuard(env, rest)
 	case "subinbox":
 		return cmdSubinbox(env, rest)
+	case "queue":
+		return cmdQueue(env, rest)
 	case "healthcheck":
 		return cmdHealthcheck(env, rest)
 	case "version":
