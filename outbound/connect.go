@@ -231,7 +231,7 @@ func (q *Queue) connectRelay(ctx context.Context) (*client, *outcome) {
 	host, port, _ := net.SplitHostPort(q.opts.Relay)
 	auth := q.opts.RelayUsername != ""
 	hp := hopPolicy{useTLS: q.opts.TLS != TLSOff || auth, requireTLS: q.opts.TLS == TLSRequired || auth, verify: auth}
-	implicit := port == "465" // RFC 8314 3.3
+	implicit := q.opts.RelayImplicitTLS
 	var addrs []string
 	if a, err := netip.ParseAddr(host); err == nil {
 		addrs = []string{a.String()}

@@ -58,15 +58,18 @@ type Options struct {
 	// Relay is the smarthost "HOST:PORT"; "" delivers to MX hosts.
 	Relay                        string
 	RelayUsername, RelayPassword string
-	TLS                          string        // TLSOpportunistic (default), TLSRequired, TLSOff
-	Resolver                     *net.Resolver // nil: the system's
-	MXPort                       int           // default 25
-	RetryInitial                 time.Duration // default 5m, doubling up to MaxRetryInterval
-	MaxAge                       time.Duration // default 120h
-	MaxConns                     int           // in all; default 50
-	MaxConnsPerDest              int           // per destination; default 5
-	MessagesPerConn              int           // default 100
-	DialTimeout                  time.Duration // default 30s
+	// RelayImplicitTLS: the relay speaks TLS from the first octet
+	// (RFC 8314 3.3; [outbound] relay on port 465), not STARTTLS.
+	RelayImplicitTLS bool
+	TLS              string        // TLSOpportunistic (default), TLSRequired, TLSOff
+	Resolver         *net.Resolver // nil: the system's
+	MXPort           int           // default 25
+	RetryInitial     time.Duration // default 5m, doubling up to MaxRetryInterval
+	MaxAge           time.Duration // default 120h
+	MaxConns         int           // in all; default 50
+	MaxConnsPerDest  int           // per destination; default 5
+	MessagesPerConn  int           // default 100
+	DialTimeout      time.Duration // default 30s
 	// RootCAs verifies certificates where they are checked (MTA-STS
 	// enforce, the smarthost when it gets a password, policy fetches);
 	// nil: the system's roots.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/immp-mail/immp/delivery"
@@ -30,7 +31,7 @@ func (d *Server) startOutbound(deliverer *delivery.Deliverer) (*outbound.Queue, 
 	o := cfg.Outbound
 	q, err := outbound.Open(outbound.Options{
 		Dir: filepath.Join(cfg.DataDir, "queue"), Hostname: o.Hostname,
-		Relay: o.Relay, RelayUsername: o.RelayUsername, RelayPassword: pw,
+		Relay: o.Relay, RelayImplicitTLS: strings.HasSuffix(o.Relay, ":465"), RelayUsername: o.RelayUsername, RelayPassword: pw,
 		TLS: o.TLS, Resolver: resolver.New(o.Resolver, 0), MXPort: o.MXPort,
 		RetryInitial: time.Duration(o.RetryInitial), MaxAge: time.Duration(o.MaxAge),
 		MaxConns: o.MaxConns, MaxConnsPerDest: o.MaxConnsPerDomain, MessagesPerConn: o.MessagesPerConnect,
