@@ -103,7 +103,10 @@ func parseSTSPolicy(b []byte) (stsPolicy, error) {
 			if err != nil || len(v) > 10 {
 				return p, fmt.Errorf("max_age %q", v)
 			}
-			p.MaxAge = min(time.Duration(n)*time.Second, stsMaxAge)
+			p.MaxAge = stsMaxAge
+			if n < uint64(stsMaxAge/time.Second) {
+				p.MaxAge = time.Duration(n) * time.Second
+			}
 			haveAge = true
 		case "mx":
 			if v == "" || strings.ContainsAny(v, " \t") {
