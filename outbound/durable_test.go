@@ -177,3 +177,50 @@ func TestPipelining(t *testing.T) {
 		t.Errorf("log:\n%s", logs)
 	}
 }
+
+type headerSigner struct{ calls int }
+
+func (s *headerSigner) SignHeader(_ context.Context, msg []byte) (string, error) {
+	s.calls++
+	if !strings.Contains(string(msg), "From: <alice@local.test>") {
+		return "", nil // no key for the From domain
+	}
+	return "DKIM-Signature: v=1; d=local.test; s=test; b=xyz\r\n", nil
+}
+
+// TestSignerAtEnqueue: the Signer is asked once per message, at enqueue,
+// and its field is the first line of what the MX receives.
+func TestSignerAtEnqueue(t *testing.T) {
+	t.Parallel()
+	m := startMX(t, nil)
+	_, res := startDNS(t, map[string]mockdns.Zone{"remote.test": {A: []string{"127.0.0.1"}}})
+	s := &headerSigner{}
+	q, _ := testQueue(t, Options{Resolver: res, MXPort: m.port, Signer: s})
+	enqueue(t, q, "alice@local.test", []string{"bob@remote.test", "carol@remote.test"}, testMessage("signed"))
+	waitFor(t, 5*time.Second, "delivery", func() bool { return len(m.messages()) == 1 })
+	if got := string(m.messages()[0].data); !strings.HasPrefix(got, "DKIM-Signature: v=1; d=local.test") {
+		t.Errorf("received:\n%s", got)
+	}
+	if s.calls != 1 {
+		t.Errorf("signer called %d times", s.calls)
+	}
+}
+
+// TestEnqueueAfterShutdown: a transaction finishing during the shutdown
+// grace period still gets a durable queue file, sent at the next start.
+func TestEnqueueAfterShutdown(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	m := startMX(t, nil)
+	_, res := startDNS(t, map[string]mockdns.Zone{"remote.test": {A: []string{"127.0.0.1"}}})
+	q, err := Open(Options{Dir: dir, Resolver: res, MXPort: m.port, Local: &bounces{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Run()
+	q.Shutdown(context.Background())
+	enqueue(t, q, "alice@local.test", []string{"bob@remote.test"}, testMessage("late"))
+	q2, _ := testQueue(t, Options{Dir: dir, Resolver: res, MXPort: m.port})
+	waitFor(t, 5*time.Second, "delivery after restart", func() bool { return len(m.messages()) == 1 })
+	_ = q2
+}

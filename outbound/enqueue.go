@@ -19,21 +19,12 @@ type Message struct {
 	UTF8       bool // the transaction was SMTPUTF8 (RFC 6531)
 }
 
-// ErrClosed: the queue is shut down.
-var ErrClosed = errors.New("outbound: queue closed")
-
 // Enqueue signs msg (when a Signer is set), writes it to the queue and
 // makes it durable (file and directory fsynced) before it returns: only
 // then may the client hear 250. Delivery starts at once.
 func (q *Queue) Enqueue(ctx context.Context, m Message, msg []byte) (string, error) {
 	if len(m.Recipients) == 0 {
 		return "", errors.New("outbound: no recipients")
-	}
-	q.mu.Lock()
-	closed := q.closed
-	q.mu.Unlock()
-	if closed {
-		return "", ErrClosed
 	}
 	if q.opts.Signer != nil {
 		sig, err := q.opts.Signer.SignHeader(ctx, msg)
@@ -62,8 +53,12 @@ func (q *Queue) Enqueue(ctx context.Context, m Message, msg []byte) (string, err
 		qm.st[i] = RcptState{Addr: r, Status: StatusQueued}
 	}
 	q.mu.Lock()
-	q.msgs[env.ID] = qm
-	q.schedule(qm, time.Now())
+	if !q.closed {
+		// After Shutdown (a transaction finishing in the grace period)
+		// the file is durable all the same; the next start sends it.
+		q.msgs[env.ID] = qm
+		q.schedule(qm, time.Now())
+	}
 	q.mu.Unlock()
 	q.signal()
 	q.log.Info(fmt.Sprintf("%s: from=<%s>, size=%d, nrcpt=%d (queue active)", env.ID, env.Sender, env.Size, len(env.Recipients)))
