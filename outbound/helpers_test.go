@@ -45,6 +45,8 @@ type mx struct {
 	mu    sync.Mutex
 	got   []received
 	conns int
+	// open and maxOpen count sessions open at once.
+	open, maxOpen int
 	// rcptReply and dataReply, when set, decide the replies (nil: accept).
 	rcptReply func(to string) error
 	dataReply func(n int) error // n counts DATA commands so far, from 1
@@ -62,8 +64,13 @@ type mxSession struct {
 	auth string
 }
 
-func (s *mxSession) Reset()        { s.from, s.to = "", nil }
-func (s *mxSession) Logout() error { return nil }
+func (s *mxSession) Reset() { s.from, s.to = "", nil }
+func (s *mxSession) Logout() error {
+	s.m.mu.Lock()
+	s.m.open--
+	s.m.mu.Unlock()
+	return nil
+}
 func (s *mxSession) AuthMechanisms() []string {
 	if !s.m.needAuth {
 		return nil
@@ -134,6 +141,8 @@ func startMX(t testing.TB, cfg *tls.Config) *mx {
 	s := gosmtp.NewServer(gosmtp.BackendFunc(func(c *gosmtp.Conn) (gosmtp.Session, error) {
 		m.mu.Lock()
 		m.conns++
+		m.open++
+		m.maxOpen = max(m.maxOpen, m.open)
 		m.mu.Unlock()
 		return &mxSession{m: m, c: c}, nil
 	}))

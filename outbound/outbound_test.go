@@ -2,6 +2,7 @@ package outbound
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"net"
 	"strings"
@@ -327,5 +328,53 @@ func TestRelayImplicitTLS(t *testing.T) {
 	waitFor(t, 5*time.Second, "relayed mail", func() bool { return len(m.messages()) == 1 })
 	if g := m.messages()[0]; !g.tls || g.auth != "user" {
 		t.Errorf("got %+v", g)
+	}
+}
+
+// TestConcurrencyBounds: never more connections to one destination than
+// MaxConnsPerDest, nor in all than MaxConns.
+func TestConcurrencyBounds(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name           string
+		perDest, total int
+		domains        []string
+		want           int
+	}{
+		{"per destination", 2, 10, []string{"remote.test"}, 2},
+		{"in total", 5, 3, []string{"a.test", "b.test", "c.test"}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m := startMX(t, nil)
+			m.delay = 20 * time.Millisecond
+			zones := map[string]mockdns.Zone{}
+			for _, d := range tc.domains {
+				zones[d] = mockdns.Zone{A: []string{"127.0.0.1"}}
+			}
+			_, res := startDNS(t, zones)
+			// Everything is queued before the runner starts, so it could
+			// open a connection per message if nothing bounded it.
+			q, err := Open(Options{Dir: t.TempDir(), Local: &bounces{}, Resolver: res, MXPort: m.port,
+				MaxConnsPerDest: tc.perDest, MaxConns: tc.total})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer q.Shutdown(context.Background())
+			n := 0
+			for i := 0; i < 12; i++ {
+				for _, d := range tc.domains {
+					enqueue(t, q, "alice@local.test", []string{"bob@" + d}, testMessage("c"))
+					n++
+				}
+			}
+			q.Run()
+			waitFor(t, 20*time.Second, "every delivery", func() bool { return len(m.messages()) == n })
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			if m.maxOpen > tc.want || m.maxOpen < 2 {
+				t.Errorf("%d connections open at once, want at most %d (and some parallelism)", m.maxOpen, tc.want)
+			}
+		})
 	}
 }
