@@ -224,3 +224,27 @@ func TestEnqueueAfterShutdown(t *testing.T) {
 	waitFor(t, 5*time.Second, "delivery after restart", func() bool { return len(m.messages()) == 1 })
 	_ = q2
 }
+
+// TestLongEnvelope: a message with many recipients (an envelope line
+// longer than the first read) is read back whole.
+func TestLongEnvelope(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ensureDirs(dir)
+	var rcpts []string
+	for i := 0; i < 300; i++ {
+		rcpts = append(rcpts, "recipient-number-"+strings.Repeat("x", 10)+"@remote"+string(rune('a'+i%26))+".test")
+	}
+	env := Envelope{ID: "CCCCCCCCCCCCCCCC", Sender: "a@local.test", Recipients: rcpts, Created: time.Now()}
+	if _, err := writeMessage(dir, &env, testMessage("long")); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := List(dir)
+	if err != nil || len(ents) != 1 || len(ents[0].Rcpts) != 300 {
+		t.Fatalf("List: %v, %d entries", err, len(ents))
+	}
+	e, msg, err := Show(dir, env.ID)
+	if err != nil || len(e.Recipients) != 300 || !strings.Contains(string(msg), "Subject: long") {
+		t.Fatalf("Show: %v", err)
+	}
+}
