@@ -378,3 +378,24 @@ func TestConcurrencyBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestOpportunisticFallback: when STARTTLS is offered but the handshake
+// fails, opportunistic TLS sends in clear over a new connection (as
+// Postfix does); required TLS defers.
+func TestOpportunisticFallback(t *testing.T) {
+	t.Parallel()
+	m := startMX(t, &tls.Config{}) // offers STARTTLS, has no certificate
+	_, res := startDNS(t, map[string]mockdns.Zone{"remote.test": {A: []string{"127.0.0.1"}}})
+	q, _ := testQueue(t, Options{Resolver: res, MXPort: m.port})
+	enqueue(t, q, "alice@local.test", []string{"bob@remote.test"}, testMessage("fallback"))
+	waitFor(t, 5*time.Second, "delivery", func() bool { return len(m.messages()) == 1 })
+	if m.messages()[0].tls {
+		t.Error("TLS reported although the handshake cannot succeed")
+	}
+	q2, logs2 := testQueue(t, Options{Resolver: res, MXPort: m.port, TLS: TLSRequired})
+	enqueue(t, q2, "alice@local.test", []string{"bob@remote.test"}, testMessage("noclear"))
+	waitFor(t, 5*time.Second, "a deferral", func() bool { return strings.Contains(logs2.String(), "status=deferred") })
+	if len(m.messages()) != 1 || !strings.Contains(logs2.String(), "dsn=4.7.5") {
+		t.Errorf("required TLS: %d messages; log:\n%s", len(m.messages()), logs2)
+	}
+}
