@@ -464,52 +464,6 @@ func (q *Queue) workerDone(key string) {
 	q.signal()
 }
 
-// control carries out the requests of "immp queue".
-func (q *Queue) control() {
-	for _, r := range readControl(q.opts.Dir) {
-		switch r.op {
-		case "flush":
-			q.flush()
-			q.log.Info("queue flush requested")
-		case "delete":
-			q.remove(r.id)
-		}
-		os.Remove(r.path)
-	}
-}
-
-// Flush makes every waiting item due now.
-func (q *Queue) flush() {
-	q.mu.Lock()
-	now := time.Now()
-	for q.waiting.Len() > 0 {
-		it := heap.Pop(&q.waiting).(*item)
-		it.next = now
-		if !it.m.deleted {
-			q.place(it, now)
-		}
-	}
-	q.mu.Unlock()
-	q.signal()
-}
-
-// remove deletes a message without a bounce ("immp queue delete"). An
-// attempt in flight finishes, and its outcome is dropped.
-func (q *Queue) remove(id string) {
-	q.mu.Lock()
-	m := q.msgs[id]
-	if m != nil {
-		m.deleted = true
-		delete(q.msgs, id)
-	}
-	q.mu.Unlock()
-	if err := removeMessage(q.opts.Dir, id); err != nil {
-		q.log.Warn("queue delete", "queue_id", id, "err", err)
-		return
-	}
-	q.log.Info("removed from the queue by request", "queue_id", id)
-}
-
 // Stats is the queue's size and the age of its oldest message.
 func (q *Queue) Stats() (n int, oldest time.Duration) {
 	q.mu.Lock()
