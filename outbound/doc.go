@@ -19,6 +19,7 @@
 //	            (DKIM-Signature and Received prepended)
 //	state/ID    per-recipient state (JSON), absent before the first attempt
 //	ctl/        requests of "immp queue flush|delete" to the running server
+//	mta-sts/DOMAIN  cached MTA-STS policy (JSON), kept until it expires
 //	lock        flock held by the running server
 //
 // Invariants:
@@ -53,7 +54,7 @@
 // deferred); "off" never starts TLS. A domain's MTA-STS policy (RFC 8461)
 // in enforce mode overrides both: only MX hosts the policy lists, over
 // TLS with a certificate valid for the MX name. Policies are cached for
-// their max_age. The smarthost gets a password (AUTH PLAIN or LOGIN, RFC
+// their max_age, on disk too, so a restart does not forget one. The smarthost gets a password (AUTH PLAIN or LOGIN, RFC
 // 4954) only over TLS whose certificate is valid for its name: STARTTLS,
 // or implicit TLS on port 465 (RFC 8314).
 //

@@ -2,12 +2,15 @@ package outbound
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -147,21 +150,61 @@ func (p *stsPolicy) matches(host string) bool {
 
 // stsCache remembers policies per domain (RFC 8461 5.1: a cached policy
 // applies until it expires, even when the record disappears).
+// Policies are also kept on disk (dir, <data_dir>/queue/mta-sts/DOMAIN),
+// so a restart does not forget an enforce policy that an attacker could
+// then strip by hiding the TXT record.
 type stsCache struct {
 	resolver *net.Resolver
 	client   *http.Client
+	dir      string // "": memory only
 	mu       sync.Mutex
 	m        map[string]stsEntry
 }
 
 type stsEntry struct {
-	id      string
-	policy  stsPolicy
-	expires time.Time
+	ID      string    `json:"id"`
+	Policy  stsPolicy `json:"policy"`
+	Expires time.Time `json:"expires"`
 }
 
-func newSTSCache(r *net.Resolver, c *http.Client) *stsCache {
-	return &stsCache{resolver: r, client: c, m: map[string]stsEntry{}}
+func newSTSCache(r *net.Resolver, c *http.Client, dir string) *stsCache {
+	if dir != "" {
+		os.MkdirAll(dir, 0o700)
+	}
+	return &stsCache{resolver: r, client: c, dir: dir, m: map[string]stsEntry{}}
+}
+
+// cached returns the entry for domain from memory, else from disk.
+func (c *stsCache) cached(domain string) (stsEntry, bool) {
+	c.mu.Lock()
+	e, ok := c.m[domain]
+	c.mu.Unlock()
+	if ok || c.dir == "" || strings.ContainsAny(domain, "/\\") || strings.HasPrefix(domain, ".") {
+		return e, ok
+	}
+	b, err := os.ReadFile(filepath.Join(c.dir, domain))
+	if err != nil || json.Unmarshal(b, &e) != nil {
+		return stsEntry{}, false
+	}
+	c.mu.Lock()
+	c.m[domain] = e
+	c.mu.Unlock()
+	return e, true
+}
+
+func (c *stsCache) store(domain string, e stsEntry) {
+	c.mu.Lock()
+	c.m[domain] = e
+	c.mu.Unlock()
+	if c.dir == "" || strings.ContainsAny(domain, "/\\") || strings.HasPrefix(domain, ".") {
+		return
+	}
+	if b, err := json.Marshal(e); err == nil {
+		tmp := filepath.Join(c.dir, domain+".tmp")
+		if os.WriteFile(tmp, b, 0o600) == nil {
+			os.Rename(tmp, filepath.Join(c.dir, domain))
+		}
+	}
 }
 
 // policy returns domain's policy in force, or nil when there is none (or
@@ -169,10 +212,8 @@ func newSTSCache(r *net.Resolver, c *http.Client) *stsCache {
 func (c *stsCache) policy(ctx context.Context, domain string, log *slog.Logger) *stsPolicy {
 	domain = strings.ToLower(domain)
 	now := time.Now()
-	c.mu.Lock()
-	cached, have := c.m[domain]
-	c.mu.Unlock()
-	if have && now.After(cached.expires) {
+	cached, have := c.cached(domain)
+	if have && now.After(cached.Expires) {
 		have = false
 	}
 	id := ""
@@ -188,23 +229,21 @@ func (c *stsCache) policy(ctx context.Context, domain string, log *slog.Logger) 
 	}
 	switch {
 	case id == "" && have:
-		return usable(&cached.policy)
+		return usable(&cached.Policy)
 	case id == "":
 		return nil
-	case have && cached.id == id:
-		return usable(&cached.policy)
+	case have && cached.ID == id:
+		return usable(&cached.Policy)
 	}
 	p, err := c.fetch(ctx, domain)
 	if err != nil {
 		log.Warn("MTA-STS policy fetch failed", "domain", domain, "err", err)
 		if have {
-			return usable(&cached.policy)
+			return usable(&cached.Policy)
 		}
 		return nil
 	}
-	c.mu.Lock()
-	c.m[domain] = stsEntry{id: id, policy: p, expires: now.Add(p.MaxAge)}
-	c.mu.Unlock()
+	c.store(domain, stsEntry{ID: id, Policy: p, Expires: now.Add(p.MaxAge)})
 	return usable(&p)
 }
 

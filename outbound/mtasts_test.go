@@ -1,8 +1,10 @@
 package outbound
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -172,4 +174,29 @@ func httpsPool2(t *testing.T, cfg *tls.Config) *x509.CertPool {
 	p := x509.NewCertPool()
 	p.AddCert(cfg.Certificates[0].Leaf)
 	return p
+}
+
+// TestSTSCacheSurvivesRestart: a policy fetched once still applies after
+// a restart when its TXT record has gone (RFC 8461 5.1), until it expires.
+func TestSTSCacheSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	_, res := startDNS(t, map[string]mockdns.Zone{}) // no _mta-sts record at all
+	log := slog.New(slog.DiscardHandler)
+	c1 := newSTSCache(res, http.DefaultClient, dir)
+	p := stsPolicy{Mode: stsEnforce, MX: []string{"mx.remote.test"}, MaxAge: time.Hour}
+	c1.store("remote.test", stsEntry{ID: "1", Policy: p, Expires: time.Now().Add(time.Hour)})
+	c1.store("old.test", stsEntry{ID: "1", Policy: p, Expires: time.Now().Add(-time.Second)})
+
+	c2 := newSTSCache(res, http.DefaultClient, dir)
+	got := c2.policy(context.Background(), "remote.test", log)
+	if got == nil || got.Mode != stsEnforce || !got.matches("mx.remote.test") {
+		t.Fatalf("after restart: %+v", got)
+	}
+	if got := c2.policy(context.Background(), "old.test", log); got != nil {
+		t.Errorf("an expired policy applies: %+v", got)
+	}
+	if got := c2.policy(context.Background(), "../etc", log); got != nil {
+		t.Errorf("a path as domain: %+v", got)
+	}
 }

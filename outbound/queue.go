@@ -193,7 +193,7 @@ func Open(opts Options) (*Queue, error) {
 		opts: opts, log: log, lock: lock, wake: make(chan struct{}, 1),
 		msgs: map[string]*qmsg{}, dests: map[string]*dest{},
 	}
-	q.sts = newSTSCache(opts.Resolver, q.httpClient())
+	q.sts = newSTSCache(opts.Resolver, q.httpClient(), filepath.Join(opts.Dir, stsDir))
 	q.ctx, q.cancel = context.WithCancel(context.Background())
 	if err := q.load(); err != nil {
 		lock.Close()

@@ -58,6 +58,7 @@ const (
 	stateDir = "state"
 	ctlDir   = "ctl"
 	lockName = "lock"
+	stsDir   = "mta-sts" // cached MTA-STS policies, one file per domain
 )
 
 // newID is a queue ID: 16 characters of [A-Z2-7], safe in a file name.
