@@ -23,6 +23,7 @@ type Outbound struct {
 	MXPort             int      `toml:"mx_port" doc:"Port of the receiving servers (25; other values for tests)."`
 	RetryInitial       Duration `toml:"retry_initial" doc:"First wait after a temporary failure (4xx, no connection); it doubles\nafter each further one, up to 4h between attempts."`
 	MaxAge             Duration `toml:"max_age" doc:"How long a message is retried before it is returned to its sender as\nundeliverable (RFC 5321 4.5.4.1 suggests 4-5 days)."`
+	DelayWarning       Duration `toml:"delay_warning" doc:"Tell the sender once (a \"delayed\" DSN) when a recipient is still being\nretried after this long. \"0s\": never."`
 	MaxConns           int      `toml:"max_conns" doc:"Most simultaneous outgoing connections in all."`
 	MaxConnsPerDomain  int      `toml:"max_conns_per_domain" doc:"Most simultaneous outgoing connections to one destination (a recipient\ndomain, or the relay)."`
 	MessagesPerConnect int      `toml:"messages_per_connection" doc:"Messages sent over one connection before it is closed and a new one\nopened (connection reuse)."`
@@ -34,6 +35,7 @@ const (
 	DefaultMXPort            = 25
 	DefaultRetryInitial      = Duration(5 * time.Minute)
 	DefaultOutboundMaxAge    = Duration(120 * time.Hour)
+	DefaultDelayWarning      = Duration(4 * time.Hour)
 	DefaultOutboundMaxConns  = 50
 	DefaultOutboundPerDomain = 5
 	DefaultMessagesPerConn   = 100
@@ -42,7 +44,7 @@ const (
 func outboundDefaults() Outbound {
 	return Outbound{
 		TLS: DefaultOutboundTLS, MXPort: DefaultMXPort, RetryInitial: DefaultRetryInitial,
-		MaxAge: DefaultOutboundMaxAge, MaxConns: DefaultOutboundMaxConns,
+		MaxAge: DefaultOutboundMaxAge, DelayWarning: DefaultDelayWarning, MaxConns: DefaultOutboundMaxConns,
 		MaxConnsPerDomain: DefaultOutboundPerDomain, MessagesPerConnect: DefaultMessagesPerConn,
 	}
 }
@@ -89,6 +91,8 @@ func (c *Config) validateOutbound() error {
 		return bad("outbound.retry_initial", "must be greater than 0")
 	case o.MaxAge <= 0:
 		return bad("outbound.max_age", "must be greater than 0")
+	case o.DelayWarning < 0:
+		return bad("outbound.delay_warning", "must not be negative (\"0s\" turns it off)")
 	case o.MaxConns <= 0:
 		return bad("outbound.max_conns", "must be greater than 0")
 	case o.MaxConnsPerDomain <= 0:

@@ -47,6 +47,7 @@ func TestOutboundErrorsNameTheKey(t *testing.T) {
 		{"bad mx_port", "[outbound]\nmx_port = 0\n", "outbound.mx_port"},
 		{"bad retry", "[outbound]\nretry_initial = \"0s\"\n", "outbound.retry_initial"},
 		{"bad max_age", "[outbound]\nmax_age = \"-1h\"\n", "outbound.max_age"},
+		{"negative delay warning", "[outbound]\ndelay_warning = \"-1s\"\n", "outbound.delay_warning"},
 		{"bad max_conns", "[outbound]\nmax_conns = 0\n", "outbound.max_conns"},
 		{"bad per domain", "[outbound]\nmax_conns_per_domain = 0\n", "outbound.max_conns_per_domain"},
 		{"bad hostname", "[outbound]\nhostname = \"a b\"\n", "outbound.hostname"},

@@ -255,7 +255,7 @@ func (q *Queue) finish(it *item, outs []outcome, start time.Time) {
 		return
 	}
 	class := q.class(it.dest)
-	var failed []failure
+	var failed, warn []failure
 	var still []int
 	var next time.Time
 	m.mu.Lock()
@@ -284,6 +284,9 @@ func (q *Queue) finish(it *item, outs []outcome, start time.Time) {
 			if r.Next.After(next) {
 				next = r.Next
 			}
+			if q.opts.DelayWarning > 0 && !r.Warned && now.Sub(m.env.Created) >= q.opts.DelayWarning {
+				warn = append(warn, failure{rcpt: ri, o: o})
+			}
 		}
 		if result == "sent" {
 			r.Status = StatusSent
@@ -292,6 +295,17 @@ func (q *Queue) finish(it *item, outs []outcome, start time.Time) {
 		q.opts.Metrics.Delivery(result, class)
 	}
 	m.mu.Unlock()
+	if len(warn) > 0 {
+		if err := q.notify(m, warn, now, true); err != nil {
+			q.log.Warn("cannot queue the delay warning; will try at the next attempt", "queue_id", m.env.ID, "err", err)
+		} else {
+			m.mu.Lock()
+			for _, f := range warn {
+				m.st[f.rcpt].Warned = true
+			}
+			m.mu.Unlock()
+		}
+	}
 	if len(failed) > 0 {
 		if err := q.bounce(m, failed, now); err != nil {
 			// The bounce is not durable: keep the recipients queued and

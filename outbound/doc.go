@@ -46,7 +46,9 @@
 // (RFC 5321 4.5.4.1), when it fails as expired (4.4.7). A failed
 // recipient's sender gets a DSN (RFC 3464 multipart/report, RFC 6522):
 // filed into the sender's INBOX when the sender is local (Local), else
-// queued to the sender's domain.
+// queued to the sender's domain. With DelayWarning, a recipient still
+// deferred after that long gets its sender one "delayed" DSN (RFC 3464
+// 2.3.3).
 //
 // TLS (RFC 3207): "opportunistic" uses STARTTLS when offered without
 // checking the certificate (RFC 7435), and falls back to cleartext when

@@ -27,6 +27,12 @@ const maxReturnedHeader = 64 << 10
 // 4.5.5) so it can never cause another. A message from the null sender
 // gets none. It returns once the bounce is durable.
 func (q *Queue) bounce(m *qmsg, failed []failure, now time.Time) error {
+	return q.notify(m, failed, now, false)
+}
+
+// notify queues a DSN: a bounce, or with delayed a warning that the
+// recipients are still being retried (RFC 3464 2.3.3 "delayed").
+func (q *Queue) notify(m *qmsg, failed []failure, now time.Time, delayed bool) error {
 	if m.env.Sender == "" {
 		q.log.Info(m.env.ID + ": no bounce for a message from the null sender")
 		return nil
@@ -41,12 +47,20 @@ func (q *Queue) bounce(m *qmsg, failed []failure, now time.Time) error {
 		rcpts[i] = m.st[f.rcpt].Addr
 	}
 	m.mu.Unlock()
-	dsn := buildDSN(q.opts.Hostname, m.env, rcpts, failed, hdr, now)
+	var until time.Time
+	if delayed {
+		until = m.env.Created.Add(q.opts.MaxAge)
+	}
+	dsn := buildDSN(q.opts.Hostname, m.env, rcpts, failed, hdr, now, until)
 	id, err := q.Enqueue(q.ctx, Message{Sender: "", Recipients: []string{m.env.Sender}}, dsn)
 	if err != nil {
 		return err
 	}
-	q.log.Info(fmt.Sprintf("%s: sender non-delivery notification: %s", m.env.ID, id))
+	what := "non-delivery"
+	if delayed {
+		what = "delay"
+	}
+	q.log.Info(fmt.Sprintf("%s: sender %s notification: %s", m.env.ID, what, id))
 	return nil
 }
 
@@ -75,15 +89,21 @@ func (q *Queue) originalHeader(m *qmsg) ([]byte, error) {
 
 // buildDSN writes the multipart/report (RFC 6522) with a human part, the
 // message/delivery-status part (RFC 3464 2) and the original header
-// section (text/rfc822-headers).
-func buildDSN(hostname string, env Envelope, rcpts []string, failed []failure, origHeader []byte, now time.Time) []byte {
+// section (text/rfc822-headers). A non-zero retryUntil makes it a delay
+// warning (Action: delayed) instead of a bounce.
+func buildDSN(hostname string, env Envelope, rcpts []string, failed []failure, origHeader []byte, now, retryUntil time.Time) []byte {
+	delayed := !retryUntil.IsZero()
 	boundary := "=_immp_" + strings.ToLower(rand.Text())
 	date := now.Format(time.RFC1123Z)
 	var b bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\r\n", args...) }
 	w("From: Mail Delivery System <MAILER-DAEMON@%s>", hostname)
 	w("To: <%s>", env.Sender)
-	w("Subject: Undelivered Mail Returned to Sender")
+	if delayed {
+		w("Subject: Delayed Mail (still being retried)")
+	} else {
+		w("Subject: Undelivered Mail Returned to Sender")
+	}
 	w("Date: %s", date)
 	w("Message-ID: <%s.%s@%s>", env.ID, strings.ToLower(rand.Text()[:10]), hostname)
 	w("Auto-Submitted: auto-replied") // RFC 3834 5
@@ -98,8 +118,13 @@ func buildDSN(hostname string, env Envelope, rcpts []string, failed []failure, o
 	w("")
 	w("This is the mail system at host %s.", hostname)
 	w("")
-	w("Your message could not be delivered to one or more recipients.")
-	w("It is attached below (its header section).")
+	if delayed {
+		w("Your message could not be delivered yet to one or more recipients.")
+		w("It will be retried until %s; no action is needed.", retryUntil.Format(time.RFC1123Z))
+	} else {
+		w("Your message could not be delivered to one or more recipients.")
+		w("It is attached below (its header section).")
+	}
 	w("")
 	for i, r := range rcpts {
 		why := failed[i].o.reply
@@ -122,7 +147,11 @@ func buildDSN(hostname string, env Envelope, rcpts []string, failed []failure, o
 		// Per-recipient fields (RFC 3464 2.3).
 		w("")
 		w("Final-Recipient: rfc822; %s", r)
-		w("Action: failed")
+		if delayed {
+			w("Action: delayed")
+		} else {
+			w("Action: failed")
+		}
 		w("Status: %s", f.o.status)
 		if f.o.mta != "" {
 			w("Remote-MTA: dns; %s", f.o.mta)
@@ -133,6 +162,9 @@ func buildDSN(hostname string, env Envelope, rcpts []string, failed []failure, o
 			w("Diagnostic-Code: X-immp; %s", f.o.reply)
 		}
 		w("Last-Attempt-Date: %s", date)
+		if delayed {
+			w("Will-Retry-Until: %s", retryUntil.Format(time.RFC1123Z)) // RFC 3464 2.3.9
+		}
 	}
 	w("")
 	w("--%s", boundary)

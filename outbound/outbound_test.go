@@ -399,3 +399,30 @@ func TestOpportunisticFallback(t *testing.T) {
 		t.Errorf("required TLS: %d messages; log:\n%s", len(m.messages()), logs2)
 	}
 }
+
+// TestDelayWarning: a recipient still deferred after DelayWarning gets
+// its sender one "delayed" DSN, and later the mail is delivered.
+func TestDelayWarning(t *testing.T) {
+	t.Parallel()
+	m := startMX(t, nil)
+	m.dataReply = func(n int) error {
+		if n <= 4 {
+			return &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 3, 0}, Message: "busy"}
+		}
+		return nil
+	}
+	_, res := startDNS(t, map[string]mockdns.Zone{"remote.test": {A: []string{"127.0.0.1"}}})
+	b := &bounces{domain: "local.test"}
+	q, _ := testQueue(t, Options{Resolver: res, MXPort: m.port, Local: b, RetryInitial: 50 * time.Millisecond, DelayWarning: 100 * time.Millisecond})
+	enqueue(t, q, "alice@local.test", []string{"bob@remote.test"}, testMessage("slow"))
+	waitFor(t, 10*time.Second, "delivery", func() bool { return len(m.messages()) == 1 })
+	waitFor(t, 5*time.Second, "an empty queue", func() bool { n, _ := q.Stats(); return n == 0 })
+	got := b.to("alice@local.test")
+	if len(got) != 1 {
+		t.Fatalf("%d notifications, want one delay warning", len(got))
+	}
+	dsn := parseDSN(t, got[0])
+	if dsn["Action"] != "delayed" || dsn["Status"] != "4.3.0" || dsn["Will-Retry-Until"] == "" {
+		t.Errorf("delay DSN %v", dsn)
+	}
+}

@@ -66,10 +66,13 @@ type Options struct {
 	MXPort           int           // default 25
 	RetryInitial     time.Duration // default 5m, doubling up to MaxRetryInterval
 	MaxAge           time.Duration // default 120h
-	MaxConns         int           // in all; default 50
-	MaxConnsPerDest  int           // per destination; default 5
-	MessagesPerConn  int           // default 100
-	DialTimeout      time.Duration // default 30s
+	// DelayWarning, when positive, sends the sender one "delayed" DSN per
+	// recipient still deferred after this long.
+	DelayWarning    time.Duration
+	MaxConns        int           // in all; default 50
+	MaxConnsPerDest int           // per destination; default 5
+	MessagesPerConn int           // default 100
+	DialTimeout     time.Duration // default 30s
 	// RootCAs verifies certificates where they are checked (MTA-STS
 	// enforce, the smarthost when it gets a password, policy fetches);
 	// nil: the system's roots.

@@ -41,6 +41,7 @@ type RcptState struct {
 	Next      time.Time `json:"next,omitzero"` // earliest next attempt
 	LastReply string    `json:"last_reply,omitempty"`
 	LastHost  string    `json:"last_host,omitempty"`
+	Warned    bool      `json:"warned,omitempty"` // a delay warning was sent
 }
 
 // Entry is one queued message as "immp queue" shows it.
