@@ -18,8 +18,8 @@
 //
 // Usage (as root: Postfix and smtp-sink need it):
 //
-//	go build -o /tmp/immp ./cmd/immp
-//	go run ./bench/outbound -immp /tmp/immp [-n 2000] [-size 4096] [-conc 16] [-runs 3]
+//	go build -o ./immp ./cmd/immp
+//	go run ./bench/outbound -immp ./immp [-n 2000] [-size 4096] [-conc 16] [-runs 3]
 package main
 
 import (
