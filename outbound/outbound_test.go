@@ -426,3 +426,31 @@ func TestDelayWarning(t *testing.T) {
 		t.Errorf("delay DSN %v", dsn)
 	}
 }
+
+// TestBounceToRemoteSender: a remote sender's bounce goes through the
+// queue to the sender's MX, from the null sender.
+func TestBounceToRemoteSender(t *testing.T) {
+	t.Parallel()
+	m := startMX(t, nil)
+	m.rcptReply = func(to string) error {
+		if strings.HasPrefix(to, "nobody@") {
+			return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "unknown"}
+		}
+		return nil
+	}
+	_, res := startDNS(t, map[string]mockdns.Zone{
+		"remote.test": {A: []string{"127.0.0.1"}},
+		"sender.test": {A: []string{"127.0.0.1"}},
+	})
+	q, _ := testQueue(t, Options{Resolver: res, MXPort: m.port})
+	enqueue(t, q, "app@sender.test", []string{"nobody@remote.test"}, testMessage("remote-bounce"))
+	waitFor(t, 5*time.Second, "the bounce at the sender's MX", func() bool { return len(m.messages()) == 1 })
+	g := m.messages()[0]
+	if g.from != "" || len(g.rcpts) != 1 || g.rcpts[0] != "app@sender.test" {
+		t.Fatalf("bounce envelope from <%s> to %v", g.from, g.rcpts)
+	}
+	if dsn := parseDSN(t, g.data); dsn["Status"] != "5.1.1" {
+		t.Errorf("DSN %v", dsn)
+	}
+	waitFor(t, 5*time.Second, "an empty queue", func() bool { n, _ := q.Stats(); return n == 0 })
+}
