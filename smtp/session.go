@@ -209,6 +209,7 @@ func (s *session) Data(r io.Reader) error {
 		}
 		if len(t.accepted) == 0 {
 			s.finish(t, "queued")
+			s.rcptDelivered()
 			return queuedReply(t.id)
 		}
 	}
