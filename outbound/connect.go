@@ -45,6 +45,13 @@ func tlsConfigAny(name string) *tls.Config {
 	return &tls.Config{ServerName: name, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
 }
 
+// A hostile or broken zone cannot make one attempt try more than
+// maxMXHosts hosts of maxAddrsPerHost addresses each.
+const (
+	maxMXHosts      = 10
+	maxAddrsPerHost = 4
+)
+
 // hopPolicy is how TLS is used with one host.
 type hopPolicy struct {
 	useTLS     bool // STARTTLS when offered
@@ -118,7 +125,7 @@ func (q *Queue) mxHosts(ctx context.Context, domain string) ([]string, *outcome)
 	var hosts []string
 	for _, mx := range mxs {
 		h := strings.TrimSuffix(mx.Host, ".")
-		if h != "" {
+		if h != "" && len(hosts) < maxMXHosts {
 			hosts = append(hosts, h)
 		}
 	}
@@ -139,7 +146,9 @@ func (q *Queue) dialHost(ctx context.Context, host, port string, hp hopPolicy) (
 			return nil, temp("4.4.3", "address lookup for %s failed: %v", host, err)
 		}
 		for _, ip := range ips {
-			addrs = append(addrs, ip.IP.String())
+			if len(addrs) < maxAddrsPerHost {
+				addrs = append(addrs, ip.IP.String())
+			}
 		}
 	}
 	var last *outcome
