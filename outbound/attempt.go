@@ -80,7 +80,10 @@ func (q *Queue) worker(key string) {
 		if it == nil {
 			return
 		}
-		c = q.attempt(c, it)
+		var stop bool
+		if c, stop = q.attempt(c, it); stop {
+			return
+		}
 	}
 }
 
@@ -95,12 +98,13 @@ func (q *Queue) class(dest string) string {
 }
 
 // attempt tries one item over c (nil: connect first) and returns the
-// connection to reuse, or nil.
-func (q *Queue) attempt(c *client, it *item) *client {
+// connection to reuse, or nil; stop ends the worker (its destination
+// takes no more connections now).
+func (q *Queue) attempt(c *client, it *item) (_ *client, stop bool) {
 	start := time.Now()
 	if it.dest == destLocal {
 		q.finish(it, q.deliverLocal(it), start)
-		return c
+		return c, false
 	}
 	if c != nil && c.sent >= q.opts.MessagesPerConn {
 		c.quit()
@@ -109,6 +113,11 @@ func (q *Queue) attempt(c *client, it *item) *client {
 	if c == nil {
 		var fail *outcome
 		c, fail = q.connect(q.ctx, it.dest)
+		if fail != nil && q.ctx.Err() == nil && q.connFailed(it) {
+			q.log.Info("destination refuses more connections; fewer for now",
+				"destination", it.dest, "reply", fail.reply)
+			return nil, true
+		}
 		if fail != nil {
 			// The destination cannot be reached now: every ready item
 			// of it waits (RFC 5321 4.5.4.1), not only this one.
@@ -119,16 +128,17 @@ func (q *Queue) attempt(c *client, it *item) *client {
 				}
 				q.finish(x, outs, start)
 			}
-			return nil
+			return nil, false
 		}
 	}
 	outs, ok := q.send(c, it)
 	q.finish(it, outs, start)
 	if !ok {
 		c.quit()
-		return nil
+		return nil, false
 	}
-	return c
+	q.connWorked(it.dest)
+	return c, false
 }
 
 // send runs one transaction for it over c; ok false means the

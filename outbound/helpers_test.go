@@ -45,8 +45,9 @@ type mx struct {
 	mu    sync.Mutex
 	got   []received
 	conns int
-	// open and maxOpen count sessions open at once.
-	open, maxOpen int
+	// open and maxOpen count sessions open at once; maxSessions > 0
+	// refuses more (451 to EHLO).
+	open, maxOpen, maxSessions int
 	// rcptReply and dataReply, when set, decide the replies (nil: accept).
 	rcptReply func(to string) error
 	dataReply func(n int) error // n counts DATA commands so far, from 1
@@ -140,6 +141,10 @@ func startMX(t testing.TB, cfg *tls.Config) *mx {
 	m := &mx{arrived: make(chan struct{}, 1)}
 	s := gosmtp.NewServer(gosmtp.BackendFunc(func(c *gosmtp.Conn) (gosmtp.Session, error) {
 		m.mu.Lock()
+		if m.maxSessions > 0 && m.open >= m.maxSessions {
+			m.mu.Unlock()
+			return nil, errors.New("too many connections")
+		}
 		m.conns++
 		m.open++
 		m.maxOpen = max(m.maxOpen, m.open)

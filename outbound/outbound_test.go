@@ -454,3 +454,24 @@ func TestBounceToRemoteSender(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "an empty queue", func() bool { n, _ := q.Stats(); return n == 0 })
 }
+
+// TestConnectionLimitedDestination: an MX that takes only two
+// connections at once (451 to a third EHLO) gets every message over the
+// connections it accepts, none deferred.
+func TestConnectionLimitedDestination(t *testing.T) {
+	t.Parallel()
+	m := startMX(t, nil)
+	m.delay = 10 * time.Millisecond
+	m.maxSessions = 2
+	_, res := startDNS(t, map[string]mockdns.Zone{"remote.test": {A: []string{"127.0.0.1"}}})
+	q, err := Open(Options{Dir: t.TempDir(), Local: &bounces{}, Resolver: res, MXPort: m.port, MaxConnsPerDest: 5, RetryInitial: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Shutdown(context.Background())
+	for i := 0; i < 30; i++ {
+		enqueue(t, q, "alice@local.test", []string{"bob@remote.test"}, testMessage("limited"))
+	}
+	q.Run()
+	waitFor(t, 20*time.Second, "30 deliveries without a deferral", func() bool { return len(m.messages()) == 30 })
+}

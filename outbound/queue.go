@@ -136,12 +136,6 @@ const (
 	destLocal = "[local]"
 )
 
-// dest is one destination's ready work and its connections.
-type dest struct {
-	ready  []*item
-	active int
-}
-
 // Open opens (creating if needed) the queue in opts.Dir, takes its lock
 // and loads every complete queued message. Run starts delivering.
 func Open(opts Options) (*Queue, error) {
@@ -406,7 +400,7 @@ func (q *Queue) dispatch() time.Duration {
 		q.place(it, now)
 	}
 	for key, d := range q.dests {
-		for len(d.ready) > d.active && d.active < q.opts.MaxConnsPerDest && q.active < q.opts.MaxConns {
+		for len(d.ready) > d.active && d.active < d.max(q.opts.MaxConnsPerDest) && q.active < q.opts.MaxConns {
 			d.active++
 			q.active++
 			q.wg.Add(1)
@@ -420,51 +414,6 @@ func (q *Queue) dispatch() time.Duration {
 		return time.Hour
 	}
 	return max(q.waiting[0].next.Sub(now), time.Millisecond)
-}
-
-// take pops the next ready item of a destination.
-func (q *Queue) take(key string) *item {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	d := q.dests[key]
-	for d != nil && len(d.ready) > 0 {
-		it := d.ready[0]
-		d.ready[0] = nil
-		d.ready = d.ready[1:]
-		if !it.m.deleted {
-			return it
-		}
-	}
-	return nil
-}
-
-// takeAll pops every ready item of a destination (a connection failure
-// defers them all at once).
-func (q *Queue) takeAll(key string) []*item {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	d := q.dests[key]
-	if d == nil {
-		return nil
-	}
-	var out []*item
-	for _, it := range d.ready {
-		if !it.m.deleted {
-			out = append(out, it)
-		}
-	}
-	d.ready = nil
-	return out
-}
-
-func (q *Queue) workerDone(key string) {
-	q.mu.Lock()
-	if d := q.dests[key]; d != nil {
-		d.active--
-	}
-	q.active--
-	q.mu.Unlock()
-	q.signal()
 }
 
 // Stats is the queue's size and the age of its oldest message.
