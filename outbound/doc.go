@@ -38,7 +38,9 @@
 // relay); one transaction carries all of a message's recipients at one
 // destination. Each destination has at most MaxConnsPerDest connections,
 // and all together at most MaxConns; a connection is reused for up to
-// MessagesPerConn messages. MX hosts are tried in preference order; a
+// MessagesPerConn messages. A destination that refuses one more
+// connection while others to it work gets fewer for a while (the
+// message waits for the open ones, not for a retry). MX hosts are tried in preference order; a
 // domain without MX records is its own implicit MX via its A/AAAA records
 // (RFC 5321 5.1); a null MX (RFC 7505) fails at once with 5.1.10. A 5xx
 // reply fails the recipient for good; a 4xx reply or a connection
