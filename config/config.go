@@ -24,7 +24,7 @@ type Config struct {
 	Delivery   Delivery   `toml:"delivery" doc:"How recipient addresses map to subinboxes."`
 	Auth       Auth       `toml:"auth" doc:"Authentication policy shared by submission, IMAP and IMMP."`
 	Log        Log        `toml:"log" doc:"Logging (log/slog) to standard error."`
-	Outbound   Outbound   `toml:"outbound" doc:"Mail to other servers, and the DNS lookups it shares with the inbound checks."`
+	Outbound   Outbound   `toml:"outbound" doc:"Outbound mail: the queue, delivery to other domains' MX or a smarthost, and\nthe DNS lookups it shares with the inbound checks."`
 	DKIM       DKIM       `toml:"dkim" doc:"DKIM signing (RFC 6376) of mail from the local domains. Keys are made with\n\"immp dkim keygen DOMAIN\" under data_dir/dkim; a domain without a key is not signed."`
 	Testbed    Testbed    `toml:"testbed" doc:"Integration test bed: HTTP API, capture of all mail, SMTP fault injection."`
 }
@@ -40,7 +40,7 @@ type SMTP struct {
 	MaxConns        int      `toml:"max_conns" doc:"Most simultaneous connections on the listener; -1: unlimited.\nOne more is answered \"421 4.7.0 ... try again later\" and closed."`
 	AuthChecks      bool     `toml:"auth_checks" doc:"Check SPF (RFC 7208), DKIM (RFC 6376) and DMARC (RFC 7489) on mail received\nhere and record them in one Authentication-Results field (RFC 8601); DMARC\np=reject failures are refused (550 5.7.1), p=quarantine ones filed into Junk.\nNever for trusted_networks. Off in the built-in test-bed profile."`
 	AuthservID      string   `toml:"authserv_id" doc:"Name in the Authentication-Results field (RFC 8601 2.5). Empty: hostname.\nIncoming Authentication-Results fields with this name are removed."`
-	TrustedNetworks []string `toml:"trusted_networks" doc:"Networks (CIDR) whose clients are trusted like authenticated ones: no\nSPF/DKIM/DMARC checks on their mail."`
+	TrustedNetworks []string `toml:"trusted_networks" doc:"Networks (CIDR) whose clients are trusted like authenticated ones: they may\nsend mail to other domains without logging in (needs [outbound] enabled),\ne.g. a web application's host, and their mail gets no SPF/DKIM/DMARC checks.\nEmpty: only authenticated submission may relay."`
 	Postmaster      string   `toml:"postmaster" doc:"Account that receives mail to postmaster@ each domain (RFC 5321 4.5.1) where\nno account of that name exists; it must be in one of the domains. Empty:\npostmaster@<first domain>. If that account does not exist, the oldest\naccount receives it (\"immp serve\" logs where postmaster mail goes)."`
 }
 
@@ -101,11 +101,6 @@ type Delivery struct {
 // Auth is the [auth] section.
 type Auth struct {
 	AllowInsecure bool `toml:"allow_insecure" doc:"Allow passwords over cleartext connections from non-loopback clients.\nOff: they must use TLS (STARTTLS or a tls_listen port) first."`
-}
-
-// Outbound is the [outbound] section.
-type Outbound struct {
-	Resolver string `toml:"resolver" doc:"DNS server (\"HOST:PORT\") for MX, SPF, DKIM, DMARC and MTA-STS lookups.\nEmpty: the system's resolver."`
 }
 
 // DKIM is the [dkim] section.
@@ -191,6 +186,7 @@ func base() Config {
 		HTTP:     HTTP{MaxConnsPerIP: DefaultMaxConnsPerIP, MaxConns: DefaultHTTPMaxConns},
 		Delivery: Delivery{PlusSubinbox: true},
 		Log:      Log{Format: "text", Level: "info"},
+		Outbound: outboundDefaults(),
 	}
 }
 

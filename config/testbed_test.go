@@ -89,3 +89,18 @@ func TestAPITokenFile(t *testing.T) {
 		t.Fatalf("ReadAPIToken = %q, %v", tok, err)
 	}
 }
+
+// TestCaptureAndOutboundExclusive: capture keeps mail for every domain,
+// so a config that also turns outbound on is refused, naming the key.
+func TestCaptureAndOutboundExclusive(t *testing.T) {
+	c := Default()
+	c.Outbound.Enabled = true
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "outbound.enabled") {
+		t.Fatalf("capture with outbound on: %v", err)
+	}
+	c.Testbed.Capture = false
+	if err := c.Validate(); err != nil {
+		t.Fatalf("outbound without capture: %v", err)
+	}
+}

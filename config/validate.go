@@ -98,6 +98,9 @@ func (c *Config) Validate() error {
 	if err := c.validateMsgAuth(); err != nil {
 		return err
 	}
+	if err := c.validateOutbound(); err != nil {
+		return err
+	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:

@@ -12,4 +12,7 @@
 //     begins.
 //   - Shutdown lets in-flight transactions finish within shutdown_grace
 //     and closes the store last.
+//   - With [outbound] enabled, the outbound queue's runner starts in
+//     Start and stops with the servers (outbound.go); it holds the
+//     queue's lock, so one process delivers from a data directory.
 package server

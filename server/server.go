@@ -26,6 +26,7 @@ import (
 	"github.com/immp-mail/immp/internal/recovery"
 	"github.com/immp-mail/immp/internal/throttle"
 	"github.com/immp-mail/immp/maildir"
+	"github.com/immp-mail/immp/outbound"
 	"github.com/immp-mail/immp/smtp"
 )
 
@@ -47,8 +48,9 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics.Metrics
 	store   *maildir.Store
-	chaos   *chaos.Engine // SMTP fault rules (testbed.go)
-	api     *httpapi.API  // /api/v1/ (testbed.go)
+	chaos   *chaos.Engine   // SMTP fault rules (testbed.go)
+	api     *httpapi.API    // /api/v1/ (testbed.go)
+	queue   *outbound.Queue // nil unless [outbound] enabled (outbound.go)
 
 	listeners []*boundListener
 	servers   []namedServer
@@ -152,6 +154,10 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	queue, relayNets, err := d.startOutbound(deliverer)
+	if err != nil {
+		return nil, err
+	}
 	// One login-failure limiter for every protocol: a password guesser
 	// gains nothing by switching from IMAP to IMMP or submission, and the
 	// failures against an account add up across all three.
@@ -168,6 +174,7 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 			MaxConns: cfg.SMTP.MaxConns, ReadTimeout: time.Duration(cfg.SMTP.ReadTimeout), DataTimeout: time.Duration(cfg.SMTP.DataTimeout),
 			Submission: submission, Chaos: d.chaos,
 			AllowInsecureAuth: cfg.Auth.AllowInsecure, Throttle: limiter, RcptThrottle: rcptLimiter,
+			Outbound: queue, RelayNetworks: relayNets,
 		}
 		if submission {
 			o.MaxConnsPerIP, o.MaxConns = cfg.Submission.MaxConnsPerIP, cfg.Submission.MaxConns
@@ -332,6 +339,7 @@ func (d *Server) shutdown() {
 // closeAll releases listeners and the store (idempotent enough for the
 // failure paths of startDaemon).
 func (d *Server) closeAll() {
+	d.stopOutbound()
 	for _, l := range d.listeners {
 		l.ln.Close()
 	}

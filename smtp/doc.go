@@ -30,8 +30,15 @@
 // read as a mail reader reads it; exactly one From and at most one Sender
 // (RFC 5322 3.6); display names are free; anything unreadable is refused,
 // never guessed: 550 5.7.1 naming the field and the problem. Local
-// recipients are delivered as above, others are refused because outbound
-// relay is not configured.
+// recipients are delivered as above; others are refused because outbound
+// relay is not configured, or, with Options.Outbound set, queued there
+// (outbound.go).
+//
+// Outbound: only a logged-in client or one in Options.RelayNetworks may
+// name a recipient in another domain; everyone else gets the relay
+// refusal (never an open relay). The message is queued durably for the
+// remote recipients and filed for the local ones before the single 250
+// ("Ok: queued as ID").
 //
 // Every refusal is a *smtp.SMTPError built in reply.go, the one place where
 // delivery reasons become wire replies: go-smtp matches that type exactly

@@ -21,6 +21,7 @@ import (
 	"github.com/immp-mail/immp/internal/netutil"
 	"github.com/immp-mail/immp/internal/throttle"
 	"github.com/immp-mail/immp/msgauth"
+	"github.com/immp-mail/immp/outbound"
 )
 
 // Defaults for Options' zero fields.
@@ -77,6 +78,10 @@ type Options struct {
 	// MaxBadRecipients refused recipients end a session with 421;
 	// default DefaultMaxBadRecipients.
 	MaxBadRecipients int
+	// Outbound queues mail for other domains from logged-in clients and
+	// RelayNetworks (outbound.go); nil: such mail is refused.
+	Outbound      *outbound.Queue
+	RelayNetworks []netip.Prefix
 	// ConnLogBudget and AddrLogBudget bound the log lines of one
 	// connection and of one client address (logs.go); zero: defaults.
 	ConnLogBudget, AddrLogBudget logrl.Budget

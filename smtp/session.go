@@ -50,6 +50,7 @@ type transaction struct {
 	utf8     bool
 	start    time.Time
 	accepted []delivery.Recipient
+	remote   []string // recipients in other domains, for the outbound queue (outbound.go)
 	rcpts    []rcptLog
 	size     atomic.Int64 // written by Data, which may run beside Reset (BDAT)
 	declared int64        // MAIL's SIZE= (RFC 1870), 0 if not given
@@ -143,6 +144,9 @@ func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	if err := s.chaos(chaos.Rcpt, to, t.sender); err != nil { // test bed (chaos.go)
 		return err
 	}
+	if s.relayRcpt(t, to) {
+		return nil
+	}
 	r, err := s.srv.opts.Deliverer.CheckRecipient(s.srv.ctx, t.sender, to, s.authOK)
 	if err == nil {
 		err = s.srv.opts.Deliverer.CheckQuota(s.srv.ctx, r, t.declared)
@@ -220,6 +224,17 @@ func (s *session) Data(r io.Reader) error {
 			rep := replyFor(err)
 			s.finish(t, outcomeOf(rep))
 			return rep
+		}
+	}
+	if len(t.remote) > 0 {
+		var rep *gosmtp.SMTPError
+		if body, rep = s.enqueueRemote(t, env, body); rep != nil {
+			return rep
+		}
+		if len(t.accepted) == 0 {
+			s.finish(t, "queued")
+			s.rcptDelivered()
+			return queuedReply(t.id)
 		}
 	}
 	results, err := s.srv.opts.Deliverer.Deliver(s.srv.ctx, env, body)

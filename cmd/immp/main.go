@@ -37,6 +37,7 @@ func verbs() []verb {
 		{"subinbox", cmdSubinbox, "subinbox create|delete|rename|replace|move|list [flags] ARGS", "manage subinboxes over IMMP (IMAP fallback)"},
 		{"dkim", cmdDKIM, "dkim keygen|show [flags] DOMAIN", "make a DKIM signing key, print its DNS record"},
 		{"dns", cmdDNS, "dns records|check [-config FILE] DOMAIN", "print the DNS records to publish, or check them"},
+		{"queue", cmdQueue, "queue list|show ID|flush|delete ID [-config FILE]", "look at and act on the outbound queue"},
 		{"healthcheck", cmdHealthcheck, "healthcheck [-config FILE]", "exit 0 when the local server is healthy"},
 		{"completion", cmdCompletion, "completion bash|zsh", "print a shell completion script"},
 		{"version", cmdVersion, "version", "print the version"},
