@@ -24,6 +24,7 @@ type Config struct {
 	Delivery   Delivery   `toml:"delivery" doc:"How recipient addresses map to subinboxes."`
 	Auth       Auth       `toml:"auth" doc:"Authentication policy shared by submission, IMAP and IMMP."`
 	Log        Log        `toml:"log" doc:"Logging (log/slog) to standard error."`
+	Testbed    Testbed    `toml:"testbed" doc:"Integration test bed: HTTP API, capture of all mail, SMTP fault injection."`
 }
 
 // SMTP is the [smtp] section.
@@ -69,6 +70,7 @@ type HTTP struct {
 	Listen        string `toml:"listen" doc:"Address of the operations endpoint, host:port. Empty: off\n(then \"immp healthcheck\" has nothing to ask)."`
 	MaxConnsPerIP int    `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited."`
 	MaxConns      int    `toml:"max_conns" doc:"Most simultaneous connections on the listener; -1: unlimited.\nOne more is answered \"503 Service Unavailable\" and closed."`
+	APITokenFile  string `toml:"api_token_file" doc:"File whose first line is the bearer token of the HTTP API (/api/v1/,\ndocs/api.md). Outside the test-bed profile ([testbed] enabled) the API\nis off unless this is set."`
 }
 
 // TLS is the [tls] section.
@@ -181,6 +183,7 @@ func Default() Config {
 	c.HTTP.Listen = DefaultHTTPListen
 	c.TLS.SelfSigned = true
 	c.Accounts.AutoCreate = true
+	c.Testbed.Enabled, c.Testbed.Capture = true, true
 	return c
 }
 

@@ -51,6 +51,9 @@ func (c *Config) Validate() error {
 	if err := c.validateTLS(); err != nil {
 		return err
 	}
+	if err := c.validateTestbed(); err != nil {
+		return err
+	}
 	switch {
 	case c.SMTP.MaxMessageBytes <= 0:
 		return bad("smtp.max_message_bytes", "must be greater than 0")

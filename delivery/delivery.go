@@ -46,6 +46,9 @@ type Options struct {
 	// to inject storage faults in tests (a full or failing disk cannot be
 	// made for real there); leave it nil otherwise.
 	WrapTxn func(Txn) Txn
+	// Capture is the test bed's capture of everything ([testbed]
+	// capture; capture.go). Mapper.AnyDomain goes with it.
+	Capture bool
 }
 
 // Deliverer checks recipients and delivers messages; safe for concurrent
@@ -116,10 +119,10 @@ func (d *Deliverer) CheckRecipient(ctx context.Context, sender, rcpt string, aut
 	}
 	var acct maildir.Account
 	var created bool
-	if IsPostmaster(t.Account) {
+	if d.postmasterHere(t.Account) {
 		acct, created, err = d.postmasterAccount(ctx, t.Account)
 	} else {
-		acct, created, err = d.opts.Store.EnsureAccount(ctx, t.Account)
+		acct, created, err = d.ensureAccount(ctx, t.Account) // capture.go
 	}
 	switch {
 	case errors.Is(err, maildir.ErrNoSuchAccount):

@@ -129,22 +129,7 @@ func (s *Store) AddAccount(ctx context.Context, address, password string) (Accou
 // AutoCreate. created says whether it was made now. Without AutoCreate an
 // unknown address is ErrNoSuchAccount.
 func (s *Store) EnsureAccount(ctx context.Context, address string) (Account, bool, error) {
-	acct, err := s.Account(ctx, address)
-	if err == nil || !errors.Is(err, ErrNoSuchAccount) || !s.opts.AutoCreate {
-		return acct, false, err
-	}
-	acct, err = s.createAccount(ctx, address, "")
-	if errors.Is(err, ErrAccountExists) { // lost a race: fine
-		acct, err = s.Account(ctx, address)
-		return acct, false, err
-	}
-	if errors.Is(err, ErrPlusInAddress) { // can never exist: unknown
-		return Account{}, false, fmt.Errorf("%w: %w", ErrNoSuchAccount, err)
-	}
-	if err == nil {
-		s.log.Warn("account created automatically (auto_create is on)", "account", acct.Address)
-	}
-	return acct, err == nil, err
+	return s.ensureAccount(ctx, address, s.opts.AutoCreate) // ensure.go
 }
 
 func (s *Store) createAccount(ctx context.Context, address, hash string) (Account, error) {

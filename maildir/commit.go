@@ -470,6 +470,8 @@ func (mb *mailbox) completeBatch(ps []*pending) {
 		mb.countPublishedLocked(evs) // quota.go
 		mb.uncached += len(evs)
 		mb.maybeSaveIndexLocked()
+	} else {
+		mb.notifyUnloadedLocked(ps) // store-wide arrivals (notify.go)
 	}
 	mb.mu.Unlock()
 	for _, p := range ps {

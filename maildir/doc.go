@@ -140,6 +140,11 @@
 //   - A deleted account's folder states are dropped and AccountGone
 //     fires, also when another process deleted it (lifecycle.go); account
 //     IDs are never reused, so a re-added account starts clean.
+//   - Store-wide arrivals (notify.go): every new message is queued to
+//     every Arrivals subscription in the critical section that queues it
+//     to the folder's watchers, so a subscriber hears of it exactly when
+//     IMAP does, reads it at once, and holds no copy of folder state
+//     (TestArrivals).
 //   - A message record in that state is never changed in place (a change
 //     replaces it), so pointers to it are safe to read without the lock;
 //     Flags slices handed out are never written after.
@@ -187,7 +192,9 @@
 //  5. leaves, taken last and alone: a watcher's queue (Watcher.mu), the
 //     lock-file table (Store.lfMu), the guard version (Store.verMu), the
 //     auth cache and the password-hashing gate, the usage totals and
-//     the quota limit cache (Store.quota.mu, .limitMu).
+//     the quota limit cache (Store.quota.mu, .limitMu), the arrival
+//     subscriptions (Store.subs.mu: notify.go; queued under the folder
+//     state's lock like a watcher's queue).
 //
 // TestLockOrderStress (package imap) runs every operation that takes
 // these locks at once for 30 s and fails with every goroutine's stack if

@@ -98,6 +98,8 @@ type Store struct {
 	lfMu      sync.Mutex
 	lockFiles map[string]bool
 
+	subs arrivalSubs // arrival subscriptions (notify.go)
+
 	opened time.Time // \Recent floor for folders first used later (watch.go)
 
 	dirLinger  time.Duration // see dirLinger in commit.go (tests lengthen it)

@@ -154,6 +154,7 @@ func (mb *mailbox) publishFromLocked(evs []Event, source *Watcher) {
 		evs[i].Folder = mb.name
 	}
 	mb.stampLocked(evs)
+	mb.notifyArrivalsLocked(evs) // store-wide subscriptions (notify.go)
 	if mb.kwGen != mb.kwPublished && mb.kw != nil {
 		mb.kwPublished = mb.kwGen
 		kws := mb.keywordNamesLocked()

@@ -25,5 +25,6 @@ func (d *Server) opsHandler() http.Handler {
 		w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", d.metrics.Handler())
+	d.mountAPI(mux) // /api/v1/ (httpapi, docs/api.md)
 	return mux
 }

@@ -16,8 +16,10 @@ import (
 	"github.com/immp-mail/immp/delivery"
 	"github.com/immp-mail/immp/delivery/address"
 	"github.com/immp-mail/immp/delivery/guard"
+	"github.com/immp-mail/immp/httpapi"
 	"github.com/immp-mail/immp/imap"
 	"github.com/immp-mail/immp/immp"
+	"github.com/immp-mail/immp/internal/chaos"
 	"github.com/immp-mail/immp/internal/connlimit"
 	"github.com/immp-mail/immp/internal/metrics"
 	"github.com/immp-mail/immp/internal/netutil"
@@ -45,6 +47,8 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics.Metrics
 	store   *maildir.Store
+	chaos   *chaos.Engine // SMTP fault rules (testbed.go)
+	api     *httpapi.API  // /api/v1/ (testbed.go)
 
 	listeners []*boundListener
 	servers   []namedServer
@@ -127,7 +131,7 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("data_dir: opening the mailbox layer in %s: %w", cfg.DataDir, err)
 	}
 
-	mapper := address.Mapper{Domains: cfg.Domains, PlusSubinbox: cfg.Delivery.PlusSubinbox}
+	mapper := address.Mapper{Domains: cfg.Domains, PlusSubinbox: cfg.Delivery.PlusSubinbox, AnyDomain: cfg.Testbed.Capture}
 	g, err := guard.New(guard.Options{Store: d.store, Mapper: mapper, Metrics: d.metrics, Logger: log.With("component", "guard")})
 	if err != nil {
 		return nil, err
@@ -135,12 +139,15 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	deliverer, err := delivery.New(delivery.Options{
 		Store: d.store, Mapper: mapper, Guard: g, Metrics: d.metrics,
 		Logger: log.With("component", "delivery"), Hostname: cfg.Hostname,
-		Postmaster: cfg.SMTP.Postmaster,
+		Postmaster: cfg.SMTP.Postmaster, Capture: cfg.Testbed.Capture,
 	})
 	if err != nil {
 		return nil, err
 	}
 	reportPostmaster(ctx, cfg, deliverer, log)
+	if err := d.testbed(cfg, g.Invalidate); err != nil {
+		return nil, err
+	}
 	trusted, err := cfg.TrustedPrefixes()
 	if err != nil {
 		return nil, err
@@ -159,7 +166,7 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 			TLSConfig: tlsCfg, MaxMessageBytes: int64(cfg.SMTP.MaxMessageBytes),
 			MaxRecipients: cfg.SMTP.MaxRecipients, MaxConnsPerIP: cfg.SMTP.MaxConnsPerIP,
 			MaxConns: cfg.SMTP.MaxConns, ReadTimeout: time.Duration(cfg.SMTP.ReadTimeout), DataTimeout: time.Duration(cfg.SMTP.DataTimeout),
-			Submission:        submission,
+			Submission: submission, Chaos: d.chaos,
 			AllowInsecureAuth: cfg.Auth.AllowInsecure, Throttle: limiter, RcptThrottle: rcptLimiter,
 		}
 		if submission {
@@ -222,6 +229,7 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 		case "http.listen":
 			httpSrv = &http.Server{Handler: recovery.Handler(log, d.opsHandler()), ReadHeaderTimeout: 10 * time.Second,
 				IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+			httpSrv.RegisterOnShutdown(d.shutdownAPI)
 			d.servers = append(d.servers, namedServer{"http", httpSrv})
 			l.serve = func(ln net.Listener) error { return httpSrv.Serve(d.wrapHTTP(ln)) }
 		}

@@ -12,6 +12,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/immp-mail/immp/delivery"
+	"github.com/immp-mail/immp/internal/chaos"
 	"github.com/immp-mail/immp/internal/connlimit"
 	"github.com/immp-mail/immp/internal/logrl"
 	"github.com/immp-mail/immp/internal/metrics"
@@ -76,6 +77,8 @@ type Options struct {
 	// ConnLogBudget and AddrLogBudget bound the log lines of one
 	// connection and of one client address (logs.go); zero: defaults.
 	ConnLogBudget, AddrLogBudget logrl.Budget
+	// Chaos injects chosen replies for the test bed (chaos.go); nil: none.
+	Chaos *chaos.Engine
 }
 
 // Server is one SMTP service (port 25 or submission).

@@ -15,6 +15,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/immp-mail/immp/delivery"
+	"github.com/immp-mail/immp/internal/chaos"
 	"github.com/immp-mail/immp/maildir"
 )
 
@@ -69,6 +70,9 @@ func (s *Server) newSession(c *gosmtp.Conn) (gosmtp.Session, error) {
 	}
 	tc, _ := nc.(*trackedConn)
 	ip := remoteIP(nc)
+	if err := s.chaosConnect(ip); err != nil { // test bed (chaos.go)
+		return nil, err
+	}
 	log, audit := s.sessionLoggers(ip)
 	return &session{
 		srv:   s,
@@ -96,6 +100,9 @@ func (s *session) tlsText() string {
 func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 	if s.isEnding() {
 		return errLocal
+	}
+	if err := s.chaos(chaos.Mail, from); err != nil { // test bed (chaos.go)
+		return err
 	}
 	if s.srv.opts.Submission {
 		if !s.authOK {
@@ -129,6 +136,9 @@ func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	}
 	if !s.rcptWait() {
 		return errShuttingDown
+	}
+	if err := s.chaos(chaos.Rcpt, to, t.sender); err != nil { // test bed (chaos.go)
+		return err
 	}
 	r, err := s.srv.opts.Deliverer.CheckRecipient(s.srv.ctx, t.sender, to, s.authOK)
 	if err == nil {
@@ -176,6 +186,10 @@ func (s *session) Data(r io.Reader) error {
 	if s.tc != nil {
 		s.tc.data(true)
 		defer s.tc.data(false)
+	}
+	if err := s.chaosData(t); err != nil { // test bed (chaos.go)
+		s.finish(t, "chaos")
+		return err
 	}
 	body := io.Reader(countingReader{r, &t.size})
 	if s.srv.opts.Submission {

@@ -14,6 +14,9 @@ type Mapper struct {
 	// PlusSubinbox turns on "alice+work@..." as "work/alice@..." (config
 	// [delivery] plus_subinbox, default on).
 	PlusSubinbox bool
+	// AnyDomain makes every domain local: the test bed's capture
+	// ([testbed] capture), where mail to any address is stored.
+	AnyDomain bool
 }
 
 // Target is where an address files mail.
@@ -28,6 +31,9 @@ type Target struct {
 // IsLocal reports whether domain is one of m.Domains (case-insensitive,
 // trailing dots ignored).
 func (m Mapper) IsLocal(domain string) bool {
+	if m.AnyDomain && domain != "" {
+		return true
+	}
 	domain = strings.TrimSuffix(domain, ".")
 	for _, d := range m.Domains {
 		if strings.EqualFold(strings.TrimSuffix(d, "."), domain) {

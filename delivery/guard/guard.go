@@ -112,7 +112,7 @@ func New(opts Options) (*Guard, error) {
 	}
 	g := &Guard{
 		store:   opts.Store,
-		mapper:  address.Mapper{Domains: slices.Clone(opts.Mapper.Domains), PlusSubinbox: opts.Mapper.PlusSubinbox},
+		mapper:  address.Mapper{Domains: slices.Clone(opts.Mapper.Domains), PlusSubinbox: opts.Mapper.PlusSubinbox, AnyDomain: opts.Mapper.AnyDomain},
 		metrics: opts.Metrics,
 		log:     opts.Logger,
 		stale:   opts.MaxStaleness,

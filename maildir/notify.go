@@ -1,0 +1,140 @@
+package maildir
+
+import (
+	"sync"
+)
+
+// Store-wide arrival notification: how a session that waits for mail to
+// any folder of any account (the HTTP API's wait and event stream) hears
+// of new messages without polling.
+//
+// A Watcher (watch.go) follows one folder; an Arrivals subscription
+// follows every folder of the store, but only for new messages, and holds
+// no folder state of its own: an Arrival names the message (account,
+// folder, UIDVALIDITY, UID) and carries the Message record as the
+// folder's state had it when it was published, so the subscriber reads
+// anything more (flags now, the body) from the folder itself.
+//
+// Arrivals are queued from publishFromLocked, in the same critical section
+// that queues EventNew to the folder's watchers, so an arrival is queued
+// exactly when IMAP sessions hear of it and never before the message can
+// be read; a batch committed to a folder whose state nobody has loaded
+// (no events are made there) is announced from completeBatch, once it is
+// listed, so the first reader loads it. The queue lock (Store.subMu) is a leaf: taken under the
+// folder's lock, and alone by the subscriber. Queueing never blocks; a
+// subscriber that lets more than MaxQueuedArrivals pile up loses the
+// excess and is told so (Take's lost count), so a stalled reader costs
+// bounded memory.
+
+// MaxQueuedArrivals bounds one subscription's queue.
+const MaxQueuedArrivals = 10000
+
+// Arrival is one new message in some folder of the store.
+type Arrival struct {
+	Account     Account
+	Folder      string // absolute name when it arrived
+	UIDValidity uint32
+	Message     Message
+}
+
+// Arrivals is one subscription to every new message of the store.
+type Arrivals struct {
+	s     *Store
+	queue []Arrival // guarded by s.subMu
+	lost  int       // guarded by s.subMu
+	ready chan struct{}
+}
+
+// arrivalSubs is the Store's table of Arrivals (Store.subs).
+type arrivalSubs struct {
+	mu   sync.Mutex // leaf
+	subs map[*Arrivals]struct{}
+	max  int // queue bound; 0: MaxQueuedArrivals (tests lower it)
+}
+
+// SubscribeArrivals registers a subscription: every message published
+// after it returns is queued to it. Close it when done.
+func (s *Store) SubscribeArrivals() *Arrivals {
+	a := &Arrivals{s: s, ready: make(chan struct{}, 1)}
+	s.subs.mu.Lock()
+	if s.subs.subs == nil {
+		s.subs.subs = make(map[*Arrivals]struct{})
+	}
+	s.subs.subs[a] = struct{}{}
+	s.subs.mu.Unlock()
+	return a
+}
+
+// Ready has a value when arrivals were queued since the last Take; it
+// may also fire with nothing queued.
+func (a *Arrivals) Ready() <-chan struct{} { return a.ready }
+
+// Take returns what is queued, oldest first, and how many arrivals were
+// dropped since the last Take because the queue was full.
+func (a *Arrivals) Take() (arrivals []Arrival, lost int) {
+	a.s.subs.mu.Lock()
+	defer a.s.subs.mu.Unlock()
+	arrivals, lost = a.queue, a.lost
+	a.queue, a.lost = nil, 0
+	return arrivals, lost
+}
+
+// Close unregisters the subscription.
+func (a *Arrivals) Close() {
+	a.s.subs.mu.Lock()
+	delete(a.s.subs.subs, a)
+	a.s.subs.mu.Unlock()
+}
+
+// notifyArrivalsLocked (mb.mu held) queues every EventNew of evs to every
+// subscription.
+func (mb *mailbox) notifyArrivalsLocked(evs []Event) {
+	var ars []Arrival
+	for _, ev := range evs {
+		if ev.Kind == EventNew {
+			ars = append(ars, Arrival{Account: mb.acct, Folder: mb.name, UIDValidity: mb.uidValidity,
+				Message: Message{UID: ev.UID, Flags: ev.Flags, Size: ev.Size, InternalDate: ev.InternalDate, ModSeq: ev.ModSeq}})
+		}
+	}
+	mb.s.subs.queue(ars)
+}
+
+// notifyUnloadedLocked (mb.mu held) announces a batch completed in a
+// folder whose state nobody has loaded yet: it publishes no events (there
+// is no watcher and no state to apply them to), but the messages are
+// listed and durable, so the first reader loads them.
+func (mb *mailbox) notifyUnloadedLocked(ps []*pending) {
+	var ars []Arrival
+	for _, p := range ps {
+		if p.err == nil && !p.unlisted {
+			ars = append(ars, Arrival{Account: mb.acct, Folder: mb.name, UIDValidity: mb.uidValidity,
+				Message: Message{UID: p.rec.uid, Flags: mb.flagsOf(p.rec), Size: p.rec.vsize, InternalDate: p.rec.mtime}})
+		}
+	}
+	mb.s.subs.queue(ars)
+}
+
+// queue hands ars to every subscription.
+func (subs *arrivalSubs) queue(ars []Arrival) {
+	if len(ars) == 0 {
+		return
+	}
+	subs.mu.Lock()
+	defer subs.mu.Unlock()
+	if len(subs.subs) == 0 {
+		return
+	}
+	limit := subs.max
+	if limit <= 0 {
+		limit = MaxQueuedArrivals
+	}
+	for a := range subs.subs {
+		n := min(len(ars), max(limit-len(a.queue), 0))
+		a.queue = append(a.queue, ars[:n]...)
+		a.lost += len(ars) - n
+		select {
+		case a.ready <- struct{}{}:
+		default:
+		}
+	}
+}

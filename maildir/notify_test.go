@@ -1,0 +1,89 @@
+package maildir
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestArrivals: every new message of every folder and account reaches a
+// store-wide subscription, in order, readable the moment it is taken;
+// flag changes and expunges do not; a full queue drops and counts.
+func TestArrivals(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	alice := newAccount(t, s, "alice@example.org")
+	bob := newAccount(t, s, "bob@example.org")
+	sub := s.SubscribeArrivals()
+	defer sub.Close()
+
+	deliver(t, s, "Subject: one\r\n\r\nbody\r\n", alice, "INBOX", bob, "INBOX")
+	sent := mustOpen(t, s, alice, "Sent")
+	uid, err := sent.Append(ctx, strings.NewReader("Subject: two\r\n\r\nx\r\n"), nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sent.StoreFlags(ctx, []uint32{uid}, FlagsAdd, []string{`\Seen`}); err != nil {
+		t.Fatal(err)
+	}
+
+	var got []Arrival
+	deadline := time.After(5 * time.Second)
+	for len(got) < 3 {
+		select {
+		case <-sub.Ready():
+		case <-deadline:
+			t.Fatalf("arrivals: got %d, want 3", len(got))
+		}
+		a, lost := sub.Take()
+		if lost != 0 {
+			t.Fatalf("lost %d", lost)
+		}
+		got = append(got, a...)
+	}
+	want := map[string]bool{"alice@example.org INBOX": true, "bob@example.org INBOX": true, "alice@example.org Sent": true}
+	for _, a := range got {
+		k := a.Account.Address + " " + a.Folder
+		if !want[k] {
+			t.Fatalf("unexpected arrival %s (%+v)", k, a)
+		}
+		delete(want, k)
+		f := mustOpen(t, s, a.Account, a.Folder)
+		if f.UIDValidity() != a.UIDValidity {
+			t.Errorf("%s: UIDVALIDITY %d, folder has %d", k, a.UIDValidity, f.UIDValidity())
+		}
+		if m := f.Lookup([]uint32{a.Message.UID}); m[0].UID != a.Message.UID || m[0].Size != a.Message.Size {
+			t.Errorf("%s: arrival %+v not readable at once: %+v", k, a.Message, m[0])
+		}
+	}
+	// The flag change made no arrival.
+	select {
+	case <-sub.Ready():
+		if a, _ := sub.Take(); len(a) != 0 {
+			t.Fatalf("flag change queued arrivals: %+v", a)
+		}
+	case <-time.After(50 * time.Millisecond):
+	}
+
+	// A full queue drops and counts.
+	s.subs.mu.Lock()
+	s.subs.max = 2
+	s.subs.mu.Unlock()
+	for range 4 {
+		deliver(t, s, "Subject: many\r\n\r\nx\r\n", alice, "INBOX")
+	}
+	mustOpen(t, s, alice, "INBOX") // settle: every batch published
+	a, lost := sub.Take()
+	if len(a) != 2 || lost != 2 {
+		t.Fatalf("full queue: %d kept, %d lost; want 2, 2", len(a), lost)
+	}
+
+	// Closed: nothing more.
+	sub.Close()
+	deliver(t, s, "Subject: after\r\n\r\nx\r\n", alice, "INBOX")
+	mustOpen(t, s, alice, "INBOX")
+	if a, _ := sub.Take(); len(a) != 0 {
+		t.Fatalf("closed subscription got %d arrivals", len(a))
+	}
+}
