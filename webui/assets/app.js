@@ -64,6 +64,9 @@
     const email = a.address || a.email || a.addr || "";
     return a.name ? a.name + " <" + email + ">" : email;
   }
+  // sender: M has "from" (the address) and "from_name" (decoded).
+  const sender = (m) => m.from_name ? m.from_name + " <" + addr(m.from) + ">" : addr(m.from);
+  const senderShort = (m) => m.from_name || addr(m.from);
   const addrList = (v) => (Array.isArray(v) ? v.map(addr) : v ? [addr(v)] : []).join(", ");
 
   function headerRows(h) {
@@ -93,7 +96,6 @@
     return list.map((a) => typeof a === "string" ? { name: a, folders: null } : {
       name: a.address || a.name || a.account,
       folders: a.folders ? a.folders.map(normFolder) : null,
-      total: a.total, unseen: a.unseen,
     });
   }
   function normFolder(f) {
@@ -183,7 +185,8 @@
     root.appendChild(all);
     for (const a of accounts) {
       const li = el("li", "account");
-      li.appendChild(treeButton(a.name, a.name, "", a.unseen));
+      const unseen = (a.folders || []).reduce((n, f) => n + (f.unseen || 0), 0);
+      li.appendChild(treeButton(a.name, a.name, "", unseen));
       if (a.folders && a.folders.length) {
         const ul = el("ul");
         ul.setAttribute("aria-label", "Folders of " + a.name);
@@ -244,15 +247,17 @@
       li.dataset.id = m.id;
       li.setAttribute("role", "option");
       const flags = m.flags || [];
-      if (!flags.includes("\\Seen") && !flags.includes("seen")) li.classList.add("unseen");
+      const seen = m.seen !== undefined ? m.seen : flags.includes("\\Seen");
+      if (!seen) li.classList.add("unseen");
       const top = el("div", "row");
-      top.appendChild(el("span", "from", addr(m.from) || "(no sender)"));
+      top.appendChild(el("span", "from", senderShort(m) || "(no sender)"));
+      top.lastChild.title = sender(m);
       const t = el("time", "date", shortDate(m.date));
       t.dateTime = m.date || "";
       top.appendChild(t);
       li.appendChild(top);
       li.appendChild(el("div", "subj", m.subject || "(no subject)"));
-      const meta = el("div", "meta", "to " + addrList(m.to) + (state.account ? "" : "") + (m.folder && m.folder !== "INBOX" ? " \u00b7 " + m.folder : ""));
+      const meta = el("div", "meta", "to " + addrList(m.to) + (m.folder && m.folder !== "INBOX" ? " \u00b7 " + m.folder : ""));
       li.appendChild(meta);
       li.addEventListener("click", () => { setSel(i); openSel(); });
       ul.appendChild(li);
@@ -321,12 +326,12 @@
     $("placeholder").hidden = true;
     $("view").hidden = false;
     $("v-subject").textContent = m.subject || "(no subject)";
-    $("v-from").textContent = addr(m.from);
+    $("v-from").textContent = sender(m);
     $("v-to").textContent = addrList(m.to);
     $("v-date").textContent = longDate(m.date);
     $("v-folder").textContent = (m.account || "") + " / " + (m.folder || "");
     $("v-size").textContent = size(m.size);
-    $("raw-link").href = "api/v1/messages/" + encodeURIComponent(m.id) + "/raw";
+    $("raw-link").href = "api/v1/messages/" + encodeURIComponent(m.id) + "/raw?download=1";
     $("raw-link").setAttribute("download", (m.id + "").replace(/[^\w.-]/g, "_") + ".eml");
 
     const atts = attachments(m);
