@@ -551,6 +551,16 @@
     return t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
   }
 
+  // The character of a shortcut that moved the focus into a text field
+  // must not land in it: a keypress can follow even a cancelled keydown
+  // (synthetic input, some input methods).
+  let swallow = null;
+  document.addEventListener("keypress", (ev) => {
+    if (swallow !== null && ev.key === swallow) ev.preventDefault();
+    swallow = null;
+  }, true);
+  document.addEventListener("keyup", () => { swallow = null; }, true);
+
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     if (document.querySelector("dialog[open]")) return;
@@ -563,7 +573,7 @@
     const onControl = t && (t.tagName === "BUTTON" || t.tagName === "A");
     const inTabs = t && t.getAttribute && t.getAttribute("role") === "tab";
     switch (ev.key) {
-      case "/": $("search").focus(); $("search").select(); break;
+      case "/": $("search").focus(); $("search").select(); swallow = "/"; break;
       case "j": move(1); break;
       case "k": move(-1); break;
       case "ArrowDown": if (t !== $("list") && t !== document.body) return; move(1); break;
