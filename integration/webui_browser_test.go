@@ -210,8 +210,9 @@ func uiSend(t *testing.T, s *server, rcpt, msg string) {
 }
 
 // uiMessage is multipart/mixed: a text and an HTML alternative, and a
-// text attachment. The HTML refers to remote's pixel and tries script
-// three ways; none of them may reach remote.
+// text attachment and an inline image. The HTML shows the inline image
+// (cid:), refers to remote's pixel and tries script three ways; none of
+// them may reach remote.
 func uiMessage(to, subject, remote string) string {
 	return "From: Shop Robot <shop@sender.test>\r\n" +
 		"To: " + to + "\r\n" +
@@ -226,6 +227,7 @@ func uiMessage(to, subject, remote string) string {
 		"<html><head><style>p{color:#246}</style></head><body>" +
 		`<p id="greeting">Hello from <b>HTML</b></p>` +
 		`<img id="pixel" src="` + remote + `/pixel.gif" alt="tracker">` +
+		`<img id="inline" src="cid:logo@sender.test" alt="logo">` +
 		`<script>fetch("` + remote + `/script")</script>` +
 		`<img src="x" onerror="fetch('` + remote + `/onerror')">` +
 		`<a id="jslink" href="javascript:fetch('` + remote + `/js')">click</a>` +
@@ -233,8 +235,13 @@ func uiMessage(to, subject, remote string) string {
 		"--alt--\r\n" +
 		"--outer\r\nContent-Type: text/plain; name=report.txt\r\nContent-Disposition: attachment; filename=report.txt\r\n\r\n" +
 		"attachment body\r\n" +
+		"--outer\r\nContent-Type: image/png\r\nContent-ID: <logo@sender.test>\r\nContent-Disposition: inline\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		inlinePNG + "\r\n" +
 		"--outer--\r\n"
 }
+
+// inlinePNG is a 16x16 PNG, base64: the message's inline (cid:) image.
+const inlinePNG = "iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAFklEQVR4nGO4YGBAEmIY1TCqYfhqAAA+XjAQexaBIwAAAABJRU5ErkJggg=="
 
 // uiAPIList is GET /api/v1/messages over plain HTTP (not through the page).
 func uiAPIList(t *testing.T, s *server) (total int, subjects []string) {

@@ -53,6 +53,7 @@ func TestWebUI(t *testing.T) {
 	b.waitFor("the HTML tab", uiVisible("#html-frame")+` && document.getElementById("tab-html").getAttribute("aria-selected") === "true"`)
 	b.frameWait("the HTML body to render", `document.getElementById("greeting")?.textContent === "Hello from HTML" && getComputedStyle(document.getElementById("greeting")).color === "rgb(34, 68, 102)"`)
 	b.frameWait("the remote image to settle unloaded", `(() => { const i = document.getElementById("pixel"); return i && i.complete && i.naturalWidth === 0; })()`)
+	b.frameWait("the inline (cid:) image to show", `(() => { const i = document.getElementById("inline"); return i && i.complete && i.naturalWidth === 16; })()`)
 	b.frameWait("the script to be gone", `document.scripts.length === 0 && !document.querySelector("[onerror]") && !document.getElementById("jslink").hasAttribute("href")`)
 	b.waitFor("the remote-image notice", uiVisible("#remote-bar"))
 	time.Sleep(300 * time.Millisecond)

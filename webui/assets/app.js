@@ -83,7 +83,7 @@
 
   function attachments(m) {
     return (m.attachments || []).map((a, i) => ({
-      name: a.filename || a.name || "attachment-" + (i + 1),
+      name: a.filename || a.name || "attachment-" + (a.index !== undefined ? a.index : i),
       type: a.content_type || a.type || "application/octet-stream",
       size: a.size,
       cid: (a.content_id || a.cid || "").replace(/^<|>$/g, ""),
