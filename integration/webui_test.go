@@ -16,7 +16,7 @@ import (
 // TestWebUI: open the page, see a message delivered over SMTP appear
 // without a reload, open it (text, HTML in the sandboxed frame with its
 // remote image not loaded until asked, headers, raw, attachment), delete
-// it, and check over the API that it is gone.
+// it, and check over the API that it is gone; then delete all.
 func TestWebUI(t *testing.T) {
 	s := uiServer(t)
 	remote, hit := uiRemote(t)
@@ -98,6 +98,19 @@ func TestWebUI(t *testing.T) {
 	}
 	if code := uiAPIStatus(t, s, "/api/v1/messages/"+id); code != http.StatusNotFound {
 		t.Errorf("GET the deleted message: %d, want 404", code)
+	}
+
+	// Delete all, after a confirmation.
+	for _, subj := range []string{"first of two", "second of two"} {
+		uiSend(t, s, "alice@example.org", uiMessage("alice@example.org", subj, remote.URL))
+		b.waitFor("the message "+subj, uiListHas(subj))
+	}
+	b.do(chromedp.Click(chromedp.ID("delete-all")))
+	b.waitFor("the confirmation", `document.getElementById("confirm-dialog").open`)
+	b.do(chromedp.Click(chromedp.ID("confirm-ok")))
+	b.waitFor("an empty list", `document.querySelectorAll("#list .item").length === 0 && `+uiVisible("#empty"))
+	if total, subjects := uiAPIList(t, s); total != 0 {
+		t.Errorf("after delete all the API still lists %d: %q", total, subjects)
 	}
 	if uiEval[int](b, `window.immpTestMarker`) != 42 {
 		t.Fatal("the page reloaded")

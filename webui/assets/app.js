@@ -633,4 +633,8 @@
     live();
   }
   start();
+
+  // The event stream tells of arrivals only; a refresh now and then shows
+  // what others deleted or moved (a test's cleanup, an IMAP client).
+  setInterval(() => { if (!document.hidden && !document.querySelector("dialog[open]")) changed(); }, 15000);
 })();
