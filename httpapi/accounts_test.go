@@ -9,6 +9,7 @@ import (
 
 	"github.com/immp-mail/immp/config"
 	"github.com/immp-mail/immp/immptest"
+	"github.com/immp-mail/immp/internal/chaos"
 )
 
 func TestAccountsAndFolders(t *testing.T) {
@@ -162,5 +163,25 @@ func TestAccess(t *testing.T) {
 	}
 	if st := do("GET", "/api/v1/chaos", ""); st != 200 {
 		t.Fatalf("list chaos: %d", st)
+	}
+}
+
+// TestChaosFromConfig: [[testbed.chaos]] rules act from the start and
+// are listed like the API's.
+func TestChaosFromConfig(t *testing.T) {
+	t.Parallel()
+	srv := immptest.Start(t, immptest.Options{Configure: func(c *config.Config) {
+		c.Testbed.Chaos = []chaos.Rule{{Stage: chaos.Data, Code: 452, Enhanced: "4.3.1", Text: "disk full", Match: "*@full.test", Times: 1}}
+	}})
+	err := smtpTxn(srv.SMTP, "a@shop.test", []string{"x@full.test"}, simple("a@shop.test", "x@full.test", "s", "x"))
+	if err == nil || !strings.HasPrefix(err.Error(), "452") || !strings.Contains(err.Error(), "4.3.1 disk full") {
+		t.Fatalf("first: %v", err)
+	}
+	if err := smtpTxn(srv.SMTP, "a@shop.test", []string{"x@full.test"}, simple("a@shop.test", "x@full.test", "s", "x")); err != nil {
+		t.Fatalf("second: %v", err)
+	}
+	body := mustCall(t, srv, "GET", "/api/v1/chaos", "", 200, nil)
+	if !strings.Contains(body, `"fired":1`) || !strings.Contains(body, `"left":0`) {
+		t.Fatalf("rules %s", body)
 	}
 }

@@ -69,26 +69,39 @@ func New(opts Options) (*API, error) {
 // Enabled says whether the API answers at all.
 func (a *API) Enabled() bool { return a.opts.Testbed || a.opts.Token != "" }
 
+// route is one documented route (docs/api.md, docs/openapi.yaml).
+type route struct {
+	pattern string // "METHOD /path"
+	h       http.HandlerFunc
+}
+
+func (a *API) routeList() []route {
+	return []route{
+		{"GET /api/v1/messages", a.listMessages},
+		{"DELETE /api/v1/messages", a.deleteMessages},
+		{"GET /api/v1/messages/wait", a.wait},
+		{"GET /api/v1/messages/{id}", a.getMessage},
+		{"PATCH /api/v1/messages/{id}", a.patchMessage},
+		{"DELETE /api/v1/messages/{id}", a.deleteMessage},
+		{"GET /api/v1/messages/{id}/raw", a.rawMessage},
+		{"GET /api/v1/messages/{id}/attachments/{n}", a.attachment},
+		{"GET /api/v1/events", a.events},
+		{"GET /api/v1/accounts", a.listAccounts},
+		{"POST /api/v1/accounts", a.testbedOnly(a.createAccount)},
+		{"DELETE /api/v1/accounts/{address}", a.testbedOnly(a.deleteAccount)},
+		{"GET /api/v1/accounts/{address}/folders", a.listFolders},
+		{"GET /api/v1/chaos", a.listChaos},
+		{"POST /api/v1/chaos", a.testbedOnly(a.addChaos)},
+		{"DELETE /api/v1/chaos", a.testbedOnly(a.resetChaos)},
+		{"DELETE /api/v1/chaos/{id}", a.testbedOnly(a.removeChaos)},
+	}
+}
+
 func (a *API) routes() {
-	m := a.mux
-	m.HandleFunc("GET /api/v1/messages", a.listMessages)
-	m.HandleFunc("DELETE /api/v1/messages", a.deleteMessages)
-	m.HandleFunc("GET /api/v1/messages/wait", a.wait)
-	m.HandleFunc("GET /api/v1/messages/{id}", a.getMessage)
-	m.HandleFunc("PATCH /api/v1/messages/{id}", a.patchMessage)
-	m.HandleFunc("DELETE /api/v1/messages/{id}", a.deleteMessage)
-	m.HandleFunc("GET /api/v1/messages/{id}/raw", a.rawMessage)
-	m.HandleFunc("GET /api/v1/messages/{id}/attachments/{n}", a.attachment)
-	m.HandleFunc("GET /api/v1/events", a.events)
-	m.HandleFunc("GET /api/v1/accounts", a.listAccounts)
-	m.HandleFunc("POST /api/v1/accounts", a.testbedOnly(a.createAccount))
-	m.HandleFunc("DELETE /api/v1/accounts/{address}", a.testbedOnly(a.deleteAccount))
-	m.HandleFunc("GET /api/v1/accounts/{address}/folders", a.listFolders)
-	m.HandleFunc("GET /api/v1/chaos", a.listChaos)
-	m.HandleFunc("POST /api/v1/chaos", a.testbedOnly(a.addChaos))
-	m.HandleFunc("DELETE /api/v1/chaos", a.testbedOnly(a.resetChaos))
-	m.HandleFunc("DELETE /api/v1/chaos/{id}", a.testbedOnly(a.removeChaos))
-	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+	for _, r := range a.routeList() {
+		a.mux.HandleFunc(r.pattern, r.h)
+	}
+	a.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, errorf(http.StatusNotFound, "no such route: %s %s (docs/api.md)", r.Method, r.URL.Path))
 	})
 }

@@ -59,8 +59,8 @@ func mustCall(t testing.TB, srv *immptest.Server, method, path, body string, wan
 }
 
 type list struct {
-	Total    int               `json:"total"`
-	Start    int               `json:"start"`
+	Total    int                `json:"total"`
+	Start    int                `json:"start"`
 	Messages []immptest.Message `json:"messages"`
 }
 

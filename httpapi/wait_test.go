@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/immp-mail/immp/immp/client"
 	"github.com/immp-mail/immp/immptest"
 )
 
@@ -218,5 +219,44 @@ func TestChaos(t *testing.T) {
 	for _, bad := range []string{`{"stage": "helo", "code": 451}`, `{"stage": "rcpt", "code": 250}`,
 		`{"stage": "rcpt", "code": 451, "times": 1, "probability": 0.5}`, `{"stage": "rcpt", "code": 451, "bogus": 1}`, `[`} {
 		mustCall(t, srv, "POST", "/api/v1/chaos", bad, 400, nil)
+	}
+}
+
+// TestGuardAndSubinboxUnderCapture: a spam guard agent's 550 and a
+// subinbox address work for a captured account at another domain, as
+// for a local one, beside chaos rules.
+func TestGuardAndSubinboxUnderCapture(t *testing.T) {
+	t.Parallel()
+	srv := immptest.Start(t)
+	srv.CreateAccount(t, "gina@example.com", "gina-password")
+	ctx := t.Context()
+	c, err := client.Dial(ctx, srv.IMMP, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(ctx, "gina@example.com", "gina-password"); err != nil {
+		t.Fatal(err)
+	}
+	agents, err := c.SearchSpamGuardAgent(ctx, "*")
+	if err != nil || len(agents) == 0 {
+		t.Fatalf("agents %v, %v", agents, err)
+	}
+	if err := c.StoreSpamEntry(ctx, agents[0], "spammer@bad.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create(ctx, "work"); err != nil {
+		t.Fatal(err)
+	}
+	mustCall(t, srv, "POST", "/api/v1/chaos", `{"stage": "rcpt", "code": 451, "match": "*@flaky.test"}`, 201, nil)
+
+	err = smtpTxn(srv.SMTP, "spammer@bad.test", []string{"gina@example.com"}, simple("spammer@bad.test", "gina@example.com", "spam", "x"))
+	if e, ok := err.(*textproto.Error); !ok || e.Code != 550 {
+		t.Fatalf("guarded sender: %v, want 550", err)
+	}
+	srv.Send(t, "friend@good.test", []string{"work/gina@example.com"}, simple("friend@good.test", "work/gina@example.com", "for work", "x"))
+	m := srv.WaitFor(t, immptest.Query{Subject: "for work"})
+	if m.Account != "gina@example.com" || m.Folder != "INBOX/work" {
+		t.Fatalf("subinbox delivery: %+v", m)
 	}
 }

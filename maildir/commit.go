@@ -271,7 +271,7 @@ func (c *committer) run() {
 		// 3. Sync the directories, and the list alongside when someone
 		// waits for a UID, a reader kicked, or its linger is over.
 		listNow := (len(c.unlisted) > 0 || len(b.live) > 0) &&
-			(gc.kicked.Swap(false) || b.eager || s.opts.NoSync || !time.Now().Before(c.due))
+			(gc.kicked.Swap(false) || b.eager || s.opts.NoSync || s.subs.waiting() || !time.Now().Before(c.due))
 		var dirErr, listErr error
 		switch {
 		case len(b.live) > 0 && listNow && c.list != nil:

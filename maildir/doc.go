@@ -144,7 +144,9 @@
 //     every Arrivals subscription in the critical section that queues it
 //     to the folder's watchers, so a subscriber hears of it exactly when
 //     IMAP does, reads it at once, and holds no copy of folder state
-//     (TestArrivals).
+//     (TestArrivals). While a subscription is open the list's fsync does
+//     not linger, so a waiter hears of a message as soon as it is durable
+//     and listed.
 //   - A message record in that state is never changed in place (a change
 //     replaces it), so pointers to it are safe to read without the lock;
 //     Flags slices handed out are never written after.

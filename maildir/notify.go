@@ -2,6 +2,7 @@ package maildir
 
 import (
 	"sync"
+	"sync/atomic"
 )
 
 // Store-wide arrival notification: how a session that waits for mail to
@@ -50,7 +51,14 @@ type arrivalSubs struct {
 	mu   sync.Mutex // leaf
 	subs map[*Arrivals]struct{}
 	max  int // queue bound; 0: MaxQueuedArrivals (tests lower it)
+	// n counts the subscriptions, read without the lock by committers:
+	// while someone waits for arrivals, the fsync of a folder's list
+	// does not linger (commit.go), since the wait is for exactly that.
+	n atomic.Int32
 }
+
+// waiting says whether any subscription is open.
+func (subs *arrivalSubs) waiting() bool { return subs.n.Load() > 0 }
 
 // SubscribeArrivals registers a subscription: every message published
 // after it returns is queued to it. Close it when done.
@@ -61,6 +69,7 @@ func (s *Store) SubscribeArrivals() *Arrivals {
 		s.subs.subs = make(map[*Arrivals]struct{})
 	}
 	s.subs.subs[a] = struct{}{}
+	s.subs.n.Store(int32(len(s.subs.subs)))
 	s.subs.mu.Unlock()
 	return a
 }
@@ -83,6 +92,7 @@ func (a *Arrivals) Take() (arrivals []Arrival, lost int) {
 func (a *Arrivals) Close() {
 	a.s.subs.mu.Lock()
 	delete(a.s.subs.subs, a)
+	a.s.subs.n.Store(int32(len(a.s.subs.subs)))
 	a.s.subs.mu.Unlock()
 }
 

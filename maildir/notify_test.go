@@ -87,3 +87,23 @@ func TestArrivals(t *testing.T) {
 		t.Fatalf("closed subscription got %d arrivals", len(a))
 	}
 }
+
+// TestArrivalsCutLinger: while a subscription is open, a delivery is
+// announced as soon as it is durable, not after the list's linger.
+func TestArrivalsCutLinger(t *testing.T) {
+	s := openStore(t, Options{})
+	s.listLinger = 3 * time.Second
+	alice := newAccount(t, s, "alice@example.org")
+	sub := s.SubscribeArrivals()
+	defer sub.Close()
+	start := time.Now()
+	deliver(t, s, "Subject: quick\r\n\r\nx\r\n", alice, "INBOX")
+	select {
+	case <-sub.Ready():
+	case <-time.After(5 * time.Second):
+		t.Fatal("no arrival")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("arrival after %v: the linger was not cut", d)
+	}
+}

@@ -218,7 +218,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s.rdb.SetMaxOpenConns(4)
 	s.rdb.SetMaxIdleConns(4)
 	s.cleanSpool()
-	s.dummyHash, err = s.hashPassword(ctx, "immp-dummy-password-for-timing")
+	s.dummyHash, err = s.newDummyHash() // dummyhash.go
 	if err != nil {
 		s.Close()
 		return nil, err

@@ -1,7 +1,7 @@
 // Command immp is the one binary of the immp mail server: it runs the
 // servers (serve) and manages what they serve (user, guard, subinbox).
 //
-//	immp serve [-config FILE]
+//	immp serve [-config FILE] [-data-dir DIR] [-addr-file PATH]
 //	immp config example | check -config FILE
 //	immp user add|del|passwd|list [-config FILE] [ADDRESS]
 //	immp guard agents|add-agent|del-agent|entries|add|del [flags] ARGS

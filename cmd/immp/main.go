@@ -19,7 +19,8 @@ const (
 const usageText = `immp is an all-in-one mail server: SMTP, IMAP and IMMP over one mailbox.
 
 Usage:
-  immp serve [-config FILE]               run the servers
+  immp serve [-config FILE] [-data-dir DIR] [-addr-file PATH]
+                                          run the servers
   immp config example                     print a commented example config
   immp config check -config FILE          validate a config file
   immp user add|del|passwd|list [-config FILE] [ADDRESS]

@@ -11,8 +11,9 @@ import (
 )
 
 func cmdServe(e cliEnv, args []string) int {
-	fs := newFlags(e, "serve", "immp serve [-config FILE]")
+	fs := newFlags(e, "serve", "immp serve [-config FILE] [-data-dir DIR] [-addr-file PATH]")
 	path := configFlag(e, fs)
+	ci := addCIFlags(fs) // addrfile.go
 	if code, done := parseFlags(e, fs, args); done {
 		return code
 	}
@@ -23,6 +24,7 @@ func cmdServe(e cliEnv, args []string) int {
 	if !ok {
 		return exitUsage
 	}
+	ci.apply(&cfg)
 	log := newLogger(cfg.Log, e.stderr)
 	if *path == "" {
 		log.Warn("NO CONFIG FILE: running the built-in TEST-BED profile. Accounts are created " +
@@ -51,6 +53,11 @@ func cmdServe(e cliEnv, args []string) int {
 		if errors.As(err, &ce) {
 			return exitUsage
 		}
+		return exitFail
+	}
+	if err := ci.writeAddrFile(d); err != nil {
+		d.Close()
+		e.errorf("serve: -addr-file: %v", err)
 		return exitFail
 	}
 	if err := d.Run(e.ctx); err != nil {
