@@ -40,7 +40,10 @@
 //     Referrer-Policy: no-referrer on every answer.
 //
 // Invariants (tested in webui_test.go and, in a real browser, in
-// integration/webui_test.go):
+// integration/webui_test.go and webui_sanitize_test.go):
+//   - The sanitiser's output, parsed again as srcdoc parses it, holds no
+//     script, event handler, script URL, frame, form, base or meta element
+//     but its own, and its frame policy is the first element of its head.
 //   - Every answer of the handler carries PolicyHeader.
 //   - The assets refer to nothing outside the origin (no http:, https: or
 //     protocol-relative URL in any src, href or url()).

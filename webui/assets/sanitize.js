@@ -106,6 +106,7 @@
       "; font-src data:; form-action 'none'; base-uri 'none'";
     const out = document.implementation.createHTMLDocument("");
     const head = out.head;
+    head.replaceChildren(); // the policy must come first: it covers only what follows it
     const meta = (attrs) => {
       const m = out.createElement("meta");
       for (const k in attrs) m.setAttribute(k, attrs[k]);
