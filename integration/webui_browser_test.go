@@ -53,6 +53,7 @@ func newUIBrowser(t *testing.T, w, h int) *uiBrowser {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true), // small /dev/shm in containers
 		chromedp.WindowSize(w, h),
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
