@@ -7,6 +7,7 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const PAGE = 50;
+  const MAX_LIMIT = 1000; // the API's largest page (docs/api.md)
   const RAW_SHOW = 2 << 20; // raw source shown inline up to 2 MiB
 
   const state = {
@@ -223,7 +224,7 @@
     const ctl = new AbortController();
     listAbort = ctl;
     const start = more ? state.messages.length : 0;
-    const limit = keep ? Math.max(PAGE, state.messages.length) : PAGE;
+    const limit = keep ? Math.min(MAX_LIMIT, Math.max(PAGE, state.messages.length)) : PAGE;
     let j;
     try {
       j = await apiJSON("messages" + qs({ account: state.account, folder: state.folder, q: state.q, limit: limit, start: start }), { signal: ctl.signal });
@@ -498,10 +499,12 @@
   // ---- live updates: Server-Sent Events over fetch (so that a bearer
   // token can be sent, which EventSource cannot) --------------------------
 
+  // At most one reload per 100 ms, however fast mail arrives (a burst
+  // still shows up while it lasts).
   let reloadTimer = 0;
   function changed() {
-    clearTimeout(reloadTimer);
-    reloadTimer = setTimeout(() => { loadList(false, true); loadTree(); }, 80);
+    if (reloadTimer) return;
+    reloadTimer = setTimeout(() => { reloadTimer = 0; loadList(false, true); loadTree(); }, 100);
   }
 
   let liveCtl = null;
