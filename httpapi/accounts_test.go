@@ -145,6 +145,7 @@ func TestAccess(t *testing.T) {
 	do := func(method, path, body string) int {
 		req, _ := http.NewRequest(method, prod.URL+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -183,5 +184,44 @@ func TestChaosFromConfig(t *testing.T) {
 	body := mustCall(t, srv, "GET", "/api/v1/chaos", "", 200, nil)
 	if !strings.Contains(body, `"fired":1`) || !strings.Contains(body, `"left":0`) {
 		t.Fatalf("rules %s", body)
+	}
+}
+
+// TestCrossSite: a page of another site cannot drive the API: bodies
+// that a form or a simple fetch can send are refused, and so is anything
+// the browser marks cross-site.
+func TestCrossSite(t *testing.T) {
+	t.Parallel()
+	srv := immptest.Start(t)
+	for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", ""} {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/chaos", strings.NewReader(`{"stage": "connect", "code": 421}`))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnsupportedMediaType {
+			t.Fatalf("POST as %q: %d", ct, resp.StatusCode)
+		}
+	}
+	for site, want := range map[string]int{"cross-site": 403, "same-origin": 200, "none": 200} {
+		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/messages", nil)
+		req.Header.Set("Sec-Fetch-Site", site)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("Sec-Fetch-Site %s: %d, want %d", site, resp.StatusCode, want)
+		}
+	}
+	var rules struct{ Rules []any }
+	mustCall(t, srv, "GET", "/api/v1/chaos", "", 200, &rules)
+	if len(rules.Rules) != 0 {
+		t.Fatalf("a refused request added rules: %v", rules)
 	}
 }

@@ -114,6 +114,12 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"the HTTP API is off: set [http] api_token_file (a bearer token) or [testbed] enabled"))
 		return
 	}
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		// A browser on another site's page (Fetch Metadata): never,
+		// token or not; the web UI is same-origin.
+		a.writeError(w, r, errorf(http.StatusForbidden, "cross-site requests are refused"))
+		return
+	}
 	if a.opts.Token != "" && !a.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="immp"`) // RFC 6750 3
 		a.writeError(w, r, errorf(http.StatusUnauthorized, "a bearer token is required (Authorization: Bearer <token of http.api_token_file>)"))

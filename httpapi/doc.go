@@ -30,7 +30,11 @@
 //     [http] api_token_file is set; with a token every request needs
 //     "Authorization: Bearer <token>" (RFC 6750 2.1), compared in
 //     constant time; account creation and deletion and chaos changes
-//     need the test-bed profile (403).
+//     need the test-bed profile (403). Requests a browser marks
+//     cross-site (Sec-Fetch-Site) are refused, and bodies must be
+//     application/json, which no page of another site can send without a
+//     CORS preflight (that fails): no cross-site request forgery against
+//     a test bed on loopback (TestCrossSite).
 //   - Hostile input costs bounded resources: ids, queries (maxQueryLen,
 //     maxTerms), JSON bodies (maxJSONBody), header reads
 //     (maxHeaderRead), page sizes (MaxLimit) and wait timeouts

@@ -26,6 +26,9 @@ func call(t testing.TB, srv *immptest.Server, method, path, body string, out any
 	if err != nil {
 		t.Fatal(err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

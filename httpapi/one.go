@@ -139,12 +139,13 @@ func (a *API) attachment(w http.ResponseWriter, r *http.Request) {
 	info := attachmentInfo(msg, p, n, "")
 	body := decoded(msg, p)
 	h := w.Header()
-	ct := info.ContentType
-	if cs := p.Param("charset"); cs != "" && p.Type == "text" {
-		ct = mime.FormatMediaType(ct, map[string]string{"charset": cs})
-	}
-	if mime.FormatMediaType(ct, nil) == "" {
+	ct := mime.FormatMediaType(info.ContentType, nil)
+	if ct == "" {
 		ct = "application/octet-stream"
+	} else if cs := p.Param("charset"); cs != "" && p.Type == "text" {
+		if withCS := mime.FormatMediaType(ct, map[string]string{"charset": cs}); withCS != "" {
+			ct = withCS
+		}
 	}
 	h.Set("Content-Type", ct)
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -167,6 +168,11 @@ type patchBody struct {
 const maxJSONBody = 64 << 10
 
 func decodeJSON(r *http.Request, v any) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		// A page on another site can send a form or text/plain, never
+		// JSON without asking first (CORS preflight, which fails here).
+		return errorf(http.StatusUnsupportedMediaType, "request body: send Content-Type: application/json")
+	}
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxJSONBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

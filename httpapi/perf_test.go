@@ -8,12 +8,19 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/immp-mail/immp/immptest"
 )
+
+// perfSize is small for the suite, full with IMMP_PERF=1.
+func perfSize(small, full int) int {
+	if os.Getenv("IMMP_PERF") == "1" {
+		return full
+	}
+	return small
+}
 
 func percentile(ds []time.Duration, p float64) time.Duration {
 	s := slices.Clone(ds)
@@ -25,15 +32,11 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 // to the client reading the answer of a wait that was already waiting
 // for that message, over loopback (goal: under 20 ms). Figures:
 //
-//	go test ./httpapi -run TestWaitLatency -v -count=1 (IMMP_LATENCY_N=300 by default)
+//	IMMP_PERF=1 go test ./httpapi -run TestWaitLatency -v -count=1
+//
+// (300 messages with IMMP_PERF=1, else 50, to keep the suite short).
 func TestWaitLatency(t *testing.T) {
-	n := 300
-	if testing.Short() {
-		n = 30
-	}
-	if v := os.Getenv("IMMP_LATENCY_N"); v != "" {
-		n, _ = strconv.Atoi(v)
-	}
+	n := perfSize(50, 300)
 	srv := immptest.Start(t)
 	c, err := smtp.Dial(srv.SMTP)
 	if err != nil {
@@ -97,16 +100,13 @@ func TestWaitLatency(t *testing.T) {
 }
 
 // TestListLargeFolder measures GET /api/v1/messages over one folder of
-// 10,000 messages (1,000 with -short): the first list (which loads the
-// folder), later lists (median of 10), and a subject search (first with
-// every header read, then cached).
+// 10,000 messages (with IMMP_PERF=1, else 1,000): the first list (which
+// loads the folder), later lists (median of 10), and a subject search
+// (first with every header read, then cached).
 //
-//	go test ./httpapi -run TestListLargeFolder -v -count=1
+//	IMMP_PERF=1 go test ./httpapi -run TestListLargeFolder -v -count=1
 func TestListLargeFolder(t *testing.T) {
-	n := 10000
-	if testing.Short() {
-		n = 1000
-	}
+	n := perfSize(1000, 10000)
 	srv := immptest.Start(t)
 	srv.CreateAccount(t, "bulk@localhost", "pw-bulk-123")
 	cur := filepath.Join(srv.DataDir, "mail", "localhost", "bulk", "Maildir", "cur")
