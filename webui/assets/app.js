@@ -366,14 +366,45 @@
     tab(m.html ? "html" : "text");
   }
 
-  function renderHTML() {
+  // Inline images (cid:) are fetched by the page, which may (same origin,
+  // with the token if any), and handed to the frame as data: URLs: the
+  // frame, sandboxed with an opaque origin, loads nothing from anywhere.
+  const INLINE_TYPES = /^image\/(png|gif|jpeg|webp|bmp)$/i;
+  const INLINE_MAX = 5 << 20;
+  async function inlineImages(m) {
+    if (m.inline) return m.inline;
+    const wanted = new Set();
+    for (const x of m.html.matchAll(/cid:([^"'\s>)]+)/gi)) {
+      try { wanted.add(decodeURIComponent(x[1])); } catch (e) { /* malformed */ }
+    }
+    const out = {};
+    await Promise.all(attachments(m).filter((a) => a.cid && wanted.has(a.cid) && INLINE_TYPES.test(a.type) && !(a.size > INLINE_MAX)).map(async (a) => {
+      try {
+        const r = await fetch(a.url, { headers: headers() });
+        if (!r.ok) return;
+        const blob = await r.blob();
+        if (blob.size > INLINE_MAX) return;
+        const url = await new Promise((res, rej) => {
+          const fr = new FileReader();
+          fr.onload = () => res(fr.result);
+          fr.onerror = () => rej(fr.error);
+          fr.readAsDataURL(new Blob([blob], { type: a.type.toLowerCase() }));
+        });
+        out[a.cid] = url;
+      } catch (e) { /* shown as a missing image */ }
+    }));
+    m.inline = out;
+    return out;
+  }
+
+  async function renderHTML() {
     const m = state.open;
     const frame = $("html-frame");
     if (!m || !m.html) { frame.srcdoc = ""; $("remote-bar").hidden = true; return; }
+    const cid = await inlineImages(m);
+    if (state.open !== m) return;
     const allow = state.remoteOK.has(m.id);
-    const cid = {};
-    for (const a of attachments(m)) if (a.cid) cid[a.cid] = new URL(a.url, document.baseURI).href;
-    const out = window.immpSanitize(m.html, { allowRemote: allow, cid: cid, origin: location.origin });
+    const out = window.immpSanitize(m.html, { allowRemote: allow, cid: cid });
     frame.srcdoc = out.html;
     $("remote-bar").hidden = allow || out.remote === 0;
     $("remote-note").textContent = out.remote === 1 ? "1 remote image blocked." : out.remote + " remote images blocked.";

@@ -26,6 +26,14 @@
     "vspace", "width", "href", "src", "background", "datetime", "open", "reversed", "scope"]);
   const REMOTE_CSS = /url\(\s*['"]?\s*(?:https?:)?\/\//i;
 
+  // cidURL is the data: URL the caller gave for a Content-ID, if any.
+  function cidURL(cid, id) {
+    let key;
+    try { key = decodeURIComponent(id); } catch (e) { return null; }
+    const u = Object.prototype.hasOwnProperty.call(cid, key) ? cid[key] : null;
+    return typeof u === "string" && /^data:image\/(png|gif|jpeg|webp|bmp);base64,/i.test(u) ? u : null;
+  }
+
   function safeHref(v) {
     const s = v.trim();
     if (s.startsWith("#")) return s;
@@ -34,7 +42,7 @@
 
   // sanitize returns {html, remote}: the document for srcdoc and the count
   // of remote resources it refers to (images, CSS backgrounds).
-  // cid maps a Content-ID (without <>) to a URL for inline images.
+  // cid maps a Content-ID (without <>) to a data: URL for inline images.
   function sanitize(input, opts) {
     opts = opts || {};
     const cid = opts.cid || {};
@@ -79,8 +87,9 @@
             if (h === null) child.removeAttribute(a.name);
           } else if (an === "src" || an === "background") {
             const v = a.value.trim();
-            if (/^cid:/i.test(v) && cid[decodeURIComponent(v.slice(4))]) {
-              child.setAttribute(a.name, cid[decodeURIComponent(v.slice(4))]);
+            const inline = /^cid:/i.test(v) ? cidURL(cid, v.slice(4)) : null;
+            if (inline) {
+              child.setAttribute(a.name, inline);
             } else if (/^(https?:)?\/\//i.test(v)) {
               remote++;
             } else if (!/^data:image\/(png|gif|jpeg|webp|bmp);/i.test(v)) {
@@ -101,8 +110,7 @@
     walk(doc.body);
 
     const img = opts.allowRemote ? "data: http: https:" : "data:";
-    const self = opts.origin ? " " + opts.origin : "";
-    const csp = "default-src 'none'; style-src 'unsafe-inline'; img-src " + img + self +
+    const csp = "default-src 'none'; style-src 'unsafe-inline'; img-src " + img +
       "; font-src data:; form-action 'none'; base-uri 'none'";
     const out = document.implementation.createHTMLDocument("");
     const head = out.head;
