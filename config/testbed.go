@@ -13,7 +13,7 @@ import (
 type Testbed struct {
 	Enabled bool         `toml:"enabled" doc:"The test-bed profile: the HTTP API under /api/v1/ on [http] listen answers\nwithout a token (unless http.api_token_file is set), and may create and\ndelete accounts and set chaos rules. On in the built-in default; with a\nconfig file off unless set. Never on a server reachable from others."`
 	Capture bool         `toml:"capture" doc:"Capture everything: SMTP accepts any recipient at any domain into an\naccount created for that address, and authenticated submission to other\ndomains is stored for its recipients instead of being relayed. On in the\nbuilt-in default; with a config file off unless set."`
-	Chaos   []chaos.Rule `toml:"chaos" doc:"SMTP fault injection rules, as [[testbed.chaos]] tables with the keys\nstage (\"connect\", \"mail\", \"rcpt\" or \"data\"), code (4xx or 5xx),\nenhanced (\"4.7.1\", optional), text, match (glob on the address, e.g.\n\"*@flaky.test\"), and times (the next N attempts) or probability (0-1).\nPOST /api/v1/chaos adds more at run time; DELETE /api/v1/chaos resets."`
+	Chaos   []chaos.Rule `toml:"chaos" doc:"SMTP fault injection rules, as [[testbed.chaos]] tables (in place of this\nline) with the keys stage (\"connect\", \"mail\", \"rcpt\" or \"data\"),\ncode (4xx or 5xx), enhanced (\"4.7.1\", optional), text, match (glob on\nthe address, e.g. \"*@flaky.test\"), and times (the next N attempts) or\nprobability (0-1). POST /api/v1/chaos adds more at run time;\nDELETE /api/v1/chaos resets."`
 }
 
 // validateTestbed checks [testbed] and http.api_token_file.

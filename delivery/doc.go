@@ -39,6 +39,12 @@
 // one written file (hard links), so a header naming one recipient would be
 // seen by the others and disclose Bcc recipients to each other.
 //
+// Capture ([testbed] capture, capture.go): every domain is local
+// (address.Mapper.AnyDomain), so a recipient at any domain is accepted,
+// before any relay decision, into an account made for it whatever
+// auto_create says; guard and subinboxes apply as for local accounts;
+// postmaster@ another domain is captured like any address.
+//
 // Package direction: protocol packages (smtp, immp, imap) import delivery
 // and the mailbox layer, never the reverse. delivery and its subpackages
 // (address, guard) import only the mailbox layer and internal helpers;

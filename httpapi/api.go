@@ -41,6 +41,11 @@ type API struct {
 	mux  *http.ServeMux
 	envs envCache
 
+	// afterScan, when set (tests only), runs between a wait's first look
+	// at what is stored and its waiting: the moment a message stored
+	// must not be missed (TestWaitSubscribesFirst).
+	afterScan func()
+
 	stop    chan struct{} // closed by Shutdown
 	mu      sync.Mutex    // guards stopped and streams.Add
 	stopped bool

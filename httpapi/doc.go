@@ -22,7 +22,7 @@
 //   - wait and events never poll: they subscribe to the store's arrivals
 //     (maildir.Store.SubscribeArrivals) before they look at what is
 //     stored, so a message stored while they look is not missed
-//     (TestWaitRace). Their number is bounded by the listener's
+//     (TestWaitSubscribesFirst, TestWaitRace). Their number is bounded by the listener's
 //     connection caps; Shutdown ends them.
 //   - Errors become HTTP statuses in one place (errors.go, statusOf) and
 //     are JSON {"error": text, "status": code}.

@@ -113,13 +113,15 @@ func (a *API) envelopeOf(ctx context.Context, f *maildir.Folder, ref msgRef) (*e
 func readHeader(r io.Reader) ([]byte, error) {
 	br := bufio.NewReaderSize(io.LimitReader(r, maxHeaderRead), 8192)
 	var h []byte
+	mid := false // line is the rest of a line longer than the buffer
 	for {
 		line, err := br.ReadSlice('\n')
-		if len(line) > 0 && (string(line) == "\r\n" || string(line) == "\n") {
+		if !mid && (string(line) == "\r\n" || string(line) == "\n") {
 			return h, nil
 		}
 		h = append(h, line...)
-		if err == bufio.ErrBufferFull {
+		mid = err == bufio.ErrBufferFull
+		if mid {
 			continue
 		}
 		if err == io.EOF {

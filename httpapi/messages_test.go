@@ -170,6 +170,12 @@ func TestIDs(t *testing.T) {
 		base64.RawURLEncoding.EncodeToString([]byte("1:01:1:1:INBOX")), strings.Repeat("A", 5000)} {
 		mustCall(t, srv, "GET", "/api/v1/messages/"+bad, "", 404, nil)
 	}
+	// The same reference written another way is not an id.
+	raw, _ := base64.RawURLEncoding.DecodeString(m.ID)
+	parts := strings.SplitN(string(raw), ":", 3)
+	for _, alias := range []string{parts[0] + ":0" + parts[1] + ":" + parts[2], parts[0] + ":+" + parts[1] + ":" + parts[2]} {
+		mustCall(t, srv, "GET", "/api/v1/messages/"+base64.RawURLEncoding.EncodeToString([]byte(alias)), "", 404, nil)
+	}
 	mustCall(t, srv, "DELETE", "/api/v1/messages/"+m.ID, "", 204, nil)
 	mustCall(t, srv, "GET", "/api/v1/messages/"+m.ID, "", 404, nil)
 	mustCall(t, srv, "DELETE", "/api/v1/messages/"+m.ID, "", 404, nil)

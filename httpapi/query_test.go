@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -98,4 +99,20 @@ func FuzzParseEnvelope(f *testing.F) {
 			t.Fatal("nil lists")
 		}
 	})
+}
+
+func TestReadHeader(t *testing.T) {
+	long := "X-Long: " + strings.Repeat("a", 8192-len("X-Long: ")) // the line break falls just past the buffer
+	for _, c := range []struct{ msg, want string }{
+		{"Subject: a\r\nTo: b\r\n\r\nbody\r\n", "Subject: a\r\nTo: b\r\n"},
+		{"Subject: a\n\nbody\n", "Subject: a\n"},
+		{"Subject: no body", "Subject: no body"},
+		{long + "\r\nSubject: after\r\n\r\nbody", long + "\r\nSubject: after\r\n"},
+		{"\r\nbody", ""},
+	} {
+		h, err := readHeader(strings.NewReader(c.msg))
+		if err != nil || string(h) != c.want {
+			t.Errorf("readHeader(%.40q...) = %.60q, %v", c.msg, h, err)
+		}
+	}
 }

@@ -124,6 +124,10 @@ func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 				found(es[0])
 				return
 			}
+			if a.afterScan != nil {
+				a.afterScan()
+				a.afterScan = nil
+			}
 		}
 		select {
 		case <-sub.Ready():

@@ -70,13 +70,15 @@ func TestWaitRace(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			var m immptest.Message
-			st, body := call(t, srv, "GET", "/api/v1/messages/wait?subject="+subj+"&timeout=10s", "", &m)
+			st, body := call(t, srv, "GET", "/api/v1/messages/wait?subject="+subj+"&timeout=5s", "", &m)
 			if st != 200 || m.Subject != subj {
 				errs <- fmt.Errorf("%s: %d %s", subj, st, body)
 			}
 		}()
 		go func() {
 			defer wg.Done()
+			// Land while the wait looks at what is stored, or just after.
+			time.Sleep(time.Duration(i%10) * 5 * time.Millisecond)
 			if err := smtpTxn(srv.SMTP, "a@shop.test", []string{"race@example.com"}, simple("a@shop.test", "race@example.com", subj, "x")); err != nil {
 				errs <- err
 			}

@@ -98,6 +98,13 @@ func startToReady(t *testing.T, dir string) (time.Duration, map[string]string, *
 // (ports :0 resolved), and -data-dir overrides data_dir.
 func TestAddrFileAndDataDir(t *testing.T) {
 	dir := t.TempDir()
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		// A tmpfs, as CI jobs use for speed.
+		if d, err := os.MkdirTemp("/dev/shm", "immp-ci-"); err == nil {
+			dir = d
+			t.Cleanup(func() { os.RemoveAll(d) })
+		}
+	}
 	_, addrs, cmd := startToReady(t, dir)
 	for _, k := range []string{"smtp", "submission", "imap", "imaps", "immp", "immps", "http"} {
 		host, port, err := net.SplitHostPort(addrs[k])

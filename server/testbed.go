@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"net/netip"
 
 	"github.com/immp-mail/immp/config"
 	"github.com/immp-mail/immp/httpapi"
@@ -38,6 +40,9 @@ func (d *Server) testbed(cfg config.Config, invalidate func()) error {
 		switch {
 		case token != "":
 			d.log.Info("HTTP API on /api/v1/ with a bearer token", "key", "http.api_token_file")
+		case cfg.Testbed.Enabled && !loopback(cfg.HTTP.Listen):
+			d.log.Warn("HTTP API on /api/v1/ WITHOUT A TOKEN on a non-loopback address: anyone who reaches "+
+				cfg.HTTP.Listen+" can read and delete all mail; set http.api_token_file", "key", "testbed.enabled")
 		case cfg.Testbed.Enabled:
 			d.log.Warn("HTTP API on /api/v1/ without a token (test-bed profile): keep the [http] listener private", "key", "testbed.enabled")
 		}
@@ -62,3 +67,16 @@ func (d *Server) shutdownAPI() {
 // Ready says whether Run has every listener serving and has not begun
 // to stop (what /readyz answers).
 func (d *Server) Ready() bool { return d.ready.Load() }
+
+// loopback says whether a listen address is on loopback only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}

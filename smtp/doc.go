@@ -80,4 +80,10 @@
 // limited per connection and per address (logs.go, internal/logrl): past
 // the budget lines are dropped and one "N lines suppressed" line reports
 // them; the line of a delivered transaction is never dropped.
+//
+// Test bed (chaos.go): with Options.Chaos, each stage asks the fault
+// rules (internal/chaos) first and answers the reply of a rule that
+// fires: EHLO/HELO (where go-smtp opens the session: "connect"), MAIL,
+// RCPT and DATA (the data is read and dropped). Guard verdicts and
+// everything else run as usual when no rule fires.
 package smtp
