@@ -222,4 +222,15 @@ func TestServeBanner(t *testing.T) {
 			t.Errorf("the banner lacks %q (or has it twice):\n%s", w, log)
 		}
 	}
+	if strings.Contains(log, "web UI") {
+		t.Errorf("a web UI is announced where it is off:\n%s", log)
+	}
+	// With the test-bed profile on, the web UI is served and announced.
+	tb := startServer(t, serverOptions{extra: "[testbed]\nenabled = true\n"})
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(tb.logs(), "immp ready") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if w := "  web UI      http://" + tb.addrs["http"] + "/  (HTTP API under /api/v1/)\n"; !strings.Contains(tb.logs(), w) {
+		t.Errorf("the test-bed banner lacks %q:\n%s", w, tb.logs())
+	}
 }

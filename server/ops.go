@@ -26,5 +26,6 @@ func (d *Server) opsHandler() http.Handler {
 	})
 	mux.Handle("GET /metrics", d.metrics.Handler())
 	d.mountAPI(mux) // /api/v1/ (httpapi, docs/api.md)
+	d.mountUI(mux)  // / (webui)
 	return mux
 }

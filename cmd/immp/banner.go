@@ -46,6 +46,9 @@ func printBanner(w io.Writer, cfg config.Config, d *server.Server, configName st
 		switch {
 		case l.Key == "http.listen":
 			fmt.Fprintf(&b, "  %-11s http://%s/  (/healthz, /readyz, /metrics)\n", "http", dialable(addr))
+			if cfg.Testbed.Enabled || cfg.HTTP.APITokenFile != "" { // httpapi, webui
+				fmt.Fprintf(&b, "  %-11s http://%s/  (HTTP API under /api/v1/)\n", "web UI", dialable(addr))
+			}
 		case strings.HasSuffix(l.Key, "tls_listen"):
 			fmt.Fprintf(&b, "  %-11s %s  (implicit TLS)\n", bannerName(l.Key), addr)
 		default:
