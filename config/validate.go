@@ -51,6 +51,12 @@ func (c *Config) Validate() error {
 	if err := c.validateTLS(); err != nil {
 		return err
 	}
+	if err := c.validateACME(); err != nil {
+		return err
+	}
+	if err := c.validateAdmin(); err != nil {
+		return err
+	}
 	switch {
 	case c.SMTP.MaxMessageBytes <= 0:
 		return bad("smtp.max_message_bytes", "must be greater than 0")
@@ -166,7 +172,7 @@ func (c *Config) validateTLS() error {
 			{"imap.tls_listen", c.IMAP.TLSListen}, {"immp.tls_listen", c.IMMP.TLSListen},
 		} {
 			if k.addr != "" {
-				return bad(k.key, "needs a certificate: set [tls] cert and key (or self_signed)")
+				return bad(k.key, "needs a certificate: set [tls] cert and key (or acme, or self_signed)")
 			}
 		}
 	}

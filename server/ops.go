@@ -25,5 +25,6 @@ func (d *Server) opsHandler() http.Handler {
 		w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", d.metrics.Handler())
+	d.ops.mount(mux, d) // ACME HTTP-01, autoconfig, admin page (tlsops.go)
 	return mux
 }

@@ -33,6 +33,9 @@ type Options struct {
 	Config  config.Config
 	Logger  *slog.Logger
 	Version string
+	// Reload, when not nil, receives a value per SIGHUP: certificate
+	// files and the admin password are read again (server/tlsops.go).
+	Reload <-chan struct{}
 }
 
 // Server is one running immp: the mailbox layer, the servers over it and
@@ -48,6 +51,7 @@ type Server struct {
 
 	listeners []*boundListener
 	servers   []namedServer
+	ops       *tlsOps // certificates, autoconfig, admin page (tlsops.go)
 
 	ready    atomic.Bool // all listeners up and the store open
 	stopping atomic.Bool
@@ -107,10 +111,10 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
-	tlsCfg, err := serverTLS(&cfg, log)
-	if err != nil {
+	if d.ops, err = newTLSOps(&d.cfg, log, opts.Reload); err != nil {
 		return nil, err
 	}
+	tlsCfg := d.ops.certs.config
 
 	authCacheTTL := time.Duration(cfg.Accounts.AuthCacheTTL)
 	if authCacheTTL == 0 {
@@ -279,6 +283,7 @@ func (d *Server) Run(ctx context.Context) error {
 		d.log.Info("listening", "key", l.key, "addr", l.ln.Addr().String())
 	}
 	d.ready.Store(true)
+	d.ops.run(ctx, d)
 	d.log.Info("immp ready", "version", d.version, "hostname", d.cfg.Hostname, "data_dir", d.cfg.DataDir, "domains", d.cfg.Domains)
 
 	var runErr error
@@ -319,6 +324,7 @@ func (d *Server) shutdown() {
 // closeAll releases listeners and the store (idempotent enough for the
 // failure paths of startDaemon).
 func (d *Server) closeAll() {
+	d.ops.close()
 	for _, l := range d.listeners {
 		l.ln.Close()
 	}

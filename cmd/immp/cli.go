@@ -18,6 +18,7 @@ type cliEnv struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string // os.Getenv; tests pass their own
+	reload         <-chan struct{}     // one value per SIGHUP (serve); nil in tests
 }
 
 func (e cliEnv) errorf(format string, args ...any) {

@@ -41,7 +41,8 @@ func main() {
 	// After the first signal, default handling again: a second Ctrl-C
 	// ends the process at once instead of waiting out the grace period.
 	context.AfterFunc(ctx, stop)
-	code := runContext(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	env := cliEnv{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, reload: notifyReload()}
+	code := runEnv(env, os.Args[1:])
 	stop()
 	os.Exit(code)
 }
@@ -53,7 +54,15 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprint(stderr, usageText)
 		return exitUsage
 	}
-	env := cliEnv{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	return runEnv(cliEnv{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}, args)
+}
+
+// runEnv is runContext with the whole environment, SIGHUP included.
+func runEnv(env cliEnv, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(env.stderr, usageText)
+		return exitUsage
+	}
 	verb, rest := args[0], args[1:]
 	switch verb {
 	case "serve":
@@ -71,9 +80,9 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	case "version":
 		return cmdVersion(env, rest)
 	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, usageText)
+		fmt.Fprint(env.stdout, usageText)
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "immp: unknown verb %q\n\n%s", verb, usageText)
+	fmt.Fprintf(env.stderr, "immp: unknown verb %q\n\n%s", verb, usageText)
 	return exitUsage
 }
