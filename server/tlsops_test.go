@@ -1,0 +1,113 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/immp-mail/immp/config"
+)
+
+// startTestServer starts a server from TOML text (listeners on
+// 127.0.0.1:0) and runs it until the test ends.
+func startTestServer(t *testing.T, toml string, reload <-chan struct{}) *Server {
+	t.Helper()
+	cfg, err := config.Parse([]byte(toml), "test.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d, err := Start(ctx, Options{Config: cfg, Logger: slog.New(slog.DiscardHandler), Reload: reload})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return d
+}
+
+// servedName is the CN of the certificate an IMAPS handshake gets.
+func servedName(t *testing.T, addr string) string {
+	t.Helper()
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr,
+		&tls.Config{InsecureSkipVerify: true, ServerName: "mx.test"}) //nolint:gosec // reading the served certificate
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.ConnectionState().PeerCertificates[0].Subject.CommonName
+}
+
+// TestSIGHUPReloadsCertificate: a value on Options.Reload (SIGHUP in
+// serve) makes the next handshake serve the replaced cert/key files at
+// once, even when the copy kept the old modification time (cp -p), which
+// the 30-second check alone would never notice.
+func TestSIGHUPReloadsCertificate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+	if err := ensureSelfSigned("one.test", certFile, keyFile); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reload := make(chan struct{})
+	d := startTestServer(t, fmt.Sprintf(`hostname = "mx.test"
+data_dir = %q
+domains = ["example.org"]
+[imap]
+tls_listen = "127.0.0.1:0"
+[tls]
+cert = %q
+key = %q
+`, filepath.Join(dir, "data"), certFile, keyFile), reload)
+	addr := d.Addr("imap.tls_listen")
+	if got := servedName(t, addr); got != "one.test" {
+		t.Fatalf("before: %q", got)
+	}
+
+	os.Remove(certFile)
+	os.Remove(keyFile)
+	if err := ensureSelfSigned("two.test", certFile, keyFile); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{certFile, keyFile} {
+		if err := os.Chtimes(f, fi.ModTime(), fi.ModTime()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := servedName(t, addr); got != "one.test" {
+		t.Fatalf("replaced with the same mtime, before SIGHUP: %q (the reload is not the signal's doing)", got)
+	}
+	reload <- struct{}{}
+	deadline := time.Now().Add(5 * time.Second)
+	for servedName(t, addr) != "two.test" {
+		if time.Now().After(deadline) {
+			t.Fatal("the new certificate is not served 5s after SIGHUP")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// A broken pair on SIGHUP: the served one stays.
+	os.WriteFile(certFile, []byte("garbage"), 0o600)
+	reload <- struct{}{}
+	reload <- struct{}{} // the first was handled once the second is taken
+	if got := servedName(t, addr); got != "two.test" {
+		t.Fatalf("after a broken replacement and SIGHUP: %q", got)
+	}
+}
