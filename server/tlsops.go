@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/immp-mail/immp/config"
+	"github.com/immp-mail/immp/internal/autoconfig"
 )
 
 // tlsOps holds what the server does for operators beyond serving mail:
@@ -60,6 +61,9 @@ func (o *tlsOps) mount(mux *http.ServeMux, d *Server) {
 	if o.certs.acme != nil && o.cfg.TLS.ACMEChallenge == config.ChallengeHTTP {
 		// RFC 8555 8.3; any method: the CA sends GET.
 		mux.Handle("/.well-known/acme-challenge/", o.certs.acme.httpChallenge(http.NotFoundHandler()))
+	}
+	if o.cfg.HTTP.Autoconfig {
+		autoconfig.Mount(mux, autoconfig.FromConfig(o.cfg), o.log.With("component", "autoconfig"))
 	}
 }
 
