@@ -80,7 +80,9 @@ func TestAutoconfigCurl(t *testing.T) {
 			t.Errorf("profile lacks %q:\n%s", want, profile)
 		}
 	}
-	if err := xml.Unmarshal([]byte(profile), new(struct{ XMLName xml.Name `xml:"plist"` })); err != nil {
+	if err := xml.Unmarshal([]byte(profile), new(struct {
+		XMLName xml.Name `xml:"plist"`
+	})); err != nil {
 		t.Errorf("profile is not XML: %v", err)
 	}
 
