@@ -3,10 +3,13 @@ package server
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 
 	"github.com/immp-mail/immp/config"
+	"github.com/immp-mail/immp/internal/admin"
 	"github.com/immp-mail/immp/internal/autoconfig"
 )
 
@@ -19,6 +22,9 @@ type tlsOps struct {
 	log    *slog.Logger
 	certs  *certSource
 	reload <-chan struct{}
+	admin  *admin.Handler // nil: no admin page
+	// adminPassword is read at start, so that a bad file fails startup.
+	adminPassword string
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -29,7 +35,14 @@ func newTLSOps(cfg *config.Config, log *slog.Logger, reload <-chan struct{}) (*t
 	if err != nil {
 		return nil, err
 	}
-	return &tlsOps{cfg: cfg, log: log, certs: certs, reload: reload, done: make(chan struct{})}, nil
+	o := &tlsOps{cfg: cfg, log: log, certs: certs, reload: reload, done: make(chan struct{})}
+	if cfg.HTTP.AdminPasswordFile != "" {
+		if o.adminPassword, err = cfg.AdminPassword(); err != nil {
+			certs.close()
+			return nil, err
+		}
+	}
+	return o, nil
 }
 
 // run starts ACME once every listener serves (a TLS-ALPN-01 challenge
@@ -51,6 +64,7 @@ func (o *tlsOps) run(ctx context.Context, d *Server) {
 			case <-o.reload:
 				o.log.Info("SIGHUP: reloading")
 				o.certs.reload()
+				o.reloadAdmin()
 			}
 		}
 	}()
@@ -61,6 +75,9 @@ func (o *tlsOps) mount(mux *http.ServeMux, d *Server) {
 	if o.certs.acme != nil && o.cfg.TLS.ACMEChallenge == config.ChallengeHTTP {
 		// RFC 8555 8.3; any method: the CA sends GET.
 		mux.Handle("/.well-known/acme-challenge/", o.certs.acme.httpChallenge(http.NotFoundHandler()))
+	}
+	if o.adminPassword != "" {
+		o.mountAdmin(mux, d)
 	}
 	if o.cfg.HTTP.Autoconfig {
 		autoconfig.Mount(mux, autoconfig.FromConfig(o.cfg), o.log.With("component", "autoconfig"))
@@ -75,4 +92,49 @@ func (o *tlsOps) close() {
 		close(o.done)
 		o.certs.close()
 	})
+}
+
+// mountAdmin serves the admin page at /admin/. It is on only with
+// http.admin_password_file (config validation), whatever the address; a
+// non-loopback address is allowed (a home network) but said loudly, the
+// page being plain HTTP.
+func (o *tlsOps) mountAdmin(mux *http.ServeMux, d *Server) {
+	h, err := admin.New(admin.Options{
+		Store: d.store, Hostname: o.cfg.Hostname, Domains: o.cfg.Domains, DefaultQuota: int64(o.cfg.Accounts.Quota),
+		Password: o.adminPassword, Logger: o.log.With("component", "admin"),
+		// Queue: the outbound queue's size, once the server has one
+		// (admin.Options.Queue); nil shows "no outbound queue".
+	})
+	if err != nil {
+		o.log.Error("admin page off", "err", err)
+		return
+	}
+	h.Mount(mux)
+	o.admin = h
+	if host, _, _ := net.SplitHostPort(o.cfg.HTTP.Listen); !loopbackHost(host) {
+		o.log.Warn("the admin page is served on a non-loopback address over plain HTTP: keep it on a trusted "+
+			"network or put an HTTPS proxy in front", "key", "http.admin_password_file", "listen", o.cfg.HTTP.Listen)
+	}
+}
+
+// reloadAdmin reads the admin password file again (SIGHUP); a file that
+// became unusable keeps the old password.
+func (o *tlsOps) reloadAdmin() {
+	if o.admin == nil {
+		return
+	}
+	pw, err := o.cfg.AdminPassword()
+	if err != nil {
+		o.log.Warn("SIGHUP: admin password not reloaded; keeping the old one", "err", err)
+		return
+	}
+	o.admin.SetPassword(pw)
+}
+
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }
