@@ -12,4 +12,13 @@
 //     begins.
 //   - Shutdown lets in-flight transactions finish within shutdown_grace
 //     and closes the store last.
+//   - Every TLS listener asks one certificate source at each handshake
+//     (tlssource.go): cert/key files (reloaded on change within 30s and
+//     at once on Options.Reload, i.e. SIGHUP), self-signed, or ACME
+//     (acme.go: certmagic, storage data_dir/acme, renewed in the
+//     background, the self-signed certificate served until the first one
+//     arrives). A TLS-ALPN-01 handshake (only "acme-tls/1" offered) gets
+//     the challenge certificate; any other keeps a config without ALPN.
+//   - The admin page (/admin/) exists only with http.admin_password_file;
+//     client autoconfiguration only with http.autoconfig (tlsops.go).
 package server
