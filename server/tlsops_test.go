@@ -111,3 +111,47 @@ key = %q
 		t.Fatalf("after a broken replacement and SIGHUP: %q", got)
 	}
 }
+
+// TestACMEHandshakes: with [tls] acme and no certificate yet (the CA
+// cannot be reached), an IMAPS client still completes its handshake with
+// the interim self-signed certificate, even when it offers ALPN protocol
+// names of its own (a config with only acme-tls/1 would refuse it, RFC
+// 7301 3.2); a handshake offering only acme-tls/1 is a TLS-ALPN-01
+// challenge and never gets the interim certificate.
+func TestACMEHandshakes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	d := startTestServer(t, fmt.Sprintf(`hostname = "mail.example.org"
+data_dir = %q
+domains = ["example.org"]
+[imap]
+tls_listen = "127.0.0.1:0"
+[tls]
+acme = true
+acme_directory = "https://127.0.0.1:1/directory"
+acme_listen = "127.0.0.1:1"
+`, dir), nil)
+	addr := d.Addr("imap.tls_listen")
+	dial := func(protos ...string) (*tls.Conn, error) {
+		return tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr,
+			&tls.Config{InsecureSkipVerify: true, ServerName: "mail.example.org", NextProtos: protos}) //nolint:gosec // reading the served certificate
+	}
+	for _, protos := range [][]string{nil, {"imap"}, {"imap", "h2"}} {
+		c, err := dial(protos...)
+		if err != nil {
+			t.Fatalf("client offering %v: %v", protos, err)
+		}
+		st := c.ConnectionState()
+		c.Close()
+		if cn := st.PeerCertificates[0].Subject.CommonName; cn != "mail.example.org" || st.PeerCertificates[0].Issuer.CommonName != cn {
+			t.Errorf("client offering %v got %q from %q, want the self-signed one", protos, cn, st.PeerCertificates[0].Issuer.CommonName)
+		}
+	}
+	if c, err := dial("acme-tls/1"); err == nil {
+		c.Close()
+		t.Fatal("an acme-tls/1 handshake without an open challenge succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tls", "selfsigned.crt")); err != nil {
+		t.Errorf("interim certificate: %v", err)
+	}
+}
