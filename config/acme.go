@@ -30,11 +30,22 @@ func (c *Config) ACMEListenAddr() string {
 	return ":443" // RFC 8737 3
 }
 
-// ACMEDomains are the names the certificate is obtained for: the host
-// name first, then acme_names, without duplicates.
+// ACMEDomains are the names certificates are obtained for: the host
+// name first, then acme_names, then autoconfig.DOMAIN for each domain
+// when autoconfiguration is served over HTTPS (Thunderbird asks
+// https://autoconfig.DOMAIN/ first), without duplicates.
 func (c *Config) ACMEDomains() []string {
 	out := []string{strings.ToLower(c.Hostname)}
-	for _, n := range c.TLS.ACMENames {
+	names := c.TLS.ACMENames
+	if c.HTTP.TLSListen != "" && c.HTTP.Autoconfig {
+		for _, d := range c.Domains {
+			if publicName(d) != nil {
+				continue // localhost and the like: no certificate for it
+			}
+			names = append(names[:len(names):len(names)], "autoconfig."+strings.TrimSuffix(d, "."))
+		}
+	}
+	for _, n := range names {
 		n = strings.ToLower(n)
 		dup := false
 		for _, o := range out {

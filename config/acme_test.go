@@ -91,3 +91,32 @@ func TestACMEListenAddr(t *testing.T) {
 		}
 	}
 }
+
+func TestACMEDomains(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		src  string
+		want []string
+	}{
+		{"[tls]\nacme = true\nacme_names = [\"MTA-STS.example.org\", \"mail.example.org\"]\n", []string{"mail.example.org", "mta-sts.example.org"}},
+		{"[http]\ntls_listen = \":443\"\n[tls]\nacme = true\n", []string{"mail.example.org", "autoconfig.example.org"}},
+		{"[http]\ntls_listen = \":443\"\nautoconfig = false\n[tls]\nacme = true\n", []string{"mail.example.org"}},
+		{"domains = [\"example.org\", \"localhost\"]\n[http]\ntls_listen = \":443\"\n[tls]\nacme = true\nacme_names = [\"autoconfig.example.org\"]\n",
+			[]string{"mail.example.org", "autoconfig.example.org"}},
+	} {
+		src := c.src
+		if !strings.HasPrefix(src, "domains") {
+			src = "domains = [\"example.org\"]\n" + src
+		}
+		cfg, err := Parse([]byte("hostname = \"mail.example.org\"\ndata_dir = \"d\"\n"+src), "immp.toml")
+		if err != nil {
+			t.Fatalf("%v\n%s", err, src)
+		}
+		if got := cfg.ACMEDomains(); strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("%s: %v, want %v", c.src, got, c.want)
+		}
+	}
+	if _, err := Parse([]byte(acmeMinimal+"[http]\ntls_listen = \":443\"\n"), "immp.toml"); err == nil || !strings.Contains(err.Error(), "http.tls_listen") {
+		t.Errorf("http.tls_listen without a certificate: %v", err)
+	}
+}

@@ -70,9 +70,10 @@ type HTTP struct {
 	MaxConnsPerIP int    `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited."`
 	MaxConns      int    `toml:"max_conns" doc:"Most simultaneous connections on the listener; -1: unlimited.\nOne more is answered \"503 Service Unavailable\" and closed."`
 
-	// Client autoconfiguration and the admin page (server/autoconfig.go, internal/admin).
+	// HTTPS, client autoconfiguration and the admin page (server/tlsops.go).
+	TLSListen         string `toml:"tls_listen" doc:"The same endpoint over HTTPS (implicit TLS with the [tls] certificate),\nhost:port, e.g. \":443\" for autoconfig.DOMAIN and ACME's TLS-ALPN-01.\nEmpty: off."`
 	Autoconfig        bool   `toml:"autoconfig" doc:"Serve mail client autoconfiguration built from the listeners above:\nThunderbird's /.well-known/autoconfig/mail/config-v1.1.xml and\n/mail/config-v1.1.xml, Microsoft's /autodiscover/autodiscover.xml and an\nApple profile at /apple/profile.mobileconfig?email=ADDRESS."`
-	AdminPasswordFile string `toml:"admin_password_file" doc:"File whose first line is the password of the admin page at /admin/\n(add and remove accounts, reset passwords, storage use), at least 12\ncharacters. Empty: no admin page. Serve it on loopback or a private\nnetwork, or behind an HTTPS proxy: the page itself is plain HTTP."`
+	AdminPasswordFile string `toml:"admin_password_file" doc:"File whose first line is the password of the admin page at /admin/\n(add and remove accounts, reset passwords, storage use), at least 12\ncharacters. Empty: no admin page. On listen it is plain HTTP: keep that on\nloopback or a private network, or use tls_listen (HTTPS) or a proxy."`
 }
 
 // TLS is the [tls] section.
@@ -231,6 +232,7 @@ func (c *Config) Listeners() []Listener {
 		{"immp.listen", c.IMMP.Listen},
 		{"immp.tls_listen", c.IMMP.TLSListen},
 		{"http.listen", c.HTTP.Listen},
+		{"http.tls_listen", c.HTTP.TLSListen},
 	}
 	var on []Listener
 	for _, l := range all {

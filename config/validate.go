@@ -170,6 +170,7 @@ func (c *Config) validateTLS() error {
 	if !c.TLSEnabled() {
 		for _, k := range []struct{ key, addr string }{
 			{"imap.tls_listen", c.IMAP.TLSListen}, {"immp.tls_listen", c.IMMP.TLSListen},
+			{"http.tls_listen", c.HTTP.TLSListen},
 		} {
 			if k.addr != "" {
 				return bad(k.key, "needs a certificate: set [tls] cert and key (or acme, or self_signed)")

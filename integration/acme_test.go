@@ -91,8 +91,8 @@ func startPebble(t *testing.T, dnsAddr string, tlsPort, httpPort string, validit
 }
 
 // roots returns pebble's issuing root (fresh for each run), fetched from
-// its management interface.
-func (p *pebble) roots(t *testing.T) *x509.CertPool {
+// its management interface, as a pool and as PEM.
+func (p *pebble) roots(t *testing.T) (*x509.CertPool, []byte) {
 	t.Helper()
 	pool, err := x509.SystemCertPool()
 	if err != nil {
@@ -114,7 +114,7 @@ func (p *pebble) roots(t *testing.T) *x509.CertPool {
 	if !roots.AppendCertsFromPEM(body) {
 		t.Fatalf("pebble /roots/0: no PEM: %q", body)
 	}
-	return roots
+	return roots, body
 }
 
 // loopbackDNS answers every A question with 127.0.0.1 (and AAAA with
@@ -195,7 +195,7 @@ func TestACMEPebbleHTTP01(t *testing.T) { testACME(t, "http-01", false) }
 
 func testACME(t *testing.T, challenge string, renewal bool) {
 	dnsAddr := loopbackDNS(t)
-	imaps, httpAddr := freePort(t), freePort(t)
+	imaps, httpAddr, https := freePort(t), freePort(t), freePort(t)
 	_, tlsPort, _ := net.SplitHostPort(imaps)
 	_, httpPort, _ := net.SplitHostPort(httpAddr)
 	const validity = 40 * time.Second
@@ -205,13 +205,14 @@ func testACME(t *testing.T, challenge string, renewal bool) {
 		challengeAddr = httpAddr
 	}
 	s := startServer(t, serverOptions{
-		tables: map[string]string{"imap": fmt.Sprintf("tls_listen = %q\n", imaps)},
 		extra: fmt.Sprintf("[tls]\nacme = true\nacme_email = \"admin@example.org\"\nacme_directory = %q\n"+
 			"acme_ca_root = %q\nacme_challenge = %q\nacme_listen = %q\nacme_renew_check = \"1s\"\n",
 			p.dir, p.caRoot, challenge, challengeAddr),
 		addrs: map[string]string{"http": httpAddr},
+		// HTTPS too: then autoconfig.example.org gets a certificate.
+		tables: map[string]string{"imap": fmt.Sprintf("tls_listen = %q\n", imaps), "http": fmt.Sprintf("tls_listen = %q\n", https)},
 	})
-	roots := p.roots(t)
+	roots, rootPEM := p.roots(t)
 
 	// Until the CA has answered, the interim self-signed certificate is
 	// served; poll until the handshake verifies against pebble's root.
@@ -251,6 +252,27 @@ func testACME(t *testing.T, challenge string, renewal bool) {
 	})
 	if len(stored) == 0 {
 		t.Fatalf("no mx.test.crt under %s", filepath.Join(s.dataDir, "acme"))
+	}
+
+	// HTTPS, for autoconfig.example.org (a certificate of its own), with
+	// curl checking it against pebble's root.
+	curl := needTool(t, "curl")
+	rootFile := filepath.Join(t.TempDir(), "pebble-root.pem")
+	os.WriteFile(rootFile, rootPEM, 0o600)
+	_, httpsPort, _ := net.SplitHostPort(https)
+	var body string
+	deadline = time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		out, err := exec.Command(curl, "-sS", "--fail", "--max-time", "5", "--cacert", rootFile,
+			"--resolve", "autoconfig.example.org:"+httpsPort+":127.0.0.1",
+			"https://autoconfig.example.org:"+httpsPort+"/mail/config-v1.1.xml").CombinedOutput()
+		if body = string(out); err == nil {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if !strings.Contains(body, "<clientConfig") {
+		t.Fatalf("autoconfig over HTTPS with pebble's certificate: %s\nimmp log:\n%s", body, s.logs())
 	}
 
 	if !renewal {

@@ -100,7 +100,7 @@ type serverOptions struct {
 	extra      string // more TOML appended to the generated file
 	dataDir    string // data_dir; "" is a fresh directory under t.TempDir()
 	// tables adds lines inside a table the harness writes itself
-	// ("smtp", "imap", "immp"), where extra cannot: TOML forbids
+	// ("smtp", "imap", "immp", "http"), where extra cannot: TOML forbids
 	// defining a table twice.
 	tables map[string]string
 	binary string            // the immp binary to run; "" is the one TestMain built
@@ -135,8 +135,8 @@ func startServer(t testing.TB, opts serverOptions) *server {
 		fmt.Fprintf(&b, "%q", d)
 	}
 	b.WriteString("]\n\n")
-	fmt.Fprintf(&b, "[smtp]\nlisten = %q\n%s\n[submission]\nlisten = %q\n\n[imap]\nlisten = %q\n%s\n[http]\nlisten = %q\n\n",
-		s.addrs["smtp"], opts.tables["smtp"], s.addrs["submission"], s.addrs["imap"], opts.tables["imap"], s.addrs["http"])
+	fmt.Fprintf(&b, "[smtp]\nlisten = %q\n%s\n[submission]\nlisten = %q\n\n[imap]\nlisten = %q\n%s\n[http]\nlisten = %q\n%s\n",
+		s.addrs["smtp"], opts.tables["smtp"], s.addrs["submission"], s.addrs["imap"], opts.tables["imap"], s.addrs["http"], opts.tables["http"])
 	if !opts.noIMMP {
 		fmt.Fprintf(&b, "[immp]\nlisten = %q\n%s\n", s.addrs["immp"], opts.tables["immp"])
 	}

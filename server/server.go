@@ -174,7 +174,6 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	var smtpSrv, subSrv *smtp.Server
 	var imapSrv *imap.Server
 	var immpSrv *immp.Server
-	var httpSrv *http.Server
 	for _, l := range d.listeners {
 		switch l.key {
 		case "smtp.listen":
@@ -223,11 +222,11 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 			if l.key == "immp.tls_listen" {
 				l.serve = immpSrv.ServeTLS
 			}
-		case "http.listen":
-			httpSrv = &http.Server{Handler: recovery.Handler(log, d.opsHandler()), ReadHeaderTimeout: 10 * time.Second,
+		case "http.listen", "http.tls_listen":
+			httpSrv := &http.Server{Handler: recovery.Handler(log, d.opsHandler()), ReadHeaderTimeout: 10 * time.Second,
 				IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-			d.servers = append(d.servers, namedServer{"http", httpSrv})
-			l.serve = func(ln net.Listener) error { return httpSrv.Serve(d.wrapHTTP(ln)) }
+			d.servers = append(d.servers, namedServer{l.key, httpSrv})
+			l.serve = func(ln net.Listener) error { return httpSrv.Serve(d.ops.httpListener(d.wrapHTTP(ln), l.key)) }
 		}
 	}
 	return d, nil

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"net/http"
@@ -82,6 +83,16 @@ func (o *tlsOps) mount(mux *http.ServeMux, d *Server) {
 	if o.cfg.HTTP.Autoconfig {
 		autoconfig.Mount(mux, autoconfig.FromConfig(o.cfg), o.log.With("component", "autoconfig"))
 	}
+}
+
+// httpListener is ln for http.listen, and ln under TLS with the shared
+// certificate source for http.tls_listen (HTTPS: HTTP/1.1, and the
+// TLS-ALPN-01 challenge when ACME's port is this one).
+func (o *tlsOps) httpListener(ln net.Listener, key string) net.Listener {
+	if key != "http.tls_listen" {
+		return ln
+	}
+	return tls.NewListener(ln, o.certs.config)
 }
 
 func (o *tlsOps) close() {

@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,5 +156,45 @@ acme_listen = "127.0.0.1:1"
 	}
 	if _, err := os.Stat(filepath.Join(dir, "tls", "selfsigned.crt")); err != nil {
 		t.Errorf("interim certificate: %v", err)
+	}
+}
+
+// TestHTTPS: http.tls_listen serves the operations endpoint and the
+// autoconfig documents over TLS with the shared certificate.
+func TestHTTPS(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a port free a moment ago, to see it in the document
+	if err != nil {
+		t.Fatal(err)
+	}
+	imaps := ln.Addr().String()
+	ln.Close()
+	d := startTestServer(t, fmt.Sprintf(`hostname = "mx.test"
+data_dir = %q
+domains = ["example.org"]
+[imap]
+tls_listen = %q
+[http]
+tls_listen = "127.0.0.1:0"
+[tls]
+self_signed = true
+`, dir, imaps), nil)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // self-signed test certificate
+	for _, p := range []string{"/healthz", "/mail/config-v1.1.xml"} {
+		resp, err := client.Get("https://" + d.Addr("http.tls_listen") + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.TLS == nil || resp.TLS.PeerCertificates[0].Subject.CommonName != "mx.test" {
+			t.Fatalf("%s: %d %s", p, resp.StatusCode, body)
+		}
+		_, port, _ := net.SplitHostPort(imaps)
+		if p != "/healthz" && !strings.Contains(string(body), "<port>"+port+"</port>") {
+			t.Errorf("%s:\n%s", p, body)
+		}
 	}
 }
