@@ -26,6 +26,7 @@ type pebble struct {
 	dir, mgmt string // directory URL, management address
 	caRoot    string // PEM of the CA pebble's own HTTPS certificate is from
 	log       syncbuf.Buffer
+	cmd       *exec.Cmd
 }
 
 // startPebble builds the pebble tool of go.mod and runs it on loopback
@@ -73,9 +74,9 @@ func startPebble(t *testing.T, dnsAddr string, tlsPort, httpPort string, validit
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	p.cmd = cmd
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+		p.stop()
 		if t.Failed() {
 			t.Logf("pebble log:\n%s", p.log.String())
 		}
@@ -88,6 +89,15 @@ func startPebble(t *testing.T, dnsAddr string, tlsPort, httpPort string, validit
 		time.Sleep(50 * time.Millisecond)
 	}
 	return p
+}
+
+// stop ends pebble (idempotent).
+func (p *pebble) stop() {
+	if p.cmd != nil {
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
+		p.cmd = nil
+	}
 }
 
 // roots returns pebble's issuing root (fresh for each run), fetched from
@@ -276,6 +286,19 @@ func testACME(t *testing.T, challenge string, renewal bool) {
 	}
 
 	if !renewal {
+		// The certificate is kept in data_dir/acme: with the CA gone, a
+		// restarted server serves it at once.
+		p.stop()
+		before, err := imapsLeaf(imaps, roots) // the latest: no renewal without the CA
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.stop()
+		s.restart()
+		l, err := imapsLeaf(imaps, roots)
+		if err != nil || l.SerialNumber.Cmp(before.SerialNumber) != 0 {
+			t.Fatalf("after a restart without the CA: %v (serial %v, want %x)", err, l, before.SerialNumber)
+		}
 		return
 	}
 	// Renewal: a new serial on the same process, on both listeners.
