@@ -297,7 +297,7 @@ func testACME(t *testing.T, challenge string, renewal bool) {
 		s.restart()
 		l, err := imapsLeaf(imaps, roots)
 		if err != nil || l.SerialNumber.Cmp(before.SerialNumber) != 0 {
-			t.Fatalf("after a restart without the CA: %v (serial %v, want %x)", err, l, before.SerialNumber)
+			t.Fatalf("after a restart without the CA: %v (serial %v, want %x); immp log:\n%s", err, l, before.SerialNumber, s.logs())
 		}
 		return
 	}

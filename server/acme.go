@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -93,12 +95,25 @@ func newACME(cfg *config.Config, log *slog.Logger) (*acmeManager, error) {
 		Logger:                  zl,
 	})
 	m.magic.Issuers = []certmagic.Issuer{m.issuer}
+	m.loadStored(context.Background())
 	return m, nil
 }
 
-// start loads what is stored and obtains what is missing in the
-// background (a CA that is down must not stop the mail), then keeps the
-// certificates renewed until close.
+// loadStored puts the certificates kept in data_dir/acme into the cache,
+// at startup before any listener serves (ManageAsync loads them too, but
+// in goroutines: a handshake in the first milliseconds would get the
+// interim certificate). Only storage is read: a CA that is down changes
+// nothing.
+func (m *acmeManager) loadStored(ctx context.Context) {
+	for _, name := range m.names {
+		if _, err := m.magic.CacheManagedCertificate(ctx, name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			m.log.Warn("stored certificate cannot be loaded; a new one will be obtained", "name", name, "err", err)
+		}
+	}
+}
+
+// start obtains what is missing and keeps everything renewed in the
+// background until close.
 func (m *acmeManager) start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
