@@ -17,7 +17,8 @@
 //     at once on Options.Reload, i.e. SIGHUP), self-signed, or ACME
 //     (acme.go: certmagic, storage data_dir/acme, renewed in the
 //     background, the self-signed certificate served until the first one
-//     arrives). A TLS-ALPN-01 handshake (only "acme-tls/1" offered) gets
+//     arrives; stored certificates are loaded during Start, so a restart
+//     serves them from the first handshake, with or without the CA). A TLS-ALPN-01 handshake (only "acme-tls/1" offered) gets
 //     the challenge certificate; any other keeps a config without ALPN.
 //   - The admin page (/admin/) exists only with http.admin_password_file;
 //     client autoconfiguration only with http.autoconfig (tlsops.go).
