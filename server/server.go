@@ -282,7 +282,7 @@ func (d *Server) Run(ctx context.Context) error {
 		d.log.Info("listening", "key", l.key, "addr", l.ln.Addr().String())
 	}
 	d.ready.Store(true)
-	d.ops.run(ctx, d)
+	d.ops.run(ctx)
 	d.log.Info("immp ready", "version", d.version, "hostname", d.cfg.Hostname, "data_dir", d.cfg.DataDir, "domains", d.cfg.Domains)
 
 	var runErr error

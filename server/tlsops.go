@@ -48,7 +48,7 @@ func newTLSOps(cfg *config.Config, log *slog.Logger, reload <-chan struct{}) (*t
 
 // run starts ACME once every listener serves (a TLS-ALPN-01 challenge
 // arrives on one of them) and answers SIGHUP until the server closes.
-func (o *tlsOps) run(ctx context.Context, d *Server) {
+func (o *tlsOps) run(ctx context.Context) {
 	if err := o.certs.start(); err != nil {
 		o.log.Error("ACME: cannot manage certificates", "err", err)
 	}
