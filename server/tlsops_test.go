@@ -123,7 +123,19 @@ key = %q
 // challenge and never gets the interim certificate.
 func TestACMEHandshakes(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	// Not t.TempDir: certmagic's background attempt (a job of its own,
+	// canceled at Close but not waited for) may still write its lock files
+	// under data_dir/acme just after Close; serve exits after Close, so
+	// only an in-process test sees this.
+	dir, err := os.MkdirTemp("", "immp-acme-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for i := 0; i < 50 && os.RemoveAll(dir) != nil; i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
 	d := startTestServer(t, fmt.Sprintf(`hostname = "mail.example.org"
 data_dir = %q
 domains = ["example.org"]
