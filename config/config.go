@@ -76,13 +76,28 @@ type HTTP struct {
 	MaxConnsPerIP int    `toml:"max_conns_per_ip" doc:"Most simultaneous connections from one IP address; -1: unlimited."`
 	MaxConns      int    `toml:"max_conns" doc:"Most simultaneous connections on the listener; -1: unlimited.\nOne more is answered \"503 Service Unavailable\" and closed."`
 	APITokenFile  string `toml:"api_token_file" doc:"File whose first line is the bearer token of the HTTP API (/api/v1/,\ndocs/api.md). Outside the test-bed profile ([testbed] enabled) the API\nis off unless this is set."`
+
+	// HTTPS, client autoconfiguration and the admin page (server/tlsops.go).
+	TLSListen         string `toml:"tls_listen" doc:"The same endpoint over HTTPS (implicit TLS with the [tls] certificate),\nhost:port, e.g. \":443\" for autoconfig.DOMAIN and ACME's TLS-ALPN-01.\nEmpty: off."`
+	Autoconfig        bool   `toml:"autoconfig" doc:"Serve mail client autoconfiguration built from the listeners above:\nThunderbird's /.well-known/autoconfig/mail/config-v1.1.xml and\n/mail/config-v1.1.xml, Microsoft's /autodiscover/autodiscover.xml and an\nApple profile at /apple/profile.mobileconfig?email=ADDRESS."`
+	AdminPasswordFile string `toml:"admin_password_file" doc:"File whose first line is the password of the admin page at /admin/\n(add and remove accounts, reset passwords, storage use), at least 12\ncharacters. Empty: no admin page. On listen it is plain HTTP: keep that on\nloopback or a private network, or use tls_listen (HTTPS) or a proxy."`
 }
 
 // TLS is the [tls] section.
 type TLS struct {
-	Cert       string `toml:"cert" doc:"PEM certificate chain file. A renewed file is picked up within 30s."`
+	Cert       string `toml:"cert" doc:"PEM certificate chain file. A renewed file is picked up within 30s,\nor at once on SIGHUP."`
 	Key        string `toml:"key" doc:"PEM private key file."`
 	SelfSigned bool   `toml:"self_signed" doc:"Without cert and key: generate a self-signed certificate for hostname into\ndata_dir/tls on first start and use it. For test beds and first steps;\nclients will warn about it."`
+
+	// ACME (server/acme.go).
+	ACME           bool     `toml:"acme" doc:"Obtain and renew the certificate for hostname (and acme_names) from an\nACME CA (RFC 8555), stored under data_dir/acme. Needs hostname to be a\npublic name and cannot be combined with cert/key or self_signed. Until\nthe first certificate arrives, a self-signed one is served."`
+	ACMEEmail      string   `toml:"acme_email" doc:"Contact address given to the CA (expiry notices). Empty: none."`
+	ACMEDirectory  string   `toml:"acme_directory" doc:"Directory URL of the CA. Let's Encrypt staging is\nhttps://acme-staging-v02.api.letsencrypt.org/directory; any RFC 8555\nserver works."`
+	ACMECARoot     string   `toml:"acme_ca_root" doc:"PEM file of a private CA to trust for the directory's HTTPS (a CA of\nyour own, or pebble's in tests). Empty: the system's roots."`
+	ACMENames      []string `toml:"acme_names" doc:"More names for the certificate, e.g. autoconfig.example.org and\nmta-sts.example.org once their DNS points at this server."`
+	ACMEChallenge  string   `toml:"acme_challenge" doc:"\"tls-alpn-01\" (the CA connects to port 443) or \"http-01\" (port 80)."`
+	ACMEListen     string   `toml:"acme_listen" doc:"Where the CA's connection arrives, host:port, when it is forwarded to\nanother port. If an immp listener is bound there (http.listen for\nhttp-01; imap.tls_listen or immp.tls_listen for tls-alpn-01) it answers\nthe challenge; otherwise immp binds it only while a challenge is open.\nEmpty: \":443\" for tls-alpn-01, \":80\" for http-01."`
+	ACMERenewCheck Duration `toml:"acme_renew_check" doc:"How often certificates are checked for renewal. One is renewed in the\nlast third of its lifetime (or when the CA says so, RFC 9773)."`
 }
 
 // Accounts is the [accounts] section.
@@ -127,6 +142,9 @@ const (
 	MinIdleTimeout         = Duration(30 * time.Minute) // draft 5.4
 	DefaultShutdownGrace   = Duration(30 * time.Second)
 	DefaultAuthCacheTTL    = Duration(time.Hour) // Dovecot's auth_cache_ttl
+
+	DefaultACMEDirectory  = "https://acme-v02.api.letsencrypt.org/directory" // Let's Encrypt production
+	DefaultACMERenewCheck = Duration(10 * time.Minute)
 )
 
 // DefaultDKIMSelector is [dkim] selector's default.
@@ -183,7 +201,8 @@ func base() Config {
 			MaxConns:        DefaultIMMPMaxConns,
 		},
 		Accounts: Accounts{AuthCacheTTL: DefaultAuthCacheTTL},
-		HTTP:     HTTP{MaxConnsPerIP: DefaultMaxConnsPerIP, MaxConns: DefaultHTTPMaxConns},
+		HTTP:     HTTP{MaxConnsPerIP: DefaultMaxConnsPerIP, MaxConns: DefaultHTTPMaxConns, Autoconfig: true},
+		TLS:      TLS{ACMEDirectory: DefaultACMEDirectory, ACMEChallenge: "tls-alpn-01", ACMERenewCheck: DefaultACMERenewCheck},
 		Delivery: Delivery{PlusSubinbox: true},
 		Log:      Log{Format: "text", Level: "info"},
 		Outbound: outboundDefaults(),
@@ -223,7 +242,7 @@ func (c *Config) SelfSignedPaths() (cert, key string) {
 // TLSEnabled reports whether a certificate is configured (files or
 // self-signed).
 func (c *Config) TLSEnabled() bool {
-	return c.TLS.SelfSigned || (c.TLS.Cert != "" && c.TLS.Key != "")
+	return c.TLS.SelfSigned || c.TLS.ACME || (c.TLS.Cert != "" && c.TLS.Key != "")
 }
 
 // Listener is one configured listener.
@@ -242,6 +261,7 @@ func (c *Config) Listeners() []Listener {
 		{"immp.listen", c.IMMP.Listen},
 		{"immp.tls_listen", c.IMMP.TLSListen},
 		{"http.listen", c.HTTP.Listen},
+		{"http.tls_listen", c.HTTP.TLSListen},
 	}
 	var on []Listener
 	for _, l := range all {

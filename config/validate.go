@@ -57,6 +57,12 @@ func (c *Config) Validate() error {
 	if err := c.validateTestbed(); err != nil {
 		return err
 	}
+	if err := c.validateACME(); err != nil {
+		return err
+	}
+	if err := c.validateAdmin(); err != nil {
+		return err
+	}
 	switch {
 	case c.SMTP.MaxMessageBytes <= 0:
 		return bad("smtp.max_message_bytes", "must be greater than 0")
@@ -176,9 +182,10 @@ func (c *Config) validateTLS() error {
 	if !c.TLSEnabled() {
 		for _, k := range []struct{ key, addr string }{
 			{"imap.tls_listen", c.IMAP.TLSListen}, {"immp.tls_listen", c.IMMP.TLSListen},
+			{"http.tls_listen", c.HTTP.TLSListen},
 		} {
 			if k.addr != "" {
-				return bad(k.key, "needs a certificate: set [tls] cert and key (or self_signed)")
+				return bad(k.key, "needs a certificate: set [tls] cert and key (or acme, or self_signed)")
 			}
 		}
 	}

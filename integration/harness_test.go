@@ -103,7 +103,8 @@ type serverOptions struct {
 	// ("smtp", "imap", "immp", "http"), where extra cannot: TOML forbids
 	// defining a table twice.
 	tables map[string]string
-	binary string // the immp binary to run; "" is the one TestMain built
+	binary string            // the immp binary to run; "" is the one TestMain built
+	addrs  map[string]string // listener addresses chosen by the test ("http"); others free ports
 }
 
 // startServer writes a config with every listener on a free loopback port
@@ -120,7 +121,10 @@ func startServer(t testing.TB, opts serverOptions) *server {
 	}
 	s.addrs = map[string]string{}
 	for _, k := range []string{"smtp", "submission", "imap", "immp", "http"} {
-		s.addrs[k] = freePort(t)
+		s.addrs[k] = opts.addrs[k]
+		if s.addrs[k] == "" {
+			s.addrs[k] = freePort(t)
+		}
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "hostname = %q\ndata_dir = %q\ndomains = [", "mx.test", s.dataDir)

@@ -63,6 +63,22 @@ func (r *certReloader) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 	return r.cert, nil
 }
 
+// reloadNow loads the files whatever their times (SIGHUP: a copy that
+// kept the old mtime is picked up too).
+func (r *certReloader) reloadNow() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.checked = time.Now()
+	mt, _ := r.mtime()
+	cert, err := tls.LoadX509KeyPair(r.certFile, r.keyFile)
+	if err != nil {
+		r.log.Warn("SIGHUP: certificate cannot be loaded; keeping the old one", "cert", r.certFile, "err", err)
+		return
+	}
+	r.cert, r.modTime = &cert, mt
+	r.log.Info("SIGHUP: certificate reloaded", "cert", r.certFile)
+}
+
 func (r *certReloader) reloadLocked() {
 	r.checked = time.Now()
 	mt, err := r.mtime()

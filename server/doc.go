@@ -15,4 +15,14 @@
 //   - With [outbound] enabled, the outbound queue's runner starts in
 //     Start and stops with the servers (outbound.go); it holds the
 //     queue's lock, so one process delivers from a data directory.
+//   - Every TLS listener asks one certificate source at each handshake
+//     (tlssource.go): cert/key files (reloaded on change within 30s and
+//     at once on Options.Reload, i.e. SIGHUP), self-signed, or ACME
+//     (acme.go: certmagic, storage data_dir/acme, renewed in the
+//     background, the self-signed certificate served until the first one
+//     arrives; stored certificates are loaded during Start, so a restart
+//     serves them from the first handshake, with or without the CA). A TLS-ALPN-01 handshake (only "acme-tls/1" offered) gets
+//     the challenge certificate; any other keeps a config without ALPN.
+//   - The admin page (/admin/) exists only with http.admin_password_file;
+//     client autoconfiguration only with http.autoconfig (tlsops.go).
 package server

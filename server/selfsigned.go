@@ -4,44 +4,19 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"fmt"
-	"log/slog"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"time"
-
-	"github.com/immp-mail/immp/config"
 )
 
-// serverTLS returns the TLS config for every listener, nil when [tls] is
-// not configured. Certificate files are reloaded when they change. With self_signed, a certificate for the host name (and
-// localhost, 127.0.0.1, ::1) is generated into data_dir/tls on first use
-// and reused after.
-func serverTLS(cfg *config.Config, log *slog.Logger) (*tls.Config, error) {
-	if !cfg.TLSEnabled() {
-		return nil, nil
-	}
-	certFile, keyFile := cfg.TLS.Cert, cfg.TLS.Key
-	if cfg.TLS.SelfSigned {
-		certFile, keyFile = cfg.SelfSignedPaths()
-		if err := ensureSelfSigned(cfg.Hostname, certFile, keyFile); err != nil {
-			return nil, fmt.Errorf("tls.self_signed: %w", err)
-		}
-	}
-	r, err := newCertReloader(certFile, keyFile, log)
-	if err != nil {
-		return nil, fmt.Errorf("tls.cert: %w", err)
-	}
-	return &tls.Config{GetCertificate: r.getCertificate, MinVersion: tls.VersionTLS12}, nil
-}
-
+// ensureSelfSigned writes a self-signed certificate for hostname (and
+// localhost, 127.0.0.1, ::1) unless both files exist.
 func ensureSelfSigned(hostname, certFile, keyFile string) error {
 	_, cerr := os.Stat(certFile)
 	_, kerr := os.Stat(keyFile)

@@ -36,6 +36,9 @@ type Options struct {
 	Config  config.Config
 	Logger  *slog.Logger
 	Version string
+	// Reload, when not nil, receives a value per SIGHUP: certificate
+	// files and the admin password are read again (server/tlsops.go).
+	Reload <-chan struct{}
 }
 
 // Server is one running immp: the mailbox layer, the servers over it and
@@ -54,6 +57,7 @@ type Server struct {
 
 	listeners []*boundListener
 	servers   []namedServer
+	ops       *tlsOps // certificates, autoconfig, admin page (tlsops.go)
 
 	ready    atomic.Bool // all listeners up and the store open
 	stopping atomic.Bool
@@ -113,10 +117,10 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
-	tlsCfg, err := serverTLS(&cfg, log)
-	if err != nil {
+	if d.ops, err = newTLSOps(&d.cfg, log, opts.Reload); err != nil {
 		return nil, err
 	}
+	tlsCfg := d.ops.certs.config
 
 	authCacheTTL := time.Duration(cfg.Accounts.AuthCacheTTL)
 	if authCacheTTL == 0 {
@@ -188,7 +192,6 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	var smtpSrv, subSrv *smtp.Server
 	var imapSrv *imap.Server
 	var immpSrv *immp.Server
-	var httpSrv *http.Server
 	for _, l := range d.listeners {
 		switch l.key {
 		case "smtp.listen":
@@ -237,13 +240,13 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 			if l.key == "immp.tls_listen" {
 				l.serve = immpSrv.ServeTLS
 			}
-		case "http.listen":
+		case "http.listen", "http.tls_listen":
 			hl := newHTTPLog(log, d.opsHandler()) // httplog.go
-			httpSrv = &http.Server{Handler: recovery.Handler(log, hl), ConnContext: hl.connContext, ReadHeaderTimeout: 10 * time.Second,
+			httpSrv := &http.Server{Handler: recovery.Handler(log, hl), ConnContext: hl.connContext, ReadHeaderTimeout: 10 * time.Second,
 				IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 			httpSrv.RegisterOnShutdown(d.shutdownAPI)
-			d.servers = append(d.servers, namedServer{"http", httpSrv})
-			l.serve = func(ln net.Listener) error { return httpSrv.Serve(d.wrapHTTP(ln)) }
+			d.servers = append(d.servers, namedServer{l.key, httpSrv})
+			l.serve = func(ln net.Listener) error { return httpSrv.Serve(d.ops.httpListener(d.wrapHTTP(ln), l.key)) }
 		}
 	}
 	return d, nil
@@ -299,6 +302,7 @@ func (d *Server) Run(ctx context.Context) error {
 		d.log.Info("listening", "key", l.key, "addr", l.ln.Addr().String())
 	}
 	d.ready.Store(true)
+	d.ops.run(ctx)
 	d.log.Info("immp ready", "version", d.version, "hostname", d.cfg.Hostname, "data_dir", d.cfg.DataDir, "domains", d.cfg.Domains)
 
 	var runErr error
@@ -340,6 +344,7 @@ func (d *Server) shutdown() {
 // failure paths of startDaemon).
 func (d *Server) closeAll() {
 	d.stopOutbound()
+	d.ops.close()
 	for _, l := range d.listeners {
 		l.ln.Close()
 	}

@@ -49,7 +49,9 @@ func main() {
 	// After the first signal, default handling again: a second Ctrl-C
 	// ends the process at once instead of waiting out the grace period.
 	context.AfterFunc(ctx, stop)
-	code := runContext(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	env := cliEnv{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+		systemConfig: defaultSystemConfig, reload: notifyReload()}
+	code := run(env, os.Args[1:])
 	stop()
 	os.Exit(code)
 }

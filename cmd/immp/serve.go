@@ -44,7 +44,7 @@ func cmdServe(e cliEnv, args []string) int {
 		log.Warn("no listener is configured: nothing will be served")
 	}
 
-	d, err := startDaemon(e.ctx, cfg, log)
+	d, err := startServe(e.ctx, cfg, log, e.reload)
 	if err != nil {
 		log.Error("startup failed", "err", err)
 		e.errorf("serve: %v", err)
@@ -75,7 +75,12 @@ func cmdServe(e cliEnv, args []string) int {
 
 // startDaemon starts the whole server as serve runs it (package server).
 func startDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) (*server.Server, error) {
-	return server.Start(ctx, server.Options{Config: cfg, Logger: log, Version: versionString()})
+	return startServe(ctx, cfg, log, nil)
+}
+
+// startServe is startDaemon with SIGHUP reloads (main's notifyReload).
+func startServe(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan struct{}) (*server.Server, error) {
+	return server.Start(ctx, server.Options{Config: cfg, Logger: log, Version: versionString(), Reload: reload})
 }
 
 // configName is how the banner names the config in use.
