@@ -55,6 +55,10 @@ func (mb *mailbox) loadUIDListLocked(ctx context.Context, haveLock bool) error {
 	if mb.ulLoaded && ul.uidValidity != mb.uidValidity {
 		mb.s.log.Warn("UIDVALIDITY changed on disk", "account", mb.acct.Address, "folder", mb.name)
 		mb.loaded = false
+		// Sessions showing the folder hold UIDs of the old UIDVALIDITY,
+		// which IMAP cannot announce a change of: their folder is gone
+		// for them (they select it again; AppendWithUIDs, importuids.go).
+		mb.dropWatchersLocked()
 	}
 	mb.uidValidity, mb.nextUID, mb.guid, mb.hdrExtra = ul.uidValidity, ul.nextUID, ul.guid, ul.hdrExtra
 	mb.ulRecs = make(map[string]ulRec, len(ul.recs))
