@@ -28,6 +28,9 @@ Usage:
                                           manage the spam guard over IMMP
   immp subinbox create|delete|rename|replace|move|list [flags] ARGS
                                           manage subinboxes over IMMP (IMAP fallback)
+  immp import maildir|mbox [-config FILE] ACCOUNT ...
+                                          import a Maildir++ tree or an mbox file
+  immp backup|restore [-config FILE] DIR  copy the running server's data / restore it
   immp healthcheck [-config FILE]         exit 0 when the local server is healthy
   immp version                            print the version
 
@@ -66,6 +69,12 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return cmdGuard(env, rest)
 	case "subinbox":
 		return cmdSubinbox(env, rest)
+	case "import":
+		return cmdImport(env, rest)
+	case "backup":
+		return cmdBackup(env, rest)
+	case "restore":
+		return cmdRestore(env, rest)
 	case "healthcheck":
 		return cmdHealthcheck(env, rest)
 	case "version":
