@@ -357,10 +357,10 @@ func emptyDir(dir string) error {
 		return fmt.Errorf("%s: %w", dir, err)
 	}
 	if len(ents) > 0 {
-		return fmt.Errorf("%w: %s holds %d entries", ErrNotEmpty, dir, len(ents))
+		return fmt.Errorf("%s %w (%d entries)", dir, ErrNotEmpty, len(ents))
 	}
 	return nil
 }
 
 // ErrNotEmpty: a backup or restore target that is not empty.
-var ErrNotEmpty = errors.New("directory is not empty")
+var ErrNotEmpty = errors.New("is not empty")

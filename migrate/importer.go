@@ -28,6 +28,7 @@ type Folder struct {
 	UIDValidity uint32 // the source's (dovecot-uidlist); 0 when none
 	NextUID     uint32
 	Problems    []Failure // what could not be read as messages
+	Notes       []Failure // imported, with something lost
 }
 
 // Failure is one message (or part of a source) not imported.
@@ -52,6 +53,7 @@ type Summary struct {
 	Imported   int
 	Duplicates int
 	Failures   []Failure
+	Notes      []Failure // imported, with something lost (flags of a name not understood)
 }
 
 // Importer brings folders of a source into one account through the
@@ -86,6 +88,7 @@ func (im *Importer) Import(ctx context.Context, folders []Folder) (Summary, erro
 		sum.Duplicates += res.Duplicates
 		sum.Failures = append(sum.Failures, f.Problems...)
 		sum.Failures = append(sum.Failures, fails...)
+		sum.Notes = append(sum.Notes, f.Notes...)
 	}
 	return sum, ctx.Err()
 }
@@ -158,8 +161,9 @@ func (im *Importer) importFolder(ctx context.Context, f Folder) (FolderResult, [
 		}
 		sort.Slice(withUID, func(i, j int) bool { return withUID[i].UID < withUID[j].UID })
 		switch {
-		case len(withUID) == 0 && len(todo) == 0:
-			res.UIDs = "kept"
+		case len(todo) == 0:
+			// Nothing to import: what the folder's UIDs are was said
+			// when it was imported.
 		case len(withUID) == 0:
 			res.UIDs = "new: no message of the source had a UID"
 		default:

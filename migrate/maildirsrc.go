@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -110,14 +111,33 @@ func readMaildirFolder(dir, name string) Folder {
 		// Names without ":2," info go-maildir reports as malformed; they
 		// are messages all the same (no flags). Other errors name what
 		// could not be read.
+		var odd []string // info sections go-maildir does not take
 		for _, e := range unjoin(walkErr) {
 			var mf *gomaildir.MailfileError
+			var fe *gomaildir.FlagError
 			switch {
 			case errors.As(e, &mf):
 				add("cur", mf.Name)
+			case errors.As(e, &fe):
+				odd = append(odd, fe.Info)
 			case errors.Is(e, os.ErrNotExist):
 			default:
 				problem("cur/", e.Error())
+			}
+		}
+		if len(odd) > 0 {
+			// The error names the info, not the file: find the files.
+			names, _ := os.ReadDir(filepath.Join(dir, "cur"))
+			for _, e := range names {
+				n := e.Name()
+				i := strings.IndexByte(n, ':')
+				if i < 0 || !slices.Contains(odd, n[i+1:]) {
+					continue
+				}
+				add("cur", n)
+				f.Messages[len(f.Messages)-1].Flags = nil
+				f.Notes = append(f.Notes, Failure{Folder: name, Source: "cur/" + n,
+					Reason: fmt.Sprintf("info %q is not Maildir's \":2,\" form: imported without flags", n[i+1:])})
 			}
 		}
 	}

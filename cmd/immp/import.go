@@ -141,6 +141,9 @@ func printSummary(w io.Writer, sum migrate.Summary, took time.Duration) {
 	}
 	fmt.Fprintf(w, "total: %d imported, %d duplicates skipped, %d failed in %s\n",
 		sum.Imported, sum.Duplicates, len(sum.Failures), took.Round(time.Millisecond))
+	for _, n := range sum.Notes {
+		fmt.Fprintf(w, "note: %s: %s: %s\n", n.Folder, n.Source, n.Reason)
+	}
 	const show = 50
 	for i, f := range sum.Failures {
 		if i == show {
