@@ -161,6 +161,12 @@ func (im *Importer) importFolder(ctx context.Context, f Folder) (FolderResult, [
 		}
 		sort.Slice(withUID, func(i, j int) bool { return withUID[i].UID < withUID[j].UID })
 		switch {
+		case len(todo) == 0 && folder.UIDValidity() != f.UIDValidity:
+			// An empty source folder: its UIDVALIDITY and next UID are
+			// taken all the same, if the folder never numbered a message.
+			if _, _, err := folder.AppendWithUIDs(ctx, f.UIDValidity, f.NextUID, nil); err == nil {
+				res.UIDs = "kept"
+			}
 		case len(todo) == 0:
 			// Nothing to import: what the folder's UIDs are was said
 			// when it was imported.

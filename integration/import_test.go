@@ -1,0 +1,165 @@
+package integration
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// TestImportDovecotMaildir has Debian's Dovecot write a Maildir++ tree
+// (IMAP APPEND with flags and keywords, folders with children and a
+// non-ASCII name, expunges that leave gaps in the UIDs, a message
+// delivered by dovecot-lda), imports it with `immp import maildir` into a
+// running immp, and compares over IMAP: every folder of Dovecot's with
+// the same UIDVALIDITY, and every message under the same UID with the
+// same flags and body. A second run imports nothing.
+func TestImportDovecotMaildir(t *testing.T) {
+	dovecotBin := needTool(t, "dovecot")
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("the Dovecot import test needs root (Dovecot switches to the mail user)")
+		}
+		t.Skip("needs root: Dovecot switches to the mail user")
+	}
+	tmp := t.TempDir()
+	src := filepath.Join(tmp, "dovecot-data")
+	home := filepath.Join(src, "mail", "example.org", "alice")
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dc := startDovecot(t, dovecotBin, tmp, src)
+	c := dc.login(t)
+	date := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+	for _, n := range []string{"Work", "Work/Sub", "Ünïcode & co", "INBOX/sub", "Sent"} {
+		if err := c.Create(n, nil).Wait(); err != nil {
+			t.Fatalf("CREATE %s: %v", n, err)
+		}
+	}
+	appendMsg := func(folder string, i int, flags ...imap.Flag) {
+		body := fmt.Sprintf("From: x@remote.test\r\nSubject: %s %d\r\nMessage-ID: <%d.%s@remote.test>\r\n\r\nbody %d of %s\r\n", folder, i, i, strings.ReplaceAll(folder, "/", "."), i, folder)
+		ap := c.Append(folder, int64(len(body)), &imap.AppendOptions{Flags: flags, Time: date.Add(time.Duration(i) * time.Hour)})
+		io.WriteString(ap, body)
+		ap.Close()
+		if _, err := ap.Wait(); err != nil {
+			t.Fatalf("APPEND to %s: %v", folder, err)
+		}
+	}
+	for i := 0; i < 12; i++ {
+		var fl []imap.Flag
+		if i%2 == 0 {
+			fl = append(fl, imap.FlagSeen)
+		}
+		if i%3 == 0 {
+			fl = append(fl, imap.FlagFlagged, "$Label1")
+		}
+		if i%4 == 0 {
+			fl = append(fl, imap.FlagAnswered, "Project")
+		}
+		if i == 5 {
+			fl = append(fl, imap.FlagDraft)
+		}
+		for _, folder := range []string{"INBOX", "Work", "Work/Sub", "Ünïcode & co", "INBOX/sub"} {
+			if i < 6 || folder == "INBOX" || folder == "Work" {
+				appendMsg(folder, i, fl...)
+			}
+		}
+	}
+	// Gaps in the UIDs: expunge 2, 3 and 7 in INBOX and Work.
+	for _, folder := range []string{"INBOX", "Work"} {
+		if _, err := c.Select(folder, nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		var uids imap.UIDSet
+		uids.AddNum(2, 3, 7)
+		c.Store(uids, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close()
+		if err := c.Expunge().Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A message marked \Deleted but kept, and one delivered by
+	// dovecot-lda (into new/, as a delivery agent does).
+	c.Store(imap.UIDSetNum(4), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close()
+	c.Logout().Wait()
+	if lda := "/usr/lib/dovecot/dovecot-lda"; isExecutable(lda) {
+		cmd := exec.Command(lda, "-c", filepath.Join(tmp, "dovecot.conf"), "-d", "alice@example.org", "-f", "lda@remote.test")
+		cmd.Stdin = strings.NewReader("From: lda@remote.test\nSubject: by lda\n\ndelivered by dovecot-lda\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("dovecot-lda: %v\n%s", err, out)
+		}
+	}
+	want := readFolders(t, dc.addr, "alice@example.org", "secret")
+	if len(want["INBOX"].msgs) < 9 || len(want["Ünïcode & co"].msgs) != 6 {
+		t.Fatalf("Dovecot's tree is not what the test made: %v", keys(want))
+	}
+
+	s := startServer(t, serverOptions{})
+	s.addUser(t, "alice@example.org", "pw-alice")
+	// A session has an unrelated folder selected while the import runs.
+	ic, err := imapclient.DialInsecure(s.addrs["imap"], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ic.Close()
+	if err := ic.Login("alice@example.org", "pw-alice").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.Select("Archive", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	maildirPath := filepath.Join(home, "Maildir")
+	out, errOut, code := s.immp(t, "", nil, "import", "maildir", "-config", s.config, "alice@example.org", maildirPath)
+	t.Logf("first import:\n%s%s", out, errOut)
+	if code != 0 {
+		t.Fatalf("import: exit %d", code)
+	}
+	if err := ic.Noop().Wait(); err != nil {
+		t.Fatalf("the session selected during the import: %v", err)
+	}
+	got := readFolders(t, s.addrs["imap"], "alice@example.org", "pw-alice")
+	for name, wf := range want {
+		gf, ok := got[name]
+		if !ok {
+			t.Errorf("folder %s not imported (immp lists %v)", name, keys(got))
+			continue
+		}
+		if gf.uidValidity != wf.uidValidity {
+			t.Errorf("%s: UIDVALIDITY %d, Dovecot's %d", name, gf.uidValidity, wf.uidValidity)
+		}
+		if len(gf.msgs) != len(wf.msgs) {
+			t.Errorf("%s: %d messages, Dovecot has %d", name, len(gf.msgs), len(wf.msgs))
+		}
+		for uid, wm := range wf.msgs {
+			gm, ok := gf.msgs[uid]
+			if !ok || gm.body != wm.body || !slices.Equal(gm.flags, wm.flags) {
+				t.Errorf("%s UID %d: immp %v %q, Dovecot %v %q", name, uid, gm.flags, gm.body, wm.flags, wm.body)
+			}
+		}
+	}
+	out, errOut, code = s.immp(t, "", nil, "import", "maildir", "-config", s.config, "alice@example.org", maildirPath)
+	if code != 0 || !strings.Contains(out, "total: 0 imported") {
+		t.Fatalf("second import: exit %d\n%s%s", code, out, errOut)
+	}
+	// Mail delivered after the import is numbered after Dovecot's UIDs.
+	if err := sendOne(s.addrs["smtp"], "alice@example.org", "after-import"); err != nil {
+		t.Fatal(err)
+	}
+	after := readFolders(t, s.addrs["imap"], "alice@example.org", "pw-alice")["INBOX"]
+	var maxWant imap.UID
+	for uid := range want["INBOX"].msgs {
+		maxWant = max(maxWant, uid)
+	}
+	for uid, m := range after.msgs {
+		if strings.Contains(m.body, "after-import") && uid <= maxWant {
+			t.Fatalf("a delivery after the import got UID %d, not above Dovecot's %d", uid, maxWant)
+		}
+	}
+}
