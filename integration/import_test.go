@@ -163,3 +163,113 @@ func TestImportDovecotMaildir(t *testing.T) {
 		}
 	}
 }
+
+// TestImportMbox imports an mbox (mboxrd quoting, a CRLF message, a last
+// message without its newline, flags in Status and X-Status) into a
+// folder that a session has selected: the session sees the new messages
+// arrive under the same UIDVALIDITY, and reads them back as written. A
+// second run imports nothing; a malformed mbox and a damaged Maildir
+// import what they can and say what they could not.
+func TestImportMbox(t *testing.T) {
+	s := startServer(t, serverOptions{})
+	s.addUser(t, "mb@example.org", "pw-mb")
+	c, err := imapclient.DialInsecure(s.addrs["imap"], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("mb@example.org", "pw-mb").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create("Old", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	first := "Subject: already here\r\n\r\nx\r\n"
+	ap := c.Append("Old", int64(len(first)), nil)
+	io.WriteString(ap, first)
+	ap.Close()
+	if _, err := ap.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	sel, err := c.Select("Old", nil).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	mbox := filepath.Join(dir, "old.mbox")
+	os.WriteFile(mbox, []byte("From a@remote.test Wed Dec  2 10:00:00 2026\n"+
+		"Subject: escaped\nStatus: RO\nX-Status: AF\n\n>From the start\n>>From quoted twice\nplain\n\n"+
+		"From b@remote.test Wed Dec  2 11:00:00 2026\r\nSubject: crlf\r\n\r\nline one\r\nline two\r\n\r\n"+
+		"From c@remote.test Wed Dec  2 12:00:00 2026\nSubject: no newline\n\nends here"), 0o600)
+	want := map[string]imapMsg{
+		"escaped":    {flags: []string{`\Answered`, `\Flagged`, `\Seen`}, body: "Subject: escaped\r\nStatus: RO\r\nX-Status: AF\r\n\r\nFrom the start\r\n>From quoted twice\r\nplain\r\n"},
+		"crlf":       {flags: nil, body: "Subject: crlf\r\n\r\nline one\r\nline two\r\n"},
+		"no newline": {flags: nil, body: "Subject: no newline\r\n\r\nends here"},
+	}
+	out, errOut, code := s.immp(t, "", nil, "import", "mbox", "-config", s.config, "mb@example.org", "Old", mbox)
+	if code != 0 || !strings.Contains(out, "Old: 3 imported") {
+		t.Fatalf("import: exit %d\n%s%s", code, out, errOut)
+	}
+	// The selected session: three new messages, nothing else.
+	if err := c.Noop().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Mailbox().NumMessages; n != 4 {
+		t.Fatalf("the selected session sees %d messages, want 4", n)
+	}
+	got := readFolder(t, c, "Old")
+	if got.uidValidity != sel.UIDValidity {
+		t.Fatalf("UIDVALIDITY changed from %d to %d", sel.UIDValidity, got.uidValidity)
+	}
+	seen := 0
+	for uid, m := range got.msgs {
+		subj := strings.TrimPrefix(strings.SplitN(m.body, "\r\n", 2)[0], "Subject: ")
+		w, ok := want[subj]
+		if !ok {
+			continue
+		}
+		seen++
+		if m.body != w.body || !slices.Equal(m.flags, w.flags) {
+			t.Errorf("UID %d: %v %q, want %v %q", uid, m.flags, m.body, w.flags, w.body)
+		}
+	}
+	if seen != 3 {
+		t.Fatalf("%d of the 3 imported messages found", seen)
+	}
+	out, _, code = s.immp(t, "", nil, "import", "mbox", "-config", s.config, "mb@example.org", "Old", mbox)
+	if code != 0 || !strings.Contains(out, "Old: 0 imported, 3 duplicates skipped") {
+		t.Fatalf("second import: exit %d\n%s", code, out)
+	}
+
+	// Malformed: text before the first separator.
+	bad := filepath.Join(dir, "bad.mbox")
+	os.WriteFile(bad, []byte("this is no mbox\n\nFrom a@remote.test Wed Dec  2 10:00:00 2026\nSubject: good\n\nok\n"), 0o600)
+	out, errOut, code = s.immp(t, "", nil, "import", "mbox", "-config", s.config, "mb@example.org", "Bad", bad)
+	if code != 1 || !strings.Contains(out, "Bad: 1 imported") || !strings.Contains(out, "before the first \"From \" line") {
+		t.Fatalf("malformed mbox: exit %d\n%s%s", code, out, errOut)
+	}
+	// Not an mbox at all: a clear error, nothing imported.
+	os.WriteFile(bad, []byte("Subject: x\n\nno separator\n"), 0o600)
+	if _, errOut, code = s.immp(t, "", nil, "import", "mbox", "-config", s.config, "mb@example.org", "Bad", bad); code != 1 || !strings.Contains(errOut, "not an mbox file") {
+		t.Fatalf("not an mbox: exit %d, %s", code, errOut)
+	}
+	// A damaged Maildir: a garbled dovecot-uidlist (UIDs not kept, said
+	// so), a directory among the messages; the messages are imported.
+	md := filepath.Join(dir, "Maildir")
+	for _, sub := range []string{"cur", "new", "tmp", ".Lists/cur", ".Lists/new"} {
+		os.MkdirAll(filepath.Join(md, sub), 0o700)
+	}
+	os.WriteFile(filepath.Join(md, ".Lists", "dovecot-uidlist"), []byte("3 garbage\n"), 0o600)
+	os.WriteFile(filepath.Join(md, ".Lists", "cur", "1.M1P1.h:2,S"), []byte("Subject: list mail\n\nx\n"), 0o600)
+	os.Mkdir(filepath.Join(md, ".Lists", "cur", "2.M1P1.h:2,"), 0o700)
+	os.WriteFile(filepath.Join(md, "new", "3.M1P1.h"), []byte("Subject: inbox mail\n\ny\n"), 0o600)
+	out, errOut, code = s.immp(t, "", nil, "import", "maildir", "-config", s.config, "mb@example.org", md)
+	if code != 1 || !strings.Contains(out, "Lists: 1 imported") || !strings.Contains(out, "INBOX: 1 imported") ||
+		!strings.Contains(out, "dovecot-uidlist: unreadable") || !strings.Contains(out, "not a regular file") {
+		t.Fatalf("damaged Maildir: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code = s.immp(t, "", nil, "import", "maildir", "-config", s.config, "mb@example.org", dir+"/nothing"); code != 1 || !strings.Contains(errOut, "no such file") {
+		t.Fatalf("missing Maildir: exit %d, %s", code, errOut)
+	}
+}

@@ -284,6 +284,10 @@ func (mb *mailbox) scanLocked(ctx context.Context) ([]*msgRec, error) {
 		}
 		sort.Slice(mb.msgs, func(i, j int) bool { return mb.msgs[i].uid < mb.msgs[j].uid })
 		if mb.loaded {
+			// In UID order, not the directory's: a session drops a new
+			// message whose UID is below one it was told of
+			// (TestOtherProcessAppendsReachSessions).
+			sort.Slice(added, func(i, j int) bool { return added[i].uid < added[j].uid })
 			for _, m := range added {
 				if m.vsize >= 0 {
 					evs = append(evs, Event{Kind: EventNew, UID: m.uid, Flags: mb.flagsOf(m), Size: m.vsize, InternalDate: m.mtime})
