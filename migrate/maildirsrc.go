@@ -188,8 +188,9 @@ func flagsOfInfo(info string, kw [26]string) []string {
 // ReadMboxFile reads an mbox file into one folder named name. Flags come
 // from Status, X-Status and X-Keywords headers; INTERNALDATE from the
 // separator line (else the file's mtime, so that a second run finds the
-// same date). The messages are held in memory (each at most
-// MaxMessageSize): a known limit for mbox files larger than the memory.
+// same date). The file is scanned once for the messages' places, and
+// each message read again from its place when imported: memory stays
+// bounded whatever the file's size.
 func ReadMboxFile(path, name string, v MboxVariant) (Folder, error) {
 	fh, err := os.Open(path)
 	if err != nil {
@@ -200,8 +201,11 @@ func ReadMboxFile(path, name string, v MboxVariant) (Folder, error) {
 	if err != nil {
 		return Folder{}, err
 	}
+	if !st.Mode().IsRegular() {
+		return Folder{}, fmt.Errorf("%s is not a regular file", path)
+	}
 	f := Folder{Name: name}
-	err = ReadMbox(fh, v, func(m MboxMessage) error {
+	err = ScanMbox(fh, v, func(m MboxMessage) error {
 		src := fmt.Sprintf("message %d (line %d)", m.N, m.Line)
 		if m.N == 0 {
 			src = "start of file"
@@ -214,11 +218,29 @@ func ReadMboxFile(path, name string, v MboxVariant) (Folder, error) {
 		if date.IsZero() {
 			date = st.ModTime()
 		}
-		body := m.Body
-		hdr, _ := readHeaderBlock(strings.NewReader(string(body)))
-		f.Messages = append(f.Messages, Message{Source: src, Date: date, Flags: mboxFlags(hdr),
-			Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(string(body))), nil }})
+		open := func() (io.ReadCloser, error) {
+			r, err := os.Open(path)
+			if err != nil {
+				return nil, err
+			}
+			return readCloser{OpenMboxMessage(r, m, v), r}, nil
+		}
+		r, err := open()
+		if err != nil {
+			return err
+		}
+		hdr, err := readHeaderBlock(r)
+		r.Close()
+		if err != nil {
+			return err
+		}
+		f.Messages = append(f.Messages, Message{Source: src, Date: date, Flags: mboxFlags(hdr), Open: open})
 		return nil
 	})
 	return f, err
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
 }

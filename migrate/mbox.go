@@ -31,26 +31,45 @@ type MboxMessage struct {
 	N    int       // 1-based position in the file
 	Line int       // line of its "From " separator
 	Date time.Time // from the separator line; zero if it had none
-	Body []byte    // unescaped, line ends as in the file
-	Err  error     // set for a part that could not be read as a message
+	Body []byte    // unescaped, line ends as in the file (ReadMbox only)
+	// Start and End delimit the message's raw lines in the input (after
+	// its separator line, before the format's empty line): what
+	// OpenMboxMessage unescapes.
+	Start, End int64
+	Size       int64 // octets of the unescaped message
+	Err        error // set for a part that could not be read as a message
 }
 
 // ErrNotMbox: the input has no "From " separator line at all.
 var ErrNotMbox = errors.New("not an mbox file: no line starts with \"From \"")
 
-// ReadMbox calls fn for every message of r in order. A separator is a
-// line beginning "From " that starts the file, follows an empty line,
-// or carries an asctime date as RFC 4155 writes it; the empty line
-// before a separator belongs to the format, not to the message. Text
+// ReadMbox calls fn for every message of r in order, with its Body. A
+// separator is a line beginning "From " that starts the file, follows an
+// empty line, or carries an asctime date as RFC 4155 writes it; the empty
+// line before a separator belongs to the format, not to the message. Text
 // before the first separator and messages over MaxMessageSize are passed
 // with Err set. fn returning an error stops the reading.
 func ReadMbox(r io.Reader, v MboxVariant, fn func(MboxMessage) error) error {
+	return scanMbox(r, v, true, fn)
+}
+
+// ScanMbox is ReadMbox without the bodies: each message's Start and End
+// let OpenMboxMessage read it again, so memory stays bounded whatever
+// the file's size.
+func ScanMbox(r io.Reader, v MboxVariant, fn func(MboxMessage) error) error {
+	return scanMbox(r, v, false, fn)
+}
+
+func scanMbox(r io.Reader, v MboxVariant, keep bool, fn func(MboxMessage) error) error {
 	br := bufio.NewReaderSize(r, 64*1024)
 	var (
 		cur     *MboxMessage
 		buf     bytes.Buffer
-		prelude int64 // octets before the first separator
-		over    bool
+		tail    []byte // the message's last octets (up to 4), unescaped
+		lastLen int64  // raw octets of the message's last line
+		lines   int    // lines in the current message
+		prelude int64  // octets before the first separator
+		pos     int64  // octets consumed
 		lineNo  int
 		prevNL  = true // previous line was empty (or start of file)
 		seen    bool
@@ -60,30 +79,39 @@ func ReadMbox(r io.Reader, v MboxVariant, fn func(MboxMessage) error) error {
 			return nil
 		}
 		m := *cur
-		if over {
+		m.End = pos
+		// The format's empty line before the next separator: a last line
+		// that is empty, after another line.
+		if lines >= 2 && (bytes.HasSuffix(tail, []byte("\r\n\r\n")) || bytes.HasSuffix(tail, []byte("\n\n"))) {
+			m.End -= lastLen
+			m.Size -= lastLen
+		}
+		switch {
+		case m.Size > MaxMessageSize:
 			m.Err = fmt.Errorf("message %d (line %d) is larger than %d octets: skipped", m.N, m.Line, MaxMessageSize)
-		} else {
-			m.Body = trimSeparatorBlank(bytes.Clone(buf.Bytes()))
+		case keep:
+			m.Body = bytes.Clone(buf.Bytes()[:m.Size])
 		}
 		buf.Reset()
-		over = false
 		return fn(m)
 	}
 	n := 0
 	for {
 		line, err := br.ReadSlice('\n')
+		raw := int64(len(line))
 		if errors.Is(err, bufio.ErrBufferFull) {
-			// A very long line: gather it whole (bounded below).
+			// A very long line: gather it (what is kept is bounded).
 			long := bytes.Clone(line)
 			for errors.Is(err, bufio.ErrBufferFull) {
 				line, err = br.ReadSlice('\n')
-				if len(long) <= MaxMessageSize {
+				raw += int64(len(line))
+				if len(long) <= 1024 || (keep && len(long) <= MaxMessageSize) {
 					long = append(long, line...)
 				}
 			}
 			line = long
 		}
-		if len(line) == 0 && err != nil {
+		if raw == 0 && err != nil {
 			break
 		}
 		lineNo++
@@ -92,22 +120,28 @@ func ReadMbox(r io.Reader, v MboxVariant, fn func(MboxMessage) error) error {
 			if err := flush(); err != nil {
 				return err
 			}
+			pos += raw
 			n++
 			seen = true
-			cur = &MboxMessage{N: n, Line: lineNo, Date: fromLineDate(bare)}
-			prevNL = false
+			cur = &MboxMessage{N: n, Line: lineNo, Date: fromLineDate(bare), Start: pos}
+			prevNL, tail, lines = false, nil, 0
 			continue
 		}
+		pos += raw
 		prevNL = len(bare) == 0
 		if cur == nil {
-			prelude += int64(len(line))
+			prelude += raw
 			continue
 		}
-		if buf.Len()+len(line) > MaxMessageSize {
-			over = true
-			continue
+		un := unescapeFrom(line, v)
+		size := raw - int64(len(line)-len(un))
+		cur.Size += size
+		lastLen, lines = size, lines+1
+		tail = append(tail, un[max(0, len(un)-4):]...)
+		tail = tail[max(0, len(tail)-4):]
+		if keep && cur.Size <= MaxMessageSize {
+			buf.Write(un)
 		}
-		buf.Write(unescapeFrom(line, v))
 		if err != nil {
 			break
 		}
@@ -123,6 +157,29 @@ func ReadMbox(r io.Reader, v MboxVariant, fn func(MboxMessage) error) error {
 	}
 	return nil
 }
+
+// OpenMboxMessage reads message m (from ScanMbox) of the mbox in ra
+// again, unescaped.
+func OpenMboxMessage(ra io.ReaderAt, m MboxMessage, v MboxVariant) io.Reader {
+	br := bufio.NewReader(io.NewSectionReader(ra, m.Start, m.End-m.Start))
+	var pending []byte
+	return readerFunc(func(p []byte) (int, error) {
+		for len(pending) == 0 {
+			line, err := br.ReadBytes('\n')
+			if len(line) == 0 && err != nil {
+				return 0, err
+			}
+			pending = unescapeFrom(line, v)
+		}
+		n := copy(p, pending)
+		pending = pending[n:]
+		return n, nil
+	})
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
 // unescapeFrom undoes the From-quoting of one body line.
 func unescapeFrom(line []byte, v MboxVariant) []byte {
@@ -140,18 +197,6 @@ func unescapeFrom(line []byte, v MboxVariant) []byte {
 		return line
 	}
 	return line[1:]
-}
-
-// trimSeparatorBlank removes the one empty line an mbox writer puts
-// before the next separator (LF or CRLF).
-func trimSeparatorBlank(b []byte) []byte {
-	switch {
-	case bytes.HasSuffix(b, []byte("\r\n\r\n")):
-		return b[:len(b)-2]
-	case bytes.HasSuffix(b, []byte("\n\n")):
-		return b[:len(b)-1]
-	}
-	return b
 }
 
 // fromLineDate reads the date of "From addr Wed Dec  2 10:00:00 2026"

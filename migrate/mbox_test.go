@@ -3,6 +3,7 @@ package migrate
 import (
 	"bytes"
 	"errors"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -133,12 +134,31 @@ func FuzzReadMbox(f *testing.F) {
 	f.Add([]byte("junk\nFrom \n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		total := 0
+		var bodies []string
 		err := ReadMbox(bytes.NewReader(in), MboxRD, func(m MboxMessage) error {
 			total += len(m.Body)
+			if m.Err == nil {
+				bodies = append(bodies, string(m.Body))
+			}
 			return nil
 		})
 		if err != nil && !errors.Is(err, ErrNotMbox) {
 			t.Fatal(err)
+		}
+		// Scanned and read again by offsets: the same messages.
+		var again []string
+		ScanMbox(bytes.NewReader(in), MboxRD, func(m MboxMessage) error {
+			if m.Err == nil {
+				b, _ := io.ReadAll(OpenMboxMessage(bytes.NewReader(in), m, MboxRD))
+				if int64(len(b)) != m.Size {
+					t.Fatalf("message %d: %d octets read again, Size %d", m.N, len(b), m.Size)
+				}
+				again = append(again, string(b))
+			}
+			return nil
+		})
+		if !slices.Equal(bodies, again) {
+			t.Fatalf("read by offsets %q, read whole %q", again, bodies)
 		}
 		// Unquoting and the format's blank lines only remove octets.
 		if total > len(in) {
