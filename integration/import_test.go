@@ -273,3 +273,26 @@ func TestImportMbox(t *testing.T) {
 		t.Fatalf("missing Maildir: exit %d, %s", code, errOut)
 	}
 }
+
+// TestImportProgressBar: on a terminal (script(1) gives the import one)
+// a progress bar is drawn on stderr; into a pipe, none.
+func TestImportProgressBar(t *testing.T) {
+	scriptBin := needTool(t, "script")
+	s := startServer(t, serverOptions{})
+	s.addUser(t, "pb@example.org", "pw-pb")
+	mbox := filepath.Join(t.TempDir(), "m.mbox")
+	var b strings.Builder
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&b, "From x@remote.test Wed Dec  2 10:00:00 2026\nSubject: %d\n\nbody\n\n", i)
+	}
+	os.WriteFile(mbox, []byte(b.String()), 0o600)
+	_, errOut, code := s.immp(t, "", nil, "import", "mbox", "-config", s.config, "pb@example.org", "A", mbox)
+	if code != 0 || strings.Contains(errOut, "importing [") {
+		t.Fatalf("into a pipe: exit %d, stderr %q", code, errOut)
+	}
+	cmdline := fmt.Sprintf("%s import mbox -config %s pb@example.org B %s", binary, s.config, mbox)
+	out := run(t, "", scriptBin, "-qec", cmdline, "/dev/null")
+	if !strings.Contains(out, "importing [") || !strings.Contains(out, "40/40 100%") || !strings.Contains(out, "B: 40 imported") {
+		t.Fatalf("on a terminal: %q", out)
+	}
+}

@@ -129,7 +129,12 @@
 //   - One shared in-memory state per folder per process (mailbox.go); every
 //     handle and delivery goes through it, so changes are seen at once and
 //     queued to watchers in order, synchronously (watch.go); new messages
-//     are announced in UID order, each only once its batch is listed.
+//     are announced in UID order, each only once its batch is listed,
+//     also when another process (immp import, Dovecot) numbers messages
+//     meanwhile: a scan announces what it finds in UID order, and a batch
+//     that finds records another process added since takes them in
+//     first (TestOtherProcessAppendsReachSessions,
+//     TestOtherProcessAppendsRacingBatches).
 //   - Read-your-writes: once Delivery.Commit (SMTP's 250), Append, Copy,
 //     Move, StoreFlags or Expunge has returned, every Folder read and
 //     every Watcher.Sync that starts afterwards, in any session, sees the
