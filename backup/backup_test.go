@@ -11,7 +11,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/immp-mail/immp/maildir"
 )
@@ -239,5 +241,54 @@ func TestRestoreRefusesAndVerifies(t *testing.T) {
 	os.WriteFile(fl, append(b, "D extra\n"...), 0o600)
 	if _, err := Restore(ctx, bk, dst); !errors.Is(err, ErrDamaged) {
 		t.Fatalf("changed file list: %v, want ErrDamaged", err)
+	}
+}
+
+// Across file systems (a tmpfs beside the data directory's disk) the
+// message files are copied, with their mtimes (INTERNALDATE), and the
+// backup restores the same.
+func TestBackupAcrossFileSystems(t *testing.T) {
+	shm := "/dev/shm"
+	var a, b syscall.Stat_t
+	src := t.TempDir()
+	if syscall.Stat(shm, &a) != nil || syscall.Stat(src, &b) != nil || a.Dev == b.Dev {
+		t.Skip("no second file system (tmpfs at /dev/shm) beside the temporary directory")
+	}
+	ctx := context.Background()
+	s := openStore(t, src)
+	acct, _ := s.AddAccount(ctx, "alice@example.org", "pw")
+	in, _ := s.OpenFolder(ctx, acct, "INBOX")
+	date := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i := 0; i < 5; i++ {
+		if _, err := in.Append(ctx, strings.NewReader(fmt.Sprintf("Subject: %d\r\n\r\nend\r\n", i)), []string{`\Seen`}, date); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir, err := os.MkdirTemp(shm, "immp-backup-test-")
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bk := filepath.Join(dir, "bk")
+	m, err := Backup(ctx, s, bk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Stats.Copied != 5 || m.Stats.Linked != 0 {
+		t.Fatalf("stats %+v: want 5 copied", m.Stats)
+	}
+	checkTree(t, bk)
+	dst := filepath.Join(t.TempDir(), "restored")
+	if _, err := Restore(ctx, bk, dst); err != nil {
+		t.Fatal(err)
+	}
+	r := openStore(t, dst)
+	f, err := r.OpenFolder(ctx, acct, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, _ := f.Messages(ctx)
+	if len(ms) != 5 || !ms[0].InternalDate.Equal(date) || !slices.Contains(ms[4].Flags, `\Seen`) {
+		t.Fatalf("restored %+v", ms)
 	}
 }
