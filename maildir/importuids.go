@@ -213,7 +213,12 @@ func (f *Folder) AppendWithUIDs(ctx context.Context, uidValidity, nextUID uint32
 	// this process can start watching between the check and the switch.
 	err = s.replaceFile(filepath.Join(dir, uidlistName), ul.format())
 	if err == nil {
-		mb.ulLoaded, mb.loaded, mb.dirty = false, false, true
+		// The state (loaded, empty) takes the new UIDVALIDITY now, and
+		// the next reader's scan finds the messages and announces them:
+		// a session that starts watching from here on is told the new
+		// UIDVALIDITY and then the messages, in UID order.
+		mb.uidValidity, mb.nextUID, mb.guid = ul.uidValidity, ul.nextUID, ul.guid
+		mb.ulLoaded, mb.dirty = false, true
 	}
 	mb.mu.Unlock()
 	if err != nil {
