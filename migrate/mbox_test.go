@@ -166,3 +166,27 @@ func FuzzReadMbox(f *testing.F) {
 		}
 	})
 }
+
+func TestFromLineDate(t *testing.T) {
+	want := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		line string
+		ok   bool
+	}{
+		{"From a@b Wed Dec  2 10:00:00 2026", true},
+		{"From a@b Wed Dec 2 10:00:00 2026", true},
+		{"From a@b Wed Dec  2 10:00:00 UTC 2026", true},
+		{"From a@b Wed Dec  2 10:00:00 +0000 2026", true},
+		{"From a@b Wed Dec  2 10:00:00 2026 remote from x", true},
+		{"From MAILER-DAEMON Wed Dec  2 10:00:00 2026", true},
+		{"From me, with love and kisses", false},
+		{"From a@b", false},
+		{"From a@b Wed Dec 32 10:00:00 2026", false},
+	}
+	for _, tc := range tests {
+		got := fromLineDate([]byte(tc.line))
+		if tc.ok != !got.IsZero() || (tc.ok && !got.Equal(want)) {
+			t.Errorf("%q: %v", tc.line, got)
+		}
+	}
+}
