@@ -6,6 +6,8 @@
 //	immp user add|del|passwd|list [-config FILE] [ADDRESS]
 //	immp guard agents|add-agent|del-agent|entries|add|del [flags] ARGS
 //	immp subinbox create|delete|rename|replace|move|list [flags] ARGS
+//	immp import maildir|mbox [-config FILE] ACCOUNT ... (package migrate)
+//	immp backup|restore [-config FILE] DIR               (package backup)
 //	immp healthcheck [-config FILE]
 //	immp version
 //
