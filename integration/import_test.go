@@ -264,8 +264,11 @@ func TestImportMbox(t *testing.T) {
 	os.WriteFile(filepath.Join(md, ".Lists", "cur", "1.M1P1.h:2,S"), []byte("Subject: list mail\n\nx\n"), 0o600)
 	os.Mkdir(filepath.Join(md, ".Lists", "cur", "2.M1P1.h:2,"), 0o700)
 	os.WriteFile(filepath.Join(md, "new", "3.M1P1.h"), []byte("Subject: inbox mail\n\ny\n"), 0o600)
+	// A subinbox whose parent the tree lacks.
+	os.MkdirAll(filepath.Join(md, ".INBOX.x.y", "cur"), 0o700)
+	os.WriteFile(filepath.Join(md, ".INBOX.x.y", "cur", "4.M1P1.h:2,"), []byte("Subject: deep\n\nz\n"), 0o600)
 	out, errOut, code = s.immp(t, "", nil, "import", "maildir", "-config", s.config, "mb@example.org", md)
-	if code != 1 || !strings.Contains(out, "Lists: 1 imported") || !strings.Contains(out, "INBOX: 1 imported") ||
+	if code != 1 || !strings.Contains(out, "Lists: 1 imported") || !strings.Contains(out, "INBOX: 1 imported") || !strings.Contains(out, "INBOX/x/y: 1 imported") ||
 		!strings.Contains(out, "dovecot-uidlist: unreadable") || !strings.Contains(out, "not a regular file") {
 		t.Fatalf("damaged Maildir: exit %d\n%s%s", code, out, errOut)
 	}

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/immp-mail/immp/internal/foldername"
 	"github.com/immp-mail/immp/maildir"
 )
 
@@ -115,6 +116,16 @@ func (im *Importer) importFolder(ctx context.Context, f Folder) (FolderResult, [
 		return res, fails
 	}
 	if f.Name != "INBOX" {
+		// A subinbox needs its parent (profile 6), which a Maildir++
+		// tree may lack (".INBOX.a.b" without ".INBOX.a"): parents
+		// first. Other names get theirs made by CreateFolder.
+		var parents []string
+		for p := foldername.Parent(f.Name); foldername.IsSubinbox(p) && p != "INBOX"; p = foldername.Parent(p) {
+			parents = append([]string{p}, parents...)
+		}
+		for _, p := range parents {
+			im.Store.CreateFolder(ctx, im.Account, p) // an error shows in the child's creation
+		}
 		if err := im.Store.CreateFolder(ctx, im.Account, f.Name); err != nil && !errors.Is(err, maildir.ErrAlreadyExists) {
 			return failAll(fmt.Errorf("cannot create folder %s: %w", f.Name, err))
 		}
