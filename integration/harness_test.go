@@ -217,6 +217,7 @@ func (s *server) waitReady() {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-s.done:
+			s.cmd = nil // gone: the cleanup's stop must not wait for it
 			t.Fatalf("immp serve exited early (%v); log:\n%s", err, s.logs())
 		default:
 		}

@@ -96,6 +96,19 @@
 // would leave (only what an fsync covered) and checks the invariants
 // below against it, also through a Store reopened on the surviving tree.
 //
+// # Import and backup
+//
+// Folder.AppendWithUIDs (importuids.go) stores another server's messages
+// with their UIDs and UIDVALIDITY, in one commit, only into a folder
+// that never numbered a message (so no client can have cached anything
+// under the UIDVALIDITY it replaces), under the commit lock and the dot
+// lock of dovecot-uidlist; deliveries meanwhile are numbered after it.
+// A process that showed the folder sees the UIDVALIDITY change on disk
+// and drops its watchers (EventFolderDeleted), as IMAP cannot announce a
+// new UIDVALIDITY (TestAppendWithUIDsOtherProcess). Store.SnapshotFolder
+// (snapshot.go) hands a backup the folder's list read under the same two
+// locks, so that the copy keeps each message with its UID or not at all.
+//
 // # Invariants
 //
 //   - A message is acknowledged (Delivery.Commit returns, so SMTP answers
@@ -116,7 +129,12 @@
 //   - One shared in-memory state per folder per process (mailbox.go); every
 //     handle and delivery goes through it, so changes are seen at once and
 //     queued to watchers in order, synchronously (watch.go); new messages
-//     are announced in UID order, each only once its batch is listed.
+//     are announced in UID order, each only once its batch is listed,
+//     also when another process (immp import, Dovecot) numbers messages
+//     meanwhile: a scan announces what it finds in UID order, and a batch
+//     that finds records another process added since takes them in
+//     first (TestOtherProcessAppendsReachSessions,
+//     TestOtherProcessAppendsRacingBatches).
 //   - Read-your-writes: once Delivery.Commit (SMTP's 250), Append, Copy,
 //     Move, StoreFlags or Expunge has returned, every Folder read and
 //     every Watcher.Sync that starts afterwards, in any session, sees the
@@ -185,8 +203,9 @@
 //  2. folder commit lock (mailbox.ulMu), several in name order
 //     (lockBoxes); the dot locks of dovecot-uidlist and dovecot-keywords
 //     are taken under it (so a renamed directory never carries a held
-//     lock file away), and a delivery batch, Append, a keyword's first
-//     use, a rename or deletion hold it;
+//     lock file away), and a delivery batch, Append, AppendWithUIDs,
+//     SnapshotFolder, a keyword's first use, a rename or deletion hold
+//     it;
 //  3. store registry (Store.mu): the table of folder states;
 //  4. folder state (mailbox.mu), one folder at a time; no message body
 //     is read or written under it, and no file lock waited for (but to

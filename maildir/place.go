@@ -75,9 +75,27 @@ func (mb *mailbox) start(ps []*pending) batch {
 	}
 	defer lock.release()
 	mb.mu.Lock()
+	before := mb.nextUID
 	if err := mb.loadUIDListLocked(ctx, true); err != nil {
 		mb.mu.Unlock()
 		return fail(err)
+	}
+	if mb.loaded && mb.nextUID > before {
+		// Another process numbered messages since this one last looked:
+		// take them in now (a scan, as a reader would), so that they are
+		// announced before this batch, whose UIDs are above theirs;
+		// sessions drop a new message whose UID is below one they were
+		// told of (TestOtherProcessAppendsRacingBatches). Files the scan
+		// finds unnumbered (this batch's, or another process's still
+		// being placed) are left to their commits and the next reader.
+		unknown, err := mb.scanLocked(ctx)
+		if err != nil {
+			mb.mu.Unlock()
+			return fail(err)
+		}
+		if len(unknown) > 0 {
+			mb.dirty = true // the next reader looks again
+		}
 	}
 	next := mb.nextUID
 	var recs []ulRec

@@ -55,6 +55,10 @@ func (mb *mailbox) loadUIDListLocked(ctx context.Context, haveLock bool) error {
 	if mb.ulLoaded && ul.uidValidity != mb.uidValidity {
 		mb.s.log.Warn("UIDVALIDITY changed on disk", "account", mb.acct.Address, "folder", mb.name)
 		mb.loaded = false
+		// Sessions showing the folder hold UIDs of the old UIDVALIDITY,
+		// which IMAP cannot announce a change of: their folder is gone
+		// for them (they select it again; AppendWithUIDs, importuids.go).
+		mb.dropWatchersLocked()
 	}
 	mb.uidValidity, mb.nextUID, mb.guid, mb.hdrExtra = ul.uidValidity, ul.nextUID, ul.guid, ul.hdrExtra
 	mb.ulRecs = make(map[string]ulRec, len(ul.recs))
@@ -280,6 +284,10 @@ func (mb *mailbox) scanLocked(ctx context.Context) ([]*msgRec, error) {
 		}
 		sort.Slice(mb.msgs, func(i, j int) bool { return mb.msgs[i].uid < mb.msgs[j].uid })
 		if mb.loaded {
+			// In UID order, not the directory's: a session drops a new
+			// message whose UID is below one it was told of
+			// (TestOtherProcessAppendsReachSessions).
+			sort.Slice(added, func(i, j int) bool { return added[i].uid < added[j].uid })
 			for _, m := range added {
 				if m.vsize >= 0 {
 					evs = append(evs, Event{Kind: EventNew, UID: m.uid, Flags: mb.flagsOf(m), Size: m.vsize, InternalDate: m.mtime})

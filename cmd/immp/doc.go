@@ -9,6 +9,8 @@
 //	immp subinbox create|delete|rename|replace|move|list [flags] ARGS
 //	immp dkim keygen|show [flags] DOMAIN
 //	immp dns records|check [-config FILE] DOMAIN
+//	immp import maildir|mbox [-config FILE] ACCOUNT ... (package migrate)
+//	immp backup|restore [-config FILE] DIR               (package backup)
 //	immp healthcheck [-config FILE]
 //	immp completion bash|zsh
 //	immp help [VERB [SUB]]
