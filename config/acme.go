@@ -33,16 +33,26 @@ func (c *Config) ACMEListenAddr() string {
 // ACMEDomains are the names certificates are obtained for: the host
 // name first, then acme_names, then autoconfig.DOMAIN for each domain
 // when autoconfiguration is served over HTTPS (Thunderbird asks
-// https://autoconfig.DOMAIN/ first), without duplicates.
+// https://autoconfig.DOMAIN/ first) and mta-sts.DOMAIN when the MTA-STS
+// policy is, without duplicates.
 func (c *Config) ACMEDomains() []string {
 	out := []string{strings.ToLower(c.Hostname)}
 	names := c.TLS.ACMENames
-	if c.HTTP.TLSListen != "" && c.HTTP.Autoconfig {
+	for _, served := range []struct {
+		on     bool
+		prefix string
+	}{
+		{c.HTTP.TLSListen != "" && c.HTTP.Autoconfig, "autoconfig."},
+		{c.HTTP.TLSListen != "" && c.HTTP.MTASTSMode != "", "mta-sts."}, // RFC 8461 3.3: fetched over HTTPS
+	} {
+		if !served.on {
+			continue
+		}
 		for _, d := range c.Domains {
 			if publicName(d) != nil {
 				continue // localhost and the like: no certificate for it
 			}
-			names = append(names[:len(names):len(names)], "autoconfig."+strings.TrimSuffix(d, "."))
+			names = append(names[:len(names):len(names)], served.prefix+strings.TrimSuffix(d, "."))
 		}
 	}
 	for _, n := range names {

@@ -99,10 +99,12 @@ func TestACMEDomains(t *testing.T) {
 		want []string
 	}{
 		{"[tls]\nacme = true\nacme_names = [\"MTA-STS.example.org\", \"mail.example.org\"]\n", []string{"mail.example.org", "mta-sts.example.org"}},
-		{"[http]\ntls_listen = \":443\"\n[tls]\nacme = true\n", []string{"mail.example.org", "autoconfig.example.org"}},
-		{"[http]\ntls_listen = \":443\"\nautoconfig = false\n[tls]\nacme = true\n", []string{"mail.example.org"}},
+		{"[http]\ntls_listen = \":443\"\n[tls]\nacme = true\n", []string{"mail.example.org", "autoconfig.example.org", "mta-sts.example.org"}},
+		{"[http]\ntls_listen = \":443\"\nautoconfig = false\n[tls]\nacme = true\n", []string{"mail.example.org", "mta-sts.example.org"}},
+		{"[http]\ntls_listen = \":443\"\nautoconfig = false\nmta_sts_mode = \"\"\n[tls]\nacme = true\n", []string{"mail.example.org"}},
+		{"[http]\nmta_sts_mode = \"enforce\"\n[tls]\nacme = true\n", []string{"mail.example.org"}}, // no HTTPS: not fetched from here
 		{"domains = [\"example.org\", \"localhost\"]\n[http]\ntls_listen = \":443\"\n[tls]\nacme = true\nacme_names = [\"autoconfig.example.org\"]\n",
-			[]string{"mail.example.org", "autoconfig.example.org"}},
+			[]string{"mail.example.org", "autoconfig.example.org", "mta-sts.example.org"}},
 	} {
 		src := c.src
 		if !strings.HasPrefix(src, "domains") {

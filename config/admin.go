@@ -44,6 +44,11 @@ func (c *Config) AdminPassword() (string, error) {
 // validateAdmin: the admin page needs the [http] listener and a password
 // that can be read. It is never on without one, whatever the address.
 func (c *Config) validateAdmin() error {
+	switch c.HTTP.MTASTSMode { // RFC 8461 5
+	case "", "testing", "enforce", "none":
+	default:
+		return bad("http.mta_sts_mode", "must be \"testing\", \"enforce\", \"none\" or \"\" (not served), not %q", c.HTTP.MTASTSMode)
+	}
 	if c.HTTP.AdminPasswordFile == "" {
 		return nil
 	}

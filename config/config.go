@@ -80,6 +80,7 @@ type HTTP struct {
 	// HTTPS, client autoconfiguration and the admin page (server/tlsops.go).
 	TLSListen         string `toml:"tls_listen" doc:"The same endpoint over HTTPS (implicit TLS with the [tls] certificate),\nhost:port, e.g. \":443\" for autoconfig.DOMAIN and ACME's TLS-ALPN-01.\nEmpty: off."`
 	Autoconfig        bool   `toml:"autoconfig" doc:"Serve mail client autoconfiguration built from the listeners above:\nThunderbird's /.well-known/autoconfig/mail/config-v1.1.xml and\n/mail/config-v1.1.xml, Microsoft's /autodiscover/autodiscover.xml and an\nApple profile at /apple/profile.mobileconfig?email=ADDRESS."`
+	MTASTSMode        string `toml:"mta_sts_mode" doc:"MTA-STS (RFC 8461) policy served at /.well-known/mta-sts.txt for the host\nmta-sts.DOMAIN of each domain, naming hostname as the MX: \"testing\"\n(senders report but still deliver without TLS), \"enforce\" (senders must\nuse TLS with a valid certificate: only with trusted certificates), \"none\"\n(withdraw a policy) or \"\" (not served). Senders fetch it over HTTPS:\nset tls_listen, or proxy it. \"immp dns records\" prints the matching id."`
 	AdminPasswordFile string `toml:"admin_password_file" doc:"File whose first line is the password of the admin page at /admin/\n(add and remove accounts, reset passwords, storage use), at least 12\ncharacters. Empty: no admin page. On listen it is plain HTTP: keep that on\nloopback or a private network, or use tls_listen (HTTPS) or a proxy."`
 }
 
@@ -201,7 +202,7 @@ func base() Config {
 			MaxConns:        DefaultIMMPMaxConns,
 		},
 		Accounts: Accounts{AuthCacheTTL: DefaultAuthCacheTTL},
-		HTTP:     HTTP{MaxConnsPerIP: DefaultMaxConnsPerIP, MaxConns: DefaultHTTPMaxConns, Autoconfig: true},
+		HTTP:     HTTP{MaxConnsPerIP: DefaultMaxConnsPerIP, MaxConns: DefaultHTTPMaxConns, Autoconfig: true, MTASTSMode: "testing"},
 		TLS:      TLS{ACMEDirectory: DefaultACMEDirectory, ACMEChallenge: "tls-alpn-01", ACMERenewCheck: DefaultACMERenewCheck},
 		Delivery: Delivery{PlusSubinbox: true},
 		Log:      Log{Format: "text", Level: "info"},

@@ -116,6 +116,10 @@ func (c *checker) check(ctx context.Context, r Record) Finding {
 			if id == "" || len(id) > 32 || strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
 				return "", "id must be 1 to 32 letters or digits (RFC 8461 3.1)"
 			}
+			if want := tag(r.Value, "id"); want != "" && id != want {
+				// RFC 8461 3.3: senders refetch only when the id changes.
+				return "", "id is not the served policy's (" + want + "): senders keep an older policy"
+			}
 			return "", ""
 		})
 	case KindTLSRPT:

@@ -11,6 +11,7 @@ import (
 
 	"github.com/foxcpp/go-mockdns"
 
+	"github.com/immp-mail/immp/internal/mtasts"
 	"github.com/immp-mail/immp/internal/resolver"
 	"github.com/immp-mail/immp/msgauth"
 )
@@ -25,9 +26,10 @@ func testSetup(t *testing.T) Setup {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sts := mtasts.Policy{Mode: mtasts.ModeTesting, MX: []string{"mail.example.org"}, MaxAge: mtasts.DefaultMaxAge}
 	return Setup{Domain: "example.org", Hostname: "mail.example.org", Selector: "immp",
 		Key:            &msgauth.Key{Domain: "example.org", Selector: "immp", Signer: priv},
-		SubmissionPort: 587, IMAPPort: 143, IMAPSPort: 0}
+		SubmissionPort: 587, IMAPPort: 143, IMAPSPort: 0, MTASTS: &sts}
 }
 
 // goodZone is what Records asks for, published as asked.
@@ -38,7 +40,7 @@ func goodZone(s Setup) map[string]mockdns.Zone {
 		"10.2.0.192.in-addr.arpa.":      {PTR: []string{"mail.example.org."}},
 		s.Key.RecordName() + ".":        {TXT: []string{s.Key.RecordValue()}},
 		"_dmarc.example.org.":           {TXT: []string{"v=DMARC1; p=quarantine; rua=mailto:postmaster@example.org"}},
-		"_mta-sts.example.org.":         {TXT: []string{"v=STSv1; id=20261203"}},
+		"_mta-sts.example.org.":         {TXT: []string{s.MTASTS.Record()}},
 		"mta-sts.example.org.":          {CNAME: "mail.example.org."},
 		"_smtp._tls.example.org.":       {TXT: []string{"v=TLSRPTv1; rua=mailto:postmaster@example.org"}},
 		"_submission._tcp.example.org.": {SRV: []net.SRV{{Target: "mail.example.org.", Port: 587, Priority: 0, Weight: 1}}},
@@ -130,6 +132,9 @@ func TestCheckNamesEachBreakage(t *testing.T) {
 		{"MTA-STS bad id", func(z map[string]mockdns.Zone) {
 			z["_mta-sts.example.org."] = mockdns.Zone{TXT: []string{"v=STSv1; id=2026-12-03"}}
 		}, KindMTASTS, "", Wrong, true, "id must be", ""},
+		{"MTA-STS id of another policy", func(z map[string]mockdns.Zone) {
+			z["_mta-sts.example.org."] = mockdns.Zone{TXT: []string{"v=STSv1; id=20261203"}}
+		}, KindMTASTS, "", Wrong, true, "not the served policy's", ""},
 		{"MTA-STS absent", func(z map[string]mockdns.Zone) { delete(z, "_mta-sts.example.org.") }, KindMTASTS, "", Missing, false, "no TXT", ""},
 		{"MTA-STS host elsewhere", func(z map[string]mockdns.Zone) {
 			z["mta-sts.example.org."] = mockdns.Zone{CNAME: "pages.other.test."}

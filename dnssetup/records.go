@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/immp-mail/immp/config"
+	"github.com/immp-mail/immp/internal/mtasts"
 	"github.com/immp-mail/immp/msgauth"
 )
 
@@ -60,6 +61,9 @@ type Setup struct {
 	// Addrs are the server's public addresses when the listeners name
 	// them; empty: unknown (the A/AAAA lines are placeholders).
 	Addrs []netip.Addr
+	// MTASTS is the policy the server serves (http.mta_sts_mode); nil:
+	// none, and no MTA-STS records are asked for.
+	MTASTS *mtasts.Policy
 }
 
 // FromConfig derives a Setup for domain from cfg and the key store.
@@ -72,6 +76,10 @@ func FromConfig(cfg config.Config, domain string) (Setup, error) {
 	k, err := msgauth.LoadKey(cfg.DataDir, d, cfg.DKIM.Selector)
 	if err == nil {
 		s.Key = k
+	}
+	if cfg.HTTP.MTASTSMode != "" && cfg.HTTP.Listen+cfg.HTTP.TLSListen != "" {
+		p := mtasts.FromConfig(cfg)
+		s.MTASTS = &p
 	}
 	s.SubmissionPort = port(cfg.Submission.Listen)
 	s.IMAPPort = port(cfg.IMAP.Listen)
@@ -147,10 +155,15 @@ func Records(s Setup) []Record {
 	rs = append(rs,
 		Record{Kind: KindDMARC, Name: "_dmarc." + d, Type: "TXT", Value: "v=DMARC1; p=quarantine; rua=mailto:postmaster@" + d,
 			Why: "mail claiming " + d + " that fails both SPF and DKIM goes to junk; reports to postmaster (RFC 7489)"},
-		Record{Kind: KindMTASTS, Name: "_mta-sts." + d, Type: "TXT", Value: "v=STSv1; id=1", Recommended: true,
-			Why: "senders must use TLS to reach you (RFC 8461); raise id whenever the policy changes"},
-		Record{Kind: KindMTASTSHost, Name: "mta-sts." + d, Type: "CNAME", Value: h + ".", Recommended: true,
-			Why: "serves the policy at https://mta-sts." + d + "/.well-known/mta-sts.txt (RFC 8461 3.2)"},
+	)
+	if p := s.MTASTS; p != nil {
+		rs = append(rs,
+			Record{Kind: KindMTASTS, Name: "_mta-sts." + d, Type: "TXT", Value: p.Record(), Recommended: true,
+				Why: "senders use TLS to reach you (RFC 8461), policy mode " + p.Mode + "; the id is the served policy's, and changes with it"},
+			Record{Kind: KindMTASTSHost, Name: "mta-sts." + d, Type: "CNAME", Value: h + ".", Recommended: true,
+				Why: "this server serves the policy at https://mta-sts." + d + "/.well-known/mta-sts.txt (RFC 8461 3.3; [http] tls_listen)"})
+	}
+	rs = append(rs,
 		Record{Kind: KindTLSRPT, Name: "_smtp._tls." + d, Type: "TXT", Value: "v=TLSRPTv1; rua=mailto:postmaster@" + d, Recommended: true,
 			Why: "senders report TLS failures to postmaster (RFC 8460)"},
 	)

@@ -12,6 +12,7 @@ import (
 	"github.com/immp-mail/immp/config"
 	"github.com/immp-mail/immp/internal/admin"
 	"github.com/immp-mail/immp/internal/autoconfig"
+	"github.com/immp-mail/immp/internal/mtasts"
 )
 
 // tlsOps holds what the server does for operators beyond serving mail:
@@ -82,6 +83,9 @@ func (o *tlsOps) mount(mux *http.ServeMux, d *Server) {
 	}
 	if o.cfg.HTTP.Autoconfig {
 		autoconfig.Mount(mux, autoconfig.FromConfig(o.cfg), o.log.With("component", "autoconfig"))
+	}
+	if o.cfg.HTTP.MTASTSMode != "" { // RFC 8461 3.3, for Host mta-sts.DOMAIN only
+		mux.Handle("GET "+mtasts.Path, mtasts.Handler(mtasts.FromConfig(*o.cfg), o.cfg.Domains))
 	}
 }
 
