@@ -137,7 +137,8 @@ func TestCLIErrorsAreOneLine(t *testing.T) {
 	}
 	// help VERB and -h on every verb: the synopsis on stdout, exit 0.
 	for _, v := range [][]string{{"serve"}, {"config", "check"}, {"doctor"}, {"user", "add"}, {"user", "passwd"},
-		{"guard", "add"}, {"subinbox", "list"}, {"healthcheck"}, {"completion"}, {"version"}, {"user"}, {"guard"}} {
+		{"guard", "add"}, {"subinbox", "list"}, {"healthcheck"}, {"completion"}, {"version"}, {"user"}, {"guard"},
+		{"dkim", "keygen"}, {"dns", "check"}, {"queue", "list"}, {"import", "mbox"}, {"backup"}, {"restore"}} {
 		hOut, _, hCode := runIn(t, dir, nil, "", append(v, "-h")...)
 		helpOut, _, helpCode := runIn(t, dir, nil, "", append([]string{"help"}, v...)...)
 		if hCode != 0 || helpCode != 0 || hOut != helpOut || !strings.Contains(hOut, "Usage") {
@@ -170,7 +171,7 @@ c immp help gu
 	got := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 	want := []string{
 		"complete -F _immp immp",
-		"serve config doctor user guard subinbox healthcheck completion version help",
+		"serve config doctor user guard subinbox dkim dns queue import backup restore healthcheck completion version help",
 		"user",
 		"add passwd del list quota",
 		"-config -password-file -quota -h",

@@ -9,6 +9,13 @@ import (
 	"github.com/immp-mail/immp/msgauth"
 )
 
+// dmarcRejected is a message whose From domain fails DMARC under
+// p=reject; reply.go answers it with errDMARCReject, reject.go logs it
+// as a policy refusal.
+type dmarcRejected struct{ domain string }
+
+func (e *dmarcRejected) Error() string { return "DMARC policy of " + e.domain + " says reject" }
+
 // errDMARCReject is the end-of-DATA reply to a DMARC failure under
 // p=reject (RFC 7489 6.6.4, 7.3... the 550 5.7.1 of RFC 7372 3.1).
 func errDMARCReject(domain string) *gosmtp.SMTPError {
@@ -45,7 +52,7 @@ func (s *session) startChecks(t *transaction) {
 // checkMessage spools the message, runs the checks and returns what to
 // deliver: the message with our forged Authentication-Results removed,
 // and env with the new field and the Junk choice. A DMARC p=reject
-// failure is errDMARCReject. release frees the spool; call it after
+// failure is a *dmarcRejected. release frees the spool; call it after
 // delivery.
 func (s *session) checkMessage(t *transaction, env *delivery.Envelope, body io.Reader) (_ io.Reader, release func(), _ error) {
 	sp := msgauth.NewSpool(s.srv.opts.SpoolDir, 0)
@@ -62,7 +69,7 @@ func (s *session) checkMessage(t *transaction, env *delivery.Envelope, body io.R
 	switch v.Action {
 	case msgauth.Reject:
 		s.log.Info("message refused by DMARC policy", "id", t.id, "from_domain", v.Domain, "auth", v.Summary)
-		return nil, release, errDMARCReject(v.Domain)
+		return nil, release, &dmarcRejected{domain: v.Domain}
 	case msgauth.Quarantine:
 		env.Junk = true
 		t.auth += " quarantined"

@@ -72,8 +72,7 @@ func remoteAddress(addr string) bool {
 func (s *session) enqueueRemote(t *transaction, env delivery.Envelope, body io.Reader) (io.Reader, *gosmtp.SMTPError) {
 	msg, err := io.ReadAll(body)
 	if err != nil {
-		rep := replyFor(err)
-		s.log.Info("message data not received", "id", t.id, "err", err)
+		rep := s.rejected("DATA", t, "", err, replyFor(err))
 		s.finish(t, outcomeOf(rep))
 		return nil, rep
 	}
@@ -87,9 +86,9 @@ func (s *session) enqueueRemote(t *transaction, env delivery.Envelope, body io.R
 		ID: t.id, Sender: t.sender, Recipients: remote, UTF8: t.utf8,
 	}, full)
 	if err != nil {
-		s.log.Warn("queueing failed", "id", t.id, "err", err)
+		rep := s.rejectedAs("DATA", reasonLocal, t, "", err, errLocal)
 		s.finish(t, "tempfail")
-		return nil, errLocal
+		return nil, rep
 	}
 	for j := range t.rcpts {
 		if t.rcpts[j].outcome == "relay" {

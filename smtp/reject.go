@@ -63,6 +63,8 @@ func reasonClass(err error, rep *gosmtp.SMTPError) string {
 		return reasonSize
 	case rep == errSenderNotOwned:
 		return reasonPolicy
+	case errors.As(err, new(*dmarcRejected)):
+		return reasonPolicy // the sender domain's DMARC policy (msgauth.go)
 	case rep == errAuthRequired, rep == errAuthFailed, rep == errAuthTemp, rep == errEncryptionRequired,
 		rep == errAuthSyntax, rep == errAuthUnsupported:
 		return reasonAuth

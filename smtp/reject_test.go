@@ -61,3 +61,16 @@ func TestRejectionReasons(t *testing.T) {
 		t.Errorf("rejections logged:\n%s\nwant:\n%s\nlog:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), e.logs.String())
 	}
 }
+
+// TestDMARCRejectIsPolicy: a DMARC p=reject failure is answered 550
+// 5.7.1 and logged as a policy refusal, not a local failure.
+func TestDMARCRejectIsPolicy(t *testing.T) {
+	err := error(&dmarcRejected{domain: "bank.test"})
+	rep := replyFor(err)
+	if rep.Code != 550 || rep.EnhancedCode[1] != 7 || !strings.Contains(rep.Message, "bank.test") {
+		t.Errorf("reply %+v", rep)
+	}
+	if got := reasonClass(err, rep); got != reasonPolicy {
+		t.Errorf("reason %q, want %q", got, reasonPolicy)
+	}
+}

@@ -133,6 +133,10 @@ func replyFor(err error) *gosmtp.SMTPError {
 	if errors.As(err, &sender) {
 		return senderReply(sender)
 	}
+	var dr *dmarcRejected
+	if errors.As(err, &dr) {
+		return errDMARCReject(dr.domain)
+	}
 	if r := delivery.ReasonOf(err); r != 0 && r != delivery.ReasonBody {
 		if rep, ok := reasonReplies[r]; ok {
 			return rep

@@ -221,7 +221,7 @@ func (s *session) Data(r io.Reader) error {
 		body, release, err = s.checkMessage(t, &env, body)
 		defer release()
 		if err != nil {
-			rep := replyFor(err)
+			rep := s.rejected("DATA", t, "", err, replyFor(err))
 			s.finish(t, outcomeOf(rep))
 			return rep
 		}
