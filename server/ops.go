@@ -25,8 +25,8 @@ func (d *Server) opsHandler() http.Handler {
 		w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", d.metrics.Handler())
-	d.mountAPI(mux) // /api/v1/ (httpapi, docs/api.md)
-	d.mountUI(mux)  // / (webui)
+	d.mountAPI(mux)     // /api/v1/ (httpapi, docs/api.md)
+	d.mountUI(mux)      // / (webui)
 	d.ops.mount(mux, d) // ACME HTTP-01, autoconfig, admin page (tlsops.go)
 	return mux
 }

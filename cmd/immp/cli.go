@@ -27,7 +27,7 @@ type cliEnv struct {
 	// systemConfig is the last place config discovery looks
 	// (defaultSystemConfig; tests point it elsewhere).
 	systemConfig string
-	reload         <-chan struct{}     // one value per SIGHUP (serve); nil in tests
+	reload       <-chan struct{} // one value per SIGHUP (serve); nil in tests
 }
 
 func (e cliEnv) errorf(format string, args ...any) {
