@@ -71,6 +71,22 @@ func (s *Size) UnmarshalText(b []byte) error {
 // MarshalText writes the size with the largest binary unit that divides it.
 func (s Size) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// Human writes s with a binary unit and one decimal where it is not a
+// whole number of them ("0B", "812B", "1.5KiB", "3GiB"): storage use as
+// "immp user list" and the admin page show it.
+func (s Size) Human() string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	f, i := float64(s), 0
+	for f >= 1024 && i < len(units)-1 {
+		f /= 1024
+		i++
+	}
+	if i == 0 || f == float64(int64(f)) {
+		return fmt.Sprintf("%d%s", int64(f), units[i])
+	}
+	return fmt.Sprintf("%.1f%s", f, units[i])
+}
+
 func (s Size) String() string {
 	n := int64(s)
 	for _, u := range []struct {

@@ -196,24 +196,9 @@ func printUsage(e cliEnv, store *maildir.Store, accts []maildir.Account) error {
 		if u.Own {
 			quota += " (own)"
 		}
-		fmt.Fprintf(e.stdout, "%s\t%s\t%s\n", a.Address, humanSize(u.Used), quota)
+		fmt.Fprintf(e.stdout, "%s\t%s\t%s\n", a.Address, config.Size(u.Used).Human(), quota)
 	}
 	return nil
-}
-
-// humanSize writes n octets with a binary unit and one decimal where it
-// is not a whole number of them ("0B", "812B", "1.5KiB", "3GiB").
-func humanSize(n int64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	f, i := float64(n), 0
-	for f >= 1024 && i < len(units)-1 {
-		f /= 1024
-		i++
-	}
-	if i == 0 || f == float64(int64(f)) {
-		return fmt.Sprintf("%d%s", int64(f), units[i])
-	}
-	return fmt.Sprintf("%.1f%s", f, units[i])
 }
 
 func inDomains(cfg config.Config, addr string) bool {

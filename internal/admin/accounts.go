@@ -97,9 +97,9 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request, s *session, code 
 		if u.Own {
 			q += " (own)"
 		}
-		d.Accounts = append(d.Accounts, accountRow{Address: a.Address, Used: humanSize(u.Used), Quota: q})
+		d.Accounts = append(d.Accounts, accountRow{Address: a.Address, Used: config.Size(u.Used).Human(), Quota: q})
 	}
-	d.TotalUsed = humanSize(total)
+	d.TotalUsed = config.Size(total).Human()
 	if h.opts.Queue != nil {
 		n, err := h.opts.Queue(r.Context())
 		if err != nil {
@@ -234,18 +234,4 @@ func quotaString(n int64) string {
 		return "unlimited"
 	}
 	return config.Size(n).String()
-}
-
-// humanSize writes n octets with a binary unit, as "immp user list".
-func humanSize(n int64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	f, i := float64(n), 0
-	for f >= 1024 && i < len(units)-1 {
-		f /= 1024
-		i++
-	}
-	if i == 0 || f == float64(int64(f)) {
-		return fmt.Sprintf("%d%s", int64(f), units[i])
-	}
-	return fmt.Sprintf("%.1f%s", f, units[i])
 }

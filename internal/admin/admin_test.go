@@ -48,12 +48,3 @@ func TestSameOrigin(t *testing.T) {
 		}
 	}
 }
-
-func TestHumanSize(t *testing.T) {
-	t.Parallel()
-	for n, want := range map[int64]string{0: "0B", 812: "812B", 1536: "1.5KiB", 3 << 30: "3GiB"} {
-		if got := humanSize(n); got != want {
-			t.Errorf("%d: %q", n, got)
-		}
-	}
-}
