@@ -135,6 +135,12 @@
 //     that finds records another process added since takes them in
 //     first (TestOtherProcessAppendsReachSessions,
 //     TestOtherProcessAppendsRacingBatches).
+//   - A watcher's queue is bounded by the folder, not by time: past a
+//     threshold it is compacted to the same net effect for its session
+//     (last flags per message, last keyword list, no trace of a message
+//     that came and went unseen; watchcap.go), so a session that selects
+//     a folder and stays silent holds at most about one event per message
+//     (TestIdleWatcherQueueIsBounded, TestCompactionKeepsTheNetEffect).
 //   - Read-your-writes: once Delivery.Commit (SMTP's 250), Append, Copy,
 //     Move, StoreFlags or Expunge has returned, every Folder read and
 //     every Watcher.Sync that starts afterwards, in any session, sees the

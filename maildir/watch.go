@@ -20,7 +20,8 @@ import (
 // watcher's queue before the call that made it returns, and in the order
 // the changes were made. There is no event goroutine and nothing to
 // resynchronise. Queueing never blocks (the queue is a slice; Ready is a
-// one-slot channel), so a slow session cannot stall the folder.
+// one-slot channel), so a slow session cannot stall the folder; a queue
+// that grows long is compacted to the same net effect (watchcap.go).
 
 // Watcher is one session's view onto a folder's changes.
 type Watcher struct {
@@ -33,6 +34,13 @@ type Watcher struct {
 	queue   []Event
 	deleted bool
 	ready   chan struct{}
+	// told is the highest UID the session may have been told of: the
+	// snapshot's last, then the highest EventNew taken by Changes. A
+	// queued message above it is unknown to the session (watchcap.go).
+	told uint32
+	// compactAt is the queue length that triggers compaction
+	// (watchcap.go).
+	compactAt int
 }
 
 // Snapshot is a folder's state at the moment a Watcher was registered;
@@ -61,7 +69,7 @@ func (f *Folder) Watch(ctx context.Context, claimRecent bool) (*Watcher, Snapsho
 		return nil, Snapshot{}, mb.errDeleted()
 	}
 	mb.initRecentLocked()
-	w := &Watcher{mb: mb, claim: claimRecent, ready: make(chan struct{}, 1)}
+	w := &Watcher{mb: mb, claim: claimRecent, ready: make(chan struct{}, 1), compactAt: minCompactAt}
 	snap := Snapshot{UIDValidity: mb.uidValidity, UIDNext: mb.visibleNextUIDLocked(), Keywords: mb.keywordNamesLocked()}
 	snap.Messages = make([]Message, len(mb.msgs))
 	for i, m := range mb.msgs {
@@ -69,6 +77,9 @@ func (f *Folder) Watch(ctx context.Context, claimRecent bool) (*Watcher, Snapsho
 		if m.uid > mb.recentMax {
 			snap.Recent = append(snap.Recent, m.uid)
 		}
+	}
+	if len(mb.msgs) > 0 {
+		w.told = mb.msgs[len(mb.msgs)-1].uid
 	}
 	if claimRecent && len(mb.msgs) > 0 {
 		mb.recentMax = max(mb.recentMax, mb.msgs[len(mb.msgs)-1].uid)
@@ -94,6 +105,11 @@ func (w *Watcher) Changes() []Event {
 	defer w.mu.Unlock()
 	q := w.queue
 	w.queue = nil
+	for _, ev := range q {
+		if ev.Kind == EventNew {
+			w.told = max(w.told, ev.UID)
+		}
+	}
 	return q
 }
 
@@ -131,6 +147,9 @@ func (w *Watcher) StoreFlags(ctx context.Context, uids []uint32, op FlagOp, flag
 func (w *Watcher) push(evs []Event) {
 	w.mu.Lock()
 	w.queue = append(w.queue, evs...)
+	if len(w.queue) >= w.compactAt {
+		w.compactLocked() // watchcap.go
+	}
 	for _, ev := range evs {
 		if ev.Kind == EventFolderDeleted {
 			w.deleted = true
