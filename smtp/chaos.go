@@ -1,7 +1,10 @@
 package smtp
 
 import (
+	"fmt"
+	"net"
 	"net/netip"
+	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
 
@@ -16,8 +19,28 @@ func chaosReply(rep chaos.Reply) *gosmtp.SMTPError {
 	return &gosmtp.SMTPError{Code: rep.Code, EnhancedCode: gosmtp.EnhancedCode(rep.Enhanced), Message: rep.Text}
 }
 
-// chaosConnect is asked when a client opens its session (EHLO/HELO, where
-// go-smtp makes the session); the pattern is matched against its IP.
+// chaosGreeting answers a connection from ip with the reply of a
+// matching connect rule in place of the 220 greeting, and closes it (RFC
+// 5321 3.1: a server may refuse a connection with a 554 or 421 greeting).
+// It reports whether it did.
+func (s *Server) chaosGreeting(c net.Conn, ip netip.Addr) bool {
+	rep, ok := s.opts.Chaos.Check(chaos.Connect, ip.String())
+	if !ok {
+		return false
+	}
+	line := fmt.Sprintf("%d %d.%d.%d %s\r\n", rep.Code, rep.Enhanced[0], rep.Enhanced[1], rep.Enhanced[2], rep.Text)
+	s.serverLog.Info("chaos rule answered", "stage", string(chaos.Connect), "rule", rep.Rule, "code", rep.Code, "remote", ip.String())
+	go func() {
+		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		c.Write([]byte(line))
+		c.Close()
+	}()
+	return true
+}
+
+// chaosConnect is asked when a client opens its session on an
+// implicit-TLS listener (EHLO/HELO, where go-smtp makes the session),
+// whose greeting cannot be replaced before the handshake.
 func (s *Server) chaosConnect(ip netip.Addr) error {
 	if rep, ok := s.opts.Chaos.Check(chaos.Connect, ip.String()); ok {
 		return chaosReply(rep)

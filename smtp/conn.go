@@ -29,6 +29,9 @@ func (l *listener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
+		if l.tls == nil && l.srv.chaosGreeting(c, remoteIP(c)) { // test bed (chaos.go)
+			continue
+		}
 		tc, ok := l.srv.track(c)
 		if !ok {
 			continue

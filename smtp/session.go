@@ -74,8 +74,10 @@ func (s *Server) newSession(c *gosmtp.Conn) (gosmtp.Session, error) {
 	}
 	tc, _ := nc.(*trackedConn)
 	ip := remoteIP(nc)
-	if err := s.chaosConnect(ip); err != nil { // test bed (chaos.go)
-		return nil, err
+	if _, isTLS := c.Conn().(*tls.Conn); isTLS {
+		if err := s.chaosConnect(ip); err != nil { // test bed (chaos.go)
+			return nil, err
+		}
 	}
 	log, audit := s.sessionLoggers(ip)
 	return &session{

@@ -13,8 +13,9 @@
 //
 // What a pattern is matched against, per stage:
 //
-//	connect  the client's IP address (the reply answers EHLO/HELO, the
-//	         first command that opens a session)
+//	connect  the client's IP address (the reply replaces the 220
+//	         greeting and the connection is closed, RFC 5321 3.1; on an
+//	         implicit-TLS listener it answers EHLO/HELO instead)
 //	mail     the reverse-path (MAIL FROM)
 //	rcpt     the recipient, or the reverse-path
 //	data     the reverse-path, or any accepted recipient
