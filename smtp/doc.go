@@ -101,7 +101,8 @@
 //
 // Test bed (chaos.go): with Options.Chaos, each stage asks the fault
 // rules (internal/chaos) first and answers the reply of a rule that
-// fires: EHLO/HELO (where go-smtp opens the session: "connect"), MAIL,
-// RCPT and DATA (the data is read and dropped). Guard verdicts and
+// fires: "connect" in place of the 220 greeting, then the connection is
+// closed (RFC 5321 3.1; on an implicit-TLS listener at EHLO/HELO, after
+// the handshake), MAIL, RCPT and DATA (the data is read and dropped). Guard verdicts and
 // everything else run as usual when no rule fires.
 package smtp
