@@ -7,7 +7,9 @@
 // Enqueue writes one queue file per message and returns only once it is
 // durable: the file is written in full and fsynced, then its directory is
 // fsynced. The SMTP server answers 250 after that, so an acknowledged
-// message survives a crash (kill -9, power loss). Each recipient has a
+// message survives a crash (kill -9: integration/outbound_crash_test.go;
+// power loss: TestAcknowledgedSurvivesPowerCut, through the file-system
+// seam of fsys.go). Each recipient has a
 // state (queued, sent, failed) kept in a state file rewritten after every
 // attempt. A crash may repeat an attempt, so a recipient may receive a
 // message twice; it never loses one (RFC 5321 4.5.4, 6.1).

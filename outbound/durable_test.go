@@ -73,11 +73,11 @@ func TestIncompleteFileDiscarded(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := Envelope{ID: "AAAAAAAAAAAAAAAA", Sender: "a@local.test", Recipients: []string{"b@remote.test"}, Created: time.Now()}
-	if _, err := writeMessage(dir, &env, testMessage("whole")); err != nil {
+	if _, err := writeMessage(osFS{}, dir, &env, testMessage("whole")); err != nil {
 		t.Fatal(err)
 	}
 	env2 := Envelope{ID: "BBBBBBBBBBBBBBBB", Sender: "a@local.test", Recipients: []string{"b@remote.test"}, Created: time.Now()}
-	if _, err := writeMessage(dir, &env2, testMessage("cut")); err != nil {
+	if _, err := writeMessage(osFS{}, dir, &env2, testMessage("cut")); err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(dir, msgDir, env2.ID)
@@ -236,7 +236,7 @@ func TestLongEnvelope(t *testing.T) {
 		rcpts = append(rcpts, "recipient-number-"+strings.Repeat("x", 10)+"@remote"+string(rune('a'+i%26))+".test")
 	}
 	env := Envelope{ID: "CCCCCCCCCCCCCCCC", Sender: "a@local.test", Recipients: rcpts, Created: time.Now()}
-	if _, err := writeMessage(dir, &env, testMessage("long")); err != nil {
+	if _, err := writeMessage(osFS{}, dir, &env, testMessage("long")); err != nil {
 		t.Fatal(err)
 	}
 	ents, err := List(dir)

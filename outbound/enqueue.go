@@ -40,10 +40,10 @@ func (q *Queue) Enqueue(ctx context.Context, m Message, msg []byte) (string, err
 		id = newID()
 	}
 	env := Envelope{ID: id, Sender: m.Sender, Recipients: m.Recipients, Created: time.Now().UTC(), UTF8: m.UTF8}
-	off, err := writeMessage(q.opts.Dir, &env, msg)
+	off, err := writeMessage(q.fs, q.opts.Dir, &env, msg)
 	if errors.Is(err, os.ErrExist) { // a transaction ID met twice: draw one
 		env.ID = newID()
-		off, err = writeMessage(q.opts.Dir, &env, msg)
+		off, err = writeMessage(q.fs, q.opts.Dir, &env, msg)
 	}
 	if err != nil {
 		return "", fmt.Errorf("outbound: writing the queue file: %w", err)

@@ -92,6 +92,7 @@ const MaxRetryInterval = 4 * time.Hour
 // Queue is the durable outbound queue and its delivery runner.
 type Queue struct {
 	opts Options
+	fs   durableFS // the durability seam (fsys.go)
 	log  *slog.Logger
 	sts  *stsCache
 	lock *os.File
@@ -187,7 +188,7 @@ func Open(opts Options) (*Queue, error) {
 		return nil, fmt.Errorf("outbound: the queue in %s is in use by another process", opts.Dir)
 	}
 	q := &Queue{
-		opts: opts, log: log, lock: lock, wake: make(chan struct{}, 1),
+		opts: opts, fs: osFS{}, log: log, lock: lock, wake: make(chan struct{}, 1),
 		msgs: map[string]*qmsg{}, dests: map[string]*dest{},
 	}
 	q.sts = newSTSCache(opts.Resolver, q.httpClient(), filepath.Join(opts.Dir, stsDir))

@@ -94,14 +94,14 @@ func ensureDirs(dir string) error {
 // the file is written in full and fsynced, then its directory is fsynced,
 // so after a crash it is either there complete or absent or truncated
 // (readEnvelope then discards it: it was never acknowledged).
-func writeMessage(dir string, env *Envelope, msg []byte) (int64, error) {
+func writeMessage(fsys durableFS, dir string, env *Envelope, msg []byte) (int64, error) {
 	env.Size = int64(len(msg))
 	line, err := json.Marshal(env)
 	if err != nil {
 		return 0, err
 	}
 	path := filepath.Join(dir, msgDir, env.ID)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := fsys.create(path)
 	if err != nil {
 		return 0, err
 	}
@@ -115,23 +115,13 @@ func writeMessage(dir string, env *Envelope, msg []byte) (int64, error) {
 		err = cerr
 	}
 	if err == nil {
-		err = syncDir(filepath.Join(dir, msgDir))
+		err = fsys.syncDir(filepath.Join(dir, msgDir))
 	}
 	if err != nil {
-		os.Remove(path)
+		fsys.remove(path)
 		return 0, err
 	}
 	return int64(len(line)) + 1, nil
-}
-
-func syncDir(path string) error {
-	d, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	d.Close()
-	return err
 }
 
 // errIncomplete: a queue file cut short by a crash while it was written.
