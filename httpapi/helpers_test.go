@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -153,7 +154,12 @@ func (r *sseReader) next() (sseEvent, error) {
 // subscription (its first comment line).
 func openEvents(t testing.TB, srv *immptest.Server, query string) *sseReader {
 	t.Helper()
-	resp, err := http.Get(srv.URL + "/api/v1/events" + query)
+	// A stream that never sends what a test waits for ends its next()
+	// with an error after this, instead of hanging the test.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/v1/events"+query, nil)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -157,11 +157,16 @@ func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 }
 
 // events: GET /api/v1/events, a Server-Sent Events stream (HTML Living
-// Standard 9.2) of new messages: "event: message" with M as data, for
-// every message stored from the moment the stream opened that matches
-// the query (as GET /api/v1/messages takes it); "event: lost" with
-// {"lost": n} when the client read too slowly and n were dropped. The
-// first line, a comment, is written once the subscription is in place.
+// Standard 9.2) of what happens to mail from the moment the stream
+// opened: "event: message" with M as data for every message stored that
+// matches the query (as GET /api/v1/messages takes it); "event: deleted"
+// with {"id", "account", "folder", "uid"} for every message expunged, by
+// any protocol, and "event: flags" with the same and "flags" for every
+// flag change, in the account and folder the query names (its other
+// criteria are not applied to them: a message may no longer be
+// readable); "event: lost" with {"lost": n} when the client read too
+// slowly and n were dropped. The first line, a comment, is written once
+// the subscription is in place.
 func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	flt, err := parseFilter(r.URL.Query())
 	if err != nil {
@@ -174,7 +179,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	}
 	defer a.streams.Done()
 	ctx := r.Context()
-	sub := a.opts.Store.SubscribeArrivals()
+	sub := a.opts.Store.SubscribeChanges()
 	defer sub.Close()
 	rc := http.NewResponseController(w)
 	h := w.Header()
@@ -202,6 +207,12 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			for _, ar := range ars {
+				if ar.Kind != maildir.EventNew {
+					if ev, ok := changeEvent(flt, ar); ok && !send(ev) {
+						return
+					}
+					continue
+				}
 				e, ok, err := a.arrivalEntry(ctx, flt, ar)
 				if err != nil || !ok {
 					continue
@@ -225,4 +236,29 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// changeEvent is the SSE event of an expunge or a flag change, if the
+// filter's account and folder take it.
+func changeEvent(flt filter, ar maildir.Arrival) (string, bool) {
+	if flt.Account != "" && ar.Account.Address != flt.Account || flt.Folder != "" && ar.Folder != flt.Folder {
+		return "", false
+	}
+	ref := msgRef{Account: ar.Account.ID, Folder: ar.Folder, UIDValidity: ar.UIDValidity, UID: ar.Message.UID}
+	c := struct {
+		ID      string   `json:"id"`
+		Account string   `json:"account"`
+		Folder  string   `json:"folder"`
+		UID     uint32   `json:"uid"`
+		Flags   []string `json:"flags,omitempty"`
+	}{ID: ref.String(), Account: ar.Account.Address, Folder: ar.Folder, UID: ar.Message.UID}
+	name := "deleted"
+	if ar.Kind == maildir.EventFlags {
+		name, c.Flags = "flags", ar.Message.Flags
+		if c.Flags == nil {
+			c.Flags = []string{}
+		}
+	}
+	data, _ := json.Marshal(c)
+	return "id: " + c.ID + "\nevent: " + name + "\ndata: " + string(data) + "\n\n", true
 }

@@ -98,6 +98,7 @@ func TestEvents(t *testing.T) {
 	onlyBob := openEvents(t, srv, "?to=bob@")
 	srv.Send(t, "a@shop.test", []string{"ann@example.com"}, simple("a@shop.test", "ann@example.com", "to ann", "x"))
 	srv.Send(t, "a@shop.test", []string{"bob@example.com"}, simple("a@shop.test", "bob@example.com", "to bob", "x"))
+	ids := map[string]string{}
 	for _, want := range []string{"to ann", "to bob"} {
 		ev, err := all.next()
 		if err != nil {
@@ -107,10 +108,47 @@ func TestEvents(t *testing.T) {
 		if err := json.Unmarshal([]byte(ev.data), &m); err != nil || ev.event != "message" || m.Subject != want || ev.id != m.ID {
 			t.Fatalf("event %+v (%v), want %q", ev, err, want)
 		}
+		ids[want] = m.ID
 	}
 	ev, err := onlyBob.next()
 	if err != nil || !strings.Contains(ev.data, `"subject":"to bob"`) {
 		t.Fatalf("filtered stream: %+v %v", ev, err)
+	}
+
+	// Flag changes and deletions, made through the API (any protocol
+	// would do), reach the stream with the message's id.
+	for _, req := range []struct{ method, path, body string }{
+		{"PATCH", "/api/v1/messages/" + ids["to ann"], `{"seen": true}`},
+		{"DELETE", "/api/v1/messages/" + ids["to bob"], ""},
+	} {
+		r, _ := http.NewRequest(req.method, srv.URL+req.path, strings.NewReader(req.body))
+		if req.body != "" {
+			r.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("%s %s: %d", req.method, req.path, resp.StatusCode)
+		}
+	}
+	ev, err = all.next()
+	if err != nil || ev.event != "flags" || ev.id != ids["to ann"] || !strings.Contains(ev.data, `"flags":["\\Seen"]`) {
+		t.Fatalf("event %+v (%v), want the flags of %s", ev, err, ids["to ann"])
+	}
+	for { // a deletion may first set \Deleted (a flags event), then expunge
+		ev, err = all.next()
+		if err != nil || ev.id != ids["to bob"] || ev.event != "flags" && ev.event != "deleted" {
+			t.Fatalf("event %+v (%v), want the deletion of %s", ev, err, ids["to bob"])
+		}
+		if ev.event == "deleted" {
+			if !strings.Contains(ev.data, `"account":"bob@example.com","folder":"INBOX"`) {
+				t.Fatalf("deleted event %+v", ev)
+			}
+			break
+		}
 	}
 }
 

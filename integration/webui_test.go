@@ -115,6 +115,23 @@ func TestWebUI(t *testing.T) {
 	if uiEval[int](b, `window.immpTestMarker`) != 42 {
 		t.Fatal("the page reloaded")
 	}
+
+	// Deleted elsewhere (here through the API; IMAP would do the same):
+	// the event stream tells the page at once, well before its 15 s
+	// refresh.
+	uiSend(t, s, "alice@example.org", uiMessage("alice@example.org", "deleted elsewhere", remote.URL))
+	b.waitFor("the message to delete elsewhere", uiListHas("deleted elsewhere"))
+	req, _ := http.NewRequest("DELETE", "http://"+s.addrs["http"]+"/api/v1/messages", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	start := time.Now()
+	b.waitFor("the list to lose the message deleted elsewhere", `document.querySelectorAll("#list .item").length === 0`)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the page showed a deletion made elsewhere after %v: not live", d)
+	}
 }
 
 // TestWebUIPhone: on a phone-sized screen the list and the message are

@@ -168,7 +168,9 @@
 //     every Arrivals subscription in the critical section that queues it
 //     to the folder's watchers, so a subscriber hears of it exactly when
 //     IMAP does, reads it at once, and holds no copy of folder state
-//     (TestArrivals). While a subscription is open the list's fsync does
+//     (TestArrivals). A subscription made with SubscribeChanges gets each
+//     expunge and flag change the same way. While a subscription is open
+//     the list's fsync does
 //     not linger, so a waiter hears of a message as soon as it is durable
 //     and listed.
 //   - A message record in that state is never changed in place (a change

@@ -1,6 +1,7 @@
 package maildir
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -30,8 +31,12 @@ import (
 // MaxQueuedArrivals bounds one subscription's queue.
 const MaxQueuedArrivals = 10000
 
-// Arrival is one new message in some folder of the store.
+// Arrival is one new message in some folder of the store; for a
+// subscription made with SubscribeChanges, also one message expunged
+// (Kind EventExpunge, Message.UID) or whose flags changed (EventFlags,
+// Message.UID and Flags).
 type Arrival struct {
+	Kind        EventKind // EventNew (the zero value), EventExpunge or EventFlags
 	Account     Account
 	Folder      string // absolute name when it arrived
 	UIDValidity uint32
@@ -40,10 +45,11 @@ type Arrival struct {
 
 // Arrivals is one subscription to every new message of the store.
 type Arrivals struct {
-	s     *Store
-	queue []Arrival // guarded by s.subMu
-	lost  int       // guarded by s.subMu
-	ready chan struct{}
+	s       *Store
+	changes bool      // expunges and flag changes too (SubscribeChanges)
+	queue   []Arrival // guarded by s.subMu
+	lost    int       // guarded by s.subMu
+	ready   chan struct{}
 }
 
 // arrivalSubs is the Store's table of Arrivals (Store.subs).
@@ -62,8 +68,15 @@ func (subs *arrivalSubs) waiting() bool { return subs.n.Load() > 0 }
 
 // SubscribeArrivals registers a subscription: every message published
 // after it returns is queued to it. Close it when done.
-func (s *Store) SubscribeArrivals() *Arrivals {
-	a := &Arrivals{s: s, ready: make(chan struct{}, 1)}
+func (s *Store) SubscribeArrivals() *Arrivals { return s.subscribe(false) }
+
+// SubscribeChanges is SubscribeArrivals that also gets every expunge and
+// flag change of the store, in the order each folder made them (a live
+// view of all mail, such as the web UI's list).
+func (s *Store) SubscribeChanges() *Arrivals { return s.subscribe(true) }
+
+func (s *Store) subscribe(changes bool) *Arrivals {
+	a := &Arrivals{s: s, changes: changes, ready: make(chan struct{}, 1)}
 	s.subs.mu.Lock()
 	if s.subs.subs == nil {
 		s.subs.subs = make(map[*Arrivals]struct{})
@@ -97,12 +110,17 @@ func (a *Arrivals) Close() {
 }
 
 // notifyArrivalsLocked (mb.mu held) queues every EventNew of evs to every
-// subscription.
+// subscription, and every EventExpunge and EventFlags to those that asked
+// for changes.
 func (mb *mailbox) notifyArrivalsLocked(evs []Event) {
+	if !mb.s.subs.waiting() {
+		return
+	}
 	var ars []Arrival
 	for _, ev := range evs {
-		if ev.Kind == EventNew {
-			ars = append(ars, Arrival{Account: mb.acct, Folder: mb.name, UIDValidity: mb.uidValidity,
+		switch ev.Kind {
+		case EventNew, EventExpunge, EventFlags:
+			ars = append(ars, Arrival{Kind: ev.Kind, Account: mb.acct, Folder: mb.name, UIDValidity: mb.uidValidity,
 				Message: Message{UID: ev.UID, Flags: ev.Flags, Size: ev.Size, InternalDate: ev.InternalDate, ModSeq: ev.ModSeq}})
 		}
 	}
@@ -138,10 +156,21 @@ func (subs *arrivalSubs) queue(ars []Arrival) {
 	if limit <= 0 {
 		limit = MaxQueuedArrivals
 	}
+	var arrived []Arrival // the new messages alone, for SubscribeArrivals
 	for a := range subs.subs {
-		n := min(len(ars), max(limit-len(a.queue), 0))
-		a.queue = append(a.queue, ars[:n]...)
-		a.lost += len(ars) - n
+		mine := ars
+		if !a.changes {
+			if arrived == nil {
+				arrived = slices.DeleteFunc(slices.Clone(ars), func(ar Arrival) bool { return ar.Kind != EventNew })
+			}
+			mine = arrived
+		}
+		if len(mine) == 0 {
+			continue
+		}
+		n := min(len(mine), max(limit-len(a.queue), 0))
+		a.queue = append(a.queue, mine[:n]...)
+		a.lost += len(mine) - n
 		select {
 		case a.ready <- struct{}{}:
 		default:

@@ -2,6 +2,8 @@ package maildir
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +107,45 @@ func TestArrivalsCutLinger(t *testing.T) {
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("arrival after %v: the linger was not cut", d)
+	}
+}
+
+// TestChanges: a SubscribeChanges subscription gets a message's arrival,
+// its flag changes and its expunge, in the order they were made; an
+// arrivals-only subscription beside it gets the arrival alone.
+func TestChanges(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	alice := newAccount(t, s, "alice@example.org")
+	changes, arrivals := s.SubscribeChanges(), s.SubscribeArrivals()
+	defer changes.Close()
+	defer arrivals.Close()
+	f := mustOpen(t, s, alice, "INBOX")
+	uid, err := f.Append(ctx, strings.NewReader("Subject: c\r\n\r\nx\r\n"), nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.StoreFlags(ctx, []uint32{uid}, FlagsAdd, []string{`\Seen`, `\Deleted`}); err != nil {
+		t.Fatal(err)
+	}
+	if gone, err := f.Expunge(ctx, []uint32{uid}); err != nil || len(gone) != 1 {
+		t.Fatalf("Expunge: %v %v", gone, err)
+	}
+	got, _ := changes.Take()
+	var kinds []EventKind
+	for _, a := range got {
+		if a.Message.UID != uid || a.Account.ID != alice.ID || a.Folder != "INBOX" {
+			t.Fatalf("change %+v is not of the message", a)
+		}
+		kinds = append(kinds, a.Kind)
+	}
+	if fmt.Sprint(kinds) != fmt.Sprint([]EventKind{EventNew, EventFlags, EventExpunge}) {
+		t.Fatalf("changes %v, want new, flags, expunge", kinds)
+	}
+	if !slices.Contains(got[1].Message.Flags, `\Seen`) {
+		t.Errorf("flag change carries %v", got[1].Message.Flags)
+	}
+	if a, _ := arrivals.Take(); len(a) != 1 || a[0].Kind != EventNew {
+		t.Errorf("arrivals-only subscription got %+v", a)
 	}
 }

@@ -668,7 +668,7 @@
   }
   start();
 
-  // The event stream tells of arrivals only; a refresh now and then shows
-  // what others deleted or moved (a test's cleanup, an IMAP client).
+  // The event stream tells of arrivals, deletions and flag changes; a
+  // refresh now and then also shows folders made or renamed elsewhere.
   setInterval(() => { if (!document.hidden && !document.querySelector("dialog[open]")) changed(); }, 15000);
 })();
