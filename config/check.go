@@ -66,17 +66,35 @@ func checkDNSName(name string) string {
 	return ""
 }
 
+// trustedList is one trusted_networks key, and what its networks may do
+// (for the messages that name it).
+type trustedList struct {
+	key   string
+	parse func() ([]netip.Prefix, error)
+	may   string
+}
+
+func (c *Config) trustedLists() []trustedList {
+	return []trustedList{
+		{"immp.trusted_networks", c.TrustedPrefixes, "ask which accounts exist without logging in"},
+		{"smtp.trusted_networks", c.SMTPTrustedPrefixes, "relay mail through this server and skip SPF/DKIM/DMARC"},
+	}
+}
+
 // validateTrusted refuses trusted networks that take in the whole
 // Internet (0.0.0.0/0, ::/0, or a public prefix of /7 or less for IPv4,
-// /15 or less for IPv6): whoever is in them may probe every account.
+// /15 or less for IPv6): whoever is in them may probe every account
+// (immp), or use the server as an open relay (smtp).
 func (c *Config) validateTrusted() error {
-	ps, err := c.TrustedPrefixes()
-	if err != nil {
-		return err
-	}
-	for _, p := range ps {
-		if p.Bits() == 0 || (!private(p) && ((p.Addr().Is4() && p.Bits() < 8) || (p.Addr().Is6() && p.Bits() < 16))) {
-			return bad("immp.trusted_networks", "%v includes the whole Internet or a large part of it; list your relays' networks", p)
+	for _, l := range c.trustedLists() {
+		ps, err := l.parse()
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if p.Bits() == 0 || (!private(p) && ((p.Addr().Is4() && p.Bits() < 8) || (p.Addr().Is6() && p.Bits() < 16))) {
+				return bad(l.key, "%v includes the whole Internet or a large part of it, which could then %s; list your own hosts' networks", p, l.may)
+			}
 		}
 	}
 	return nil
@@ -123,11 +141,13 @@ func (c *Config) Warnings() []Warning {
 		ws = append(ws, Warning{"hostname", fmt.Sprintf("%q is not a fully qualified domain name; "+
 			"other servers see it in greetings and Received headers (set e.g. \"mail.%s\")", c.Hostname, firstOr(c.Domains, "example.org"))})
 	}
-	ps, _ := c.TrustedPrefixes()
-	for _, p := range ps {
-		if !private(p) && ((p.Addr().Is4() && p.Bits() < 16) || (p.Addr().Is6() && p.Bits() < 32)) {
-			ws = append(ws, Warning{"immp.trusted_networks", fmt.Sprintf("%v is a wide public network: "+
-				"every host in it may ask which accounts exist without logging in", p)})
+	for _, l := range c.trustedLists() {
+		ps, _ := l.parse()
+		for _, p := range ps {
+			if !private(p) && ((p.Addr().Is4() && p.Bits() < 16) || (p.Addr().Is6() && p.Bits() < 32)) {
+				ws = append(ws, Warning{l.key, fmt.Sprintf("%v is a wide public network: "+
+					"every host in it may %s", p, l.may)})
+			}
 		}
 	}
 	return ws

@@ -62,20 +62,7 @@ func ValidDKIMSelector(s string) bool {
 	return true
 }
 
-// SMTPTrustedPrefixes parses smtp.trusted_networks; a bare address counts
-// as a single-host network.
+// SMTPTrustedPrefixes parses smtp.trusted_networks (parsePrefixes).
 func (c *Config) SMTPTrustedPrefixes() ([]netip.Prefix, error) {
-	out := make([]netip.Prefix, 0, len(c.SMTP.TrustedNetworks))
-	for _, s := range c.SMTP.TrustedNetworks {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			a, aerr := netip.ParseAddr(s)
-			if aerr != nil {
-				return nil, bad("smtp.trusted_networks", "not a CIDR network: %q", s)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
+	return parsePrefixes("smtp.trusted_networks", c.SMTP.TrustedNetworks)
 }

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/immp-mail/immp/maildir"
 )
 
 // Duration is a time.Duration written as in Go ("30s", "5m", "1h30m").
@@ -70,6 +72,23 @@ func (s *Size) UnmarshalText(b []byte) error {
 
 // MarshalText writes the size with the largest binary unit that divides it.
 func (s Size) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// ParseQuota reads a storage quota as "immp user quota" and the admin page
+// take it: a size ("1GiB"), "unlimited" or "none" (0), or "default"
+// (maildir.QuotaDefault: follow [accounts] quota).
+func ParseQuota(s string) (int64, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "default":
+		return maildir.QuotaDefault, nil
+	case "unlimited", "none":
+		return 0, nil
+	}
+	var sz Size
+	if err := sz.UnmarshalText([]byte(s)); err != nil {
+		return 0, err
+	}
+	return int64(sz), nil
+}
 
 // Human writes s with a binary unit and one decimal where it is not a
 // whole number of them ("0B", "812B", "1.5KiB", "3GiB"): storage use as

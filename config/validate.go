@@ -192,16 +192,21 @@ func (c *Config) validateTLS() error {
 	return nil
 }
 
-// TrustedPrefixes parses immp.trusted_networks; a bare address counts as
-// a single-host network.
+// TrustedPrefixes parses immp.trusted_networks (parsePrefixes).
 func (c *Config) TrustedPrefixes() ([]netip.Prefix, error) {
-	out := make([]netip.Prefix, 0, len(c.IMMP.TrustedNetworks))
-	for _, s := range c.IMMP.TrustedNetworks {
+	return parsePrefixes("immp.trusted_networks", c.IMMP.TrustedNetworks)
+}
+
+// parsePrefixes parses the networks of a trusted_networks list under key;
+// a bare address counts as a single-host network.
+func parsePrefixes(key string, list []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(list))
+	for _, s := range list {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
 			a, aerr := netip.ParseAddr(s)
 			if aerr != nil {
-				return nil, bad("immp.trusted_networks", "not a CIDR network: %q", s)
+				return nil, bad(key, "not a CIDR network: %q", s)
 			}
 			p = netip.PrefixFrom(a, a.BitLen())
 		}

@@ -67,14 +67,14 @@ func cmdUser(e cliEnv, args []string) int {
 	}
 	var limit *int64
 	if verb == "add" && *quotaFlag != "" {
-		l, err := parseQuota(*quotaFlag)
+		l, err := config.ParseQuota(*quotaFlag)
 		if err != nil {
 			return e.usageError(fs, "-quota: %v", err)
 		}
 		limit = &l
 	}
 	if verb == "quota" && fs.NArg() == 2 {
-		l, err := parseQuota(fs.Arg(1))
+		l, err := config.ParseQuota(fs.Arg(1))
 		if err != nil {
 			return e.usageError(fs, "SIZE: %v", err)
 		}
@@ -164,22 +164,6 @@ func cmdUser(e cliEnv, args []string) int {
 		e.errorf("user %s: %v", verb, err)
 	}
 	return exitFail
-}
-
-// parseQuota reads a quota SIZE: a config size, "unlimited" (0) or
-// "default" (maildir.QuotaDefault).
-func parseQuota(s string) (int64, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "default":
-		return maildir.QuotaDefault, nil
-	case "unlimited", "none":
-		return 0, nil
-	}
-	var sz config.Size
-	if err := sz.UnmarshalText([]byte(s)); err != nil {
-		return 0, err
-	}
-	return int64(sz), nil
 }
 
 // printUsage writes "address<TAB>used<TAB>quota" per account.

@@ -213,20 +213,13 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, s *session
 	h.done(w, r, s, "Password of "+addr+" changed.")
 }
 
-// ParseQuota reads a quota as "immp user quota" does: a config size,
-// "unlimited" (0) or "default" (maildir.QuotaDefault).
+// ParseQuota is config.ParseQuota with its error as a bad request.
 func ParseQuota(s string) (int64, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "default":
-		return maildir.QuotaDefault, nil
-	case "unlimited", "none":
-		return 0, nil
-	}
-	var sz config.Size
-	if err := sz.UnmarshalText([]byte(s)); err != nil {
+	n, err := config.ParseQuota(s)
+	if err != nil {
 		return 0, inputErr("quota: %v", err)
 	}
-	return int64(sz), nil
+	return n, nil
 }
 
 func quotaString(n int64) string {
