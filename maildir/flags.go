@@ -25,7 +25,7 @@ func (mb *mailbox) flagInfo(flags []string) (string, error) {
 			}
 			continue // \Recent and unknown system flags are not stored
 		}
-		if !validKeyword(fl) {
+		if !ValidKeyword(fl) {
 			return "", fmt.Errorf("maildir: invalid keyword %q", fl)
 		}
 		l, ok := mb.kw.letter(fl)
@@ -52,7 +52,7 @@ func (mb *mailbox) ensureKeywords(ctx context.Context, flags []string) error {
 		if strings.HasPrefix(fl, `\`) {
 			continue
 		}
-		if !validKeyword(fl) {
+		if !ValidKeyword(fl) {
 			mb.mu.Unlock()
 			return fmt.Errorf("maildir: invalid keyword %q", fl)
 		}
@@ -89,8 +89,9 @@ func (mb *mailbox) ensureKeywords(ctx context.Context, flags []string) error {
 	return nil
 }
 
-// validKeyword: an IMAP atom (RFC 9051 flag-keyword).
-func validKeyword(k string) bool {
+// ValidKeyword says whether k can be a keyword: an IMAP atom (RFC 9051
+// flag-keyword) of at most 128 octets.
+func ValidKeyword(k string) bool {
 	if k == "" || len(k) > 128 {
 		return false
 	}

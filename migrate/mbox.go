@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/immp-mail/immp/maildir"
 )
 
 // Mbox variants (RFC 4155 and the escaping conventions it describes).
@@ -284,16 +286,6 @@ func headerFields(hdr []byte) []string {
 	return out
 }
 
-// validKeyword: an IMAP atom (RFC 9051 flag-keyword), as the store takes.
-func validKeyword(k string) bool {
-	if k == "" || len(k) > 128 || k[0] == '\\' {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`(){%*"\]`, c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
+// validKeyword: a keyword the store takes (maildir.ValidKeyword) that is
+// not a system flag's name.
+func validKeyword(k string) bool { return maildir.ValidKeyword(k) && k[0] != '\\' }

@@ -40,9 +40,8 @@ func cmdBackup(e cliEnv, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	store, err := maildir.Open(e.ctx, maildir.Options{DataDir: cfg.DataDir, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		e.errorf("opening %s: %v", cfg.DataDir, err)
+	store, opened := openStore(e, cfg)
+	if !opened {
 		return exitFail
 	}
 	defer store.Close()

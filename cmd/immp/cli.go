@@ -8,9 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/immp-mail/immp/config"
+	"github.com/immp-mail/immp/maildir"
 )
 
 // cliEnv is what every verb gets: its context and standard streams.
@@ -268,4 +270,17 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// openStore opens cfg's mailbox layer for a verb that works on it directly
+// (beside a running server: SQLite in WAL mode, the folders' own locks).
+// A failure is printed; ok false means exit with exitFail.
+func openStore(e cliEnv, cfg config.Config) (*maildir.Store, bool) {
+	store, err := maildir.Open(e.ctx, maildir.Options{DataDir: cfg.DataDir, Logger: slog.New(slog.DiscardHandler),
+		DefaultQuota: int64(cfg.Accounts.Quota)})
+	if err != nil {
+		e.errorf("opening %s: %v", cfg.DataDir, err)
+		return nil, false
+	}
+	return store, true
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -93,10 +92,8 @@ func cmdImport(e cliEnv, args []string) int {
 		return exitFail
 	}
 
-	store, err := maildir.Open(e.ctx, maildir.Options{DataDir: cfg.DataDir, Logger: slog.New(slog.DiscardHandler),
-		DefaultQuota: int64(cfg.Accounts.Quota)})
-	if err != nil {
-		e.errorf("opening %s: %v", cfg.DataDir, err)
+	store, ok := openStore(e, cfg)
+	if !ok {
 		return exitFail
 	}
 	defer store.Close()

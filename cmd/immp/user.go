@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 
 	"github.com/immp-mail/immp/config"
@@ -112,14 +111,13 @@ func cmdUser(e cliEnv, args []string) int {
 		}
 	}
 
-	store, err := maildir.Open(e.ctx, maildir.Options{DataDir: cfg.DataDir, Logger: slog.New(slog.DiscardHandler),
-		DefaultQuota: int64(cfg.Accounts.Quota)})
-	if err != nil {
-		e.errorf("opening %s: %v", cfg.DataDir, err)
+	store, ok := openStore(e, cfg)
+	if !ok {
 		return exitFail
 	}
 	defer store.Close()
 
+	var err error
 	quiet := false
 	switch verb {
 	case "add":
