@@ -176,6 +176,45 @@ func TestWebUIPhone(t *testing.T) {
 	b.waitFor("the account's list", uiVisible("#list-pane")+` && document.getElementById("list-title").textContent === "bob@example.org" && `+uiListHas("Phone check"))
 }
 
+// TestWebUIRefreshKeepsRows: a refresh (one comes with every event and
+// every 15 s) leaves the rows it did not change in place, so a tap whose
+// press and release straddle it still opens the message. The list once
+// rebuilt every row on each refresh and such taps were lost.
+func TestWebUIRefreshKeepsRows(t *testing.T) {
+	s := uiServer(t)
+	remote, _ := uiRemote(t)
+	b := newUIBrowser(t, 1280, 900)
+	uiSend(t, s, "dave@example.org", uiMessage("dave@example.org", "first row", remote.URL))
+	b.do(chromedp.Navigate("http://" + s.addrs["http"] + "/"))
+	b.waitFor("the event stream to connect", `document.getElementById("live").classList.contains("on")`)
+	b.waitFor("the first message", uiListHas("first row"))
+	// Tag the row's node: a rebuilt row would not carry the tag.
+	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#list .item").immpTag = "kept"`))
+
+	uiSend(t, s, "dave@example.org", uiMessage("dave@example.org", "second row", remote.URL))
+	b.waitFor("the second message", uiListHas("second row"))
+	first := `[...document.querySelectorAll("#list .item")].find(e => e.querySelector(".subj").textContent === "first row")`
+	if tag := uiEval[string](b, first+`?.immpTag ?? ""`); tag != "kept" {
+		t.Errorf("the refresh rebuilt the unchanged row (tag %q)", tag)
+	}
+	// A row whose state changed is redrawn: another client marks it seen.
+	id := uiEval[string](b, first+`.dataset.id`)
+	req, _ := http.NewRequest(http.MethodPatch, "http://"+s.addrs["http"]+"/api/v1/messages/"+id, strings.NewReader(`{"seen": true}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH seen: %s", resp.Status)
+	}
+	b.waitFor("the row drawn as seen", `!`+first+`.classList.contains("unseen")`)
+	// And a tap on a kept row opens it.
+	b.do(chromedp.Click(chromedp.CSS(`#list .item:not(.unseen)`)))
+	b.waitFor("the message view", uiVisible("#view")+` && document.getElementById("v-subject").textContent === "first row"`)
+}
+
 // TestWebUIKeyboard: everything on the main path with the keyboard alone:
 // move with j/k, open with Enter, delete with Delete, search with /, and
 // a visible focus all along.

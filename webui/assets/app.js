@@ -178,7 +178,13 @@
     return b;
   }
 
+  // The tree is redrawn only when it changed, for the reason the list
+  // keeps its rows (renderList): a tap must not fall between two drawings.
+  let treeKey = "";
   function renderTree(accounts) {
+    const key = JSON.stringify(accounts.map((a) => [a.name, (a.folders || []).map((f) => [f.name, f.unseen || 0])]));
+    if (key === treeKey) return;
+    treeKey = key;
     const root = $("accounts");
     root.replaceChildren();
     const all = el("li");
@@ -239,30 +245,49 @@
     renderList(sel);
   }
 
+  const seenOf = (m) => m.seen !== undefined ? m.seen : (m.flags || []).includes("\\Seen");
+  const rowKey = (m) => JSON.stringify([senderShort(m), sender(m), shortDate(m.date), m.date || "", m.subject || "", addrList(m.to), m.folder || "", seenOf(m)]);
+
+  function listRow(m, key) {
+    const li = el("li", "item");
+    li.dataset.id = m.id;
+    li.dataset.key = key;
+    li.setAttribute("role", "option");
+    if (!seenOf(m)) li.classList.add("unseen");
+    const top = el("div", "row");
+    top.appendChild(el("span", "from", senderShort(m) || "(no sender)"));
+    top.lastChild.title = sender(m);
+    const t = el("time", "date", shortDate(m.date));
+    t.dateTime = m.date || "";
+    top.appendChild(t);
+    li.appendChild(top);
+    li.appendChild(el("div", "subj", m.subject || "(no subject)"));
+    li.appendChild(el("div", "meta", "to " + addrList(m.to) + (m.folder && m.folder !== "INBOX" ? " \u00b7 " + m.folder : "")));
+    li.addEventListener("click", () => {
+      const i = state.messages.findIndex((x) => String(x.id) === li.dataset.id);
+      if (i >= 0) { setSel(i); openSel(); }
+    });
+    return li;
+  }
+
+  // Rows are kept per message and touched only when what they show
+  // changed. A refresh comes with every event and every 15 s; one that
+  // rebuilt the list would swallow a tap whose press and release straddle
+  // it (the click goes to no row), and would reset hover and focus.
   function renderList(sel) {
     const ul = $("list");
-    ul.replaceChildren();
+    const kept = new Map();
+    for (const li of ul.children) kept.set(li.dataset.id, li);
     state.messages.forEach((m, i) => {
-      const li = el("li", "item");
+      const key = rowKey(m);
+      let li = kept.get(String(m.id));
+      if (!li || li.dataset.key !== key) li = listRow(m, key);
       li.id = "msg-" + i;
-      li.dataset.id = m.id;
-      li.setAttribute("role", "option");
-      const flags = m.flags || [];
-      const seen = m.seen !== undefined ? m.seen : flags.includes("\\Seen");
-      if (!seen) li.classList.add("unseen");
-      const top = el("div", "row");
-      top.appendChild(el("span", "from", senderShort(m) || "(no sender)"));
-      top.lastChild.title = sender(m);
-      const t = el("time", "date", shortDate(m.date));
-      t.dateTime = m.date || "";
-      top.appendChild(t);
-      li.appendChild(top);
-      li.appendChild(el("div", "subj", m.subject || "(no subject)"));
-      const meta = el("div", "meta", "to " + addrList(m.to) + (m.folder && m.folder !== "INBOX" ? " \u00b7 " + m.folder : ""));
-      li.appendChild(meta);
-      li.addEventListener("click", () => { setSel(i); openSel(); });
-      ul.appendChild(li);
+      const at = ul.children[i];
+      if (at !== li) ul.insertBefore(li, at || null);
     });
+    // Rows 0..n-1 are now the messages in order; the rest are gone ones.
+    while (ul.children.length > state.messages.length) ul.lastElementChild.remove();
     const n = state.total;
     $("count").textContent = n === 1 ? "1 message" : n + " messages";
     $("empty").hidden = state.messages.length > 0;
