@@ -90,3 +90,31 @@ func TestSameStateAsIMAP(t *testing.T) {
 		t.Fatalf("API after IMAP APPEND: %+v", l)
 	}
 }
+
+// TestEventsFolders: folders made, renamed and deleted over IMAP reach
+// the event stream as "event: folder", narrowed by the query's account.
+func TestEventsFolders(t *testing.T) {
+	t.Parallel()
+	srv := immptest.Start(t)
+	srv.CreateAccount(t, "kim@example.com", "kim-password")
+	srv.CreateAccount(t, "other@example.com", "other-password")
+	kim := openEvents(t, srv, "?account=kim@example.com")
+	im := dialIMAP(t, srv.IMAP)
+	im.cmd(`LOGIN "other@example.com" "other-password"`)
+	im.cmd("CREATE elsewhere") // another account: not on kim's stream
+	im = dialIMAP(t, srv.IMAP)
+	im.cmd(`LOGIN "kim@example.com" "kim-password"`)
+	im.cmd("CREATE INBOX/work")
+	im.cmd("RENAME INBOX/work INBOX/jobs")
+	im.cmd("DELETE INBOX/jobs")
+	for _, want := range []string{
+		`{"account":"kim@example.com","folder":"INBOX/work","change":"created"}`,
+		`{"account":"kim@example.com","folder":"INBOX/work","change":"renamed","new_name":"INBOX/jobs"}`,
+		`{"account":"kim@example.com","folder":"INBOX/jobs","change":"deleted"}`,
+	} {
+		ev, err := kim.next()
+		if err != nil || ev.event != "folder" || ev.data != want {
+			t.Fatalf("event %+v (%v), want folder %s", ev, err, want)
+		}
+	}
+}

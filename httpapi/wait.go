@@ -164,7 +164,8 @@ func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 // any protocol, and "event: flags" with the same and "flags" for every
 // flag change, in the account and folder the query names (its other
 // criteria are not applied to them: a message may no longer be
-// readable); "event: lost" with {"lost": n} when the client read too
+// readable); "event: folder" when a folder is made, renamed or deleted
+// (folderEvent); "event: lost" with {"lost": n} when the client read too
 // slowly and n were dropped. The first line, a comment, is written once
 // the subscription is in place.
 func (a *API) events(w http.ResponseWriter, r *http.Request) {
@@ -238,9 +239,13 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// changeEvent is the SSE event of an expunge or a flag change, if the
-// filter's account and folder take it.
+// changeEvent is the SSE event of an expunge, a flag change or a change
+// of the folder tree, if the filter's account and folder take it.
 func changeEvent(flt filter, ar maildir.Arrival) (string, bool) {
+	switch ar.Kind {
+	case maildir.EventFolderCreated, maildir.EventFolderRenamed, maildir.EventFolderDeleted:
+		return folderEvent(flt, ar)
+	}
 	if flt.Account != "" && ar.Account.Address != flt.Account || flt.Folder != "" && ar.Folder != flt.Folder {
 		return "", false
 	}
@@ -261,4 +266,31 @@ func changeEvent(flt filter, ar maildir.Arrival) (string, bool) {
 	}
 	data, _ := json.Marshal(c)
 	return "id: " + c.ID + "\nevent: " + name + "\ndata: " + string(data) + "\n\n", true
+}
+
+// folderEvent is "event: folder" with {"account", "folder", "change"}
+// ("created", "renamed" with "new_name", or "deleted") for a change of an
+// account's folder tree by any protocol; a folder filter takes the
+// folder under either name.
+func folderEvent(flt filter, ar maildir.Arrival) (string, bool) {
+	if flt.Account != "" && ar.Account.Address != flt.Account ||
+		flt.Folder != "" && ar.Folder != flt.Folder && ar.NewName != flt.Folder {
+		return "", false
+	}
+	c := struct {
+		Account string `json:"account"`
+		Folder  string `json:"folder"`
+		Change  string `json:"change"`
+		NewName string `json:"new_name,omitempty"`
+	}{Account: ar.Account.Address, Folder: ar.Folder, NewName: ar.NewName}
+	switch ar.Kind {
+	case maildir.EventFolderCreated:
+		c.Change = "created"
+	case maildir.EventFolderRenamed:
+		c.Change = "renamed"
+	default:
+		c.Change = "deleted"
+	}
+	data, _ := json.Marshal(c)
+	return "event: folder\ndata: " + string(data) + "\n\n", true
 }

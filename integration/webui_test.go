@@ -215,6 +215,26 @@ func TestWebUIRefreshKeepsRows(t *testing.T) {
 	b.waitFor("the message view", uiVisible("#view")+` && document.getElementById("v-subject").textContent === "first row"`)
 }
 
+// TestWebUIFolderLive: a folder made over IMAP shows in the sidebar at
+// once, from the event stream, not at the next periodic refresh (15 s).
+func TestWebUIFolderLive(t *testing.T) {
+	s := uiServer(t)
+	b := newUIBrowser(t, 1280, 900)
+	im := imapSession(t, s.addrs["imap"], "erin@example.org", "erin-password")
+	b.do(chromedp.Navigate("http://" + s.addrs["http"] + "/"))
+	b.waitFor("the event stream to connect", `document.getElementById("live").classList.contains("on")`)
+	b.waitFor("the account in the sidebar", `[...document.querySelectorAll("#accounts .node-name")].some(e => e.textContent === "erin@example.org")`)
+	time.Sleep(time.Second) // past the catch-up refresh that follows the stream's start
+	start := time.Now()
+	if err := im.Create("INBOX/receipts", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor("the folder in the sidebar", `[...document.querySelectorAll("#accounts .node")].some(e => e.dataset.account === "erin@example.org" && e.dataset.folder === "INBOX/receipts")`)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the folder showed after %v: the stream did not tell of it", d.Round(time.Millisecond))
+	}
+}
+
 // TestWebUIKeyboard: everything on the main path with the keyboard alone:
 // move with j/k, open with Enter, delete with Delete, search with /, and
 // a visible focus all along.

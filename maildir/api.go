@@ -101,6 +101,10 @@ const (
 	EventFolderRenamed                  // the folder was renamed (NewName set); watchers follow it
 	EventFolderDeleted                  // the folder was deleted; nothing follows
 	EventKeywords                       // the folder's keyword list grew (Keywords set)
+	// EventFolderCreated goes only to store-wide subscriptions
+	// (SubscribeChanges), as do EventFolderRenamed and EventFolderDeleted
+	// for every folder: a folder's watchers hear only of their own.
+	EventFolderCreated // a folder was made (Arrival.Folder)
 )
 
 // Event is one change to one folder, queued to its watchers (watch.go) in

@@ -223,7 +223,8 @@
 //     auth cache and the password-hashing gate, the usage totals and
 //     the quota limit cache (Store.quota.mu, .limitMu), the arrival
 //     subscriptions (Store.subs.mu: notify.go; queued under the folder
-//     state's lock like a watcher's queue).
+//     state's lock like a watcher's queue, and a folder-tree change
+//     under the account tree lock).
 //
 // TestLockOrderStress (package imap) runs every operation that takes
 // these locks at once for 30 s and fails with every goroutine's stack if

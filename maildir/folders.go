@@ -200,6 +200,7 @@ func (s *Store) CreateFolder(ctx context.Context, acct Account, name string) err
 			}
 			return err
 		}
+		s.notifyFolder(acct, EventFolderCreated, p, "")
 	}
 	s.log.Info("folder created", "account", acct.Address, "folder", n)
 	return nil
@@ -258,6 +259,7 @@ func (s *Store) removeFolderDir(acct Account, f string) error {
 	}
 	s.forgetBox(acct, f)
 	unlock()
+	s.notifyFolder(acct, EventFolderDeleted, f, "")
 	if err := s.fsyncDir(root); err != nil {
 		return err
 	}
@@ -324,6 +326,7 @@ func (s *Store) RenameFolder(ctx context.Context, acct Account, oldName, newName
 			if err := s.makeMaildir(folderDir(root, p), true); err != nil {
 				return err
 			}
+			s.notifyFolder(acct, EventFolderCreated, p, "")
 		}
 		src, err := s.OpenFolder(ctx, acct, "INBOX")
 		if err != nil {
@@ -351,6 +354,7 @@ func (s *Store) RenameFolder(ctx context.Context, acct Account, oldName, newName
 		if err := s.makeMaildir(folderDir(root, p), true); err != nil {
 			return err
 		}
+		s.notifyFolder(acct, EventFolderCreated, p, "")
 	}
 	// Batches being placed in these folders finish first, and none starts
 	// until the state names the new directories (commit.go).
@@ -373,6 +377,7 @@ func (s *Store) RenameFolder(ctx context.Context, acct Account, oldName, newName
 	}
 	s.renameBoxes(acct, old, nn)
 	unlock()
+	s.notifyFolder(acct, EventFolderRenamed, old, nn) // its children follow it
 	if err := s.fsyncDir(root); err != nil {
 		return err
 	}

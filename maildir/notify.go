@@ -35,10 +35,16 @@ const MaxQueuedArrivals = 10000
 // subscription made with SubscribeChanges, also one message expunged
 // (Kind EventExpunge, Message.UID) or whose flags changed (EventFlags,
 // Message.UID and Flags).
+//
+// A SubscribeChanges subscription also hears of the folder tree: Kind
+// EventFolderCreated, EventFolderRenamed (NewName set) or
+// EventFolderDeleted, Folder naming the folder, for every change by any
+// protocol, so a live view of the tree needs no polling.
 type Arrival struct {
-	Kind        EventKind // EventNew (the zero value), EventExpunge or EventFlags
+	Kind        EventKind // EventNew (the zero value), EventExpunge, EventFlags or a folder event
 	Account     Account
 	Folder      string // absolute name when it arrived
+	NewName     string // EventFolderRenamed: the folder's name now
 	UIDValidity uint32
 	Message     Message
 }
@@ -140,6 +146,18 @@ func (mb *mailbox) notifyUnloadedLocked(ps []*pending) {
 		}
 	}
 	mb.s.subs.queue(ars)
+}
+
+// notifyFolder queues a change of acct's folder tree (kind
+// EventFolderCreated, EventFolderRenamed or EventFolderDeleted) to the
+// subscriptions that asked for changes. Called with the account's tree
+// lock held, after the change is on disk, so the event is never ahead of
+// what Folders lists and two changes are queued in the order they were made.
+func (s *Store) notifyFolder(acct Account, kind EventKind, folder, newName string) {
+	if !s.subs.waiting() {
+		return
+	}
+	s.subs.queue([]Arrival{{Kind: kind, Account: acct, Folder: folder, NewName: newName}})
 }
 
 // queue hands ars to every subscription.

@@ -149,3 +149,100 @@ func TestChanges(t *testing.T) {
 		t.Errorf("arrivals-only subscription got %+v", a)
 	}
 }
+
+// TestFolderChanges: a change subscription hears of every folder made
+// (missing parents too), renamed (once, children following) and deleted;
+// an arrivals subscription of none.
+func TestFolderChanges(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	alice := newAccount(t, s, "alice@example.org")
+	changes, arrivals := s.SubscribeChanges(), s.SubscribeArrivals()
+	defer changes.Close()
+	defer arrivals.Close()
+	for _, step := range []func() error{
+		func() error { return s.CreateFolder(ctx, alice, "INBOX/work") },
+		func() error { return s.CreateFolder(ctx, alice, "INBOX/work/2026") },
+		func() error { return s.RenameFolder(ctx, alice, "INBOX/work", "INBOX/jobs") },
+		func() error { return s.DeleteFolder(ctx, alice, "INBOX/jobs/2026") },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := changes.Take()
+	var seen []string
+	for _, a := range got {
+		if a.Account.ID != alice.ID {
+			t.Fatalf("change %+v is not alice's", a)
+		}
+		seen = append(seen, fmt.Sprint(a.Kind, " ", a.Folder, " ", a.NewName))
+	}
+	want := []string{
+		fmt.Sprint(EventFolderCreated, " INBOX/work "),
+		fmt.Sprint(EventFolderCreated, " INBOX/work/2026 "),
+		fmt.Sprint(EventFolderRenamed, " INBOX/work INBOX/jobs"),
+		fmt.Sprint(EventFolderDeleted, " INBOX/jobs/2026 "),
+	}
+	if !slices.Equal(seen, want) {
+		t.Fatalf("folder changes\n%q\nwant\n%q", seen, want)
+	}
+	if a, _ := arrivals.Take(); len(a) != 0 {
+		t.Errorf("arrivals-only subscription got %+v", a)
+	}
+}
+
+// TestFolderChangeNeverAhead: when a folder event is taken, Folders
+// already lists the change (notifyFolder is called after the change is
+// on disk). Goes red when the event is queued before the directory is
+// made or renamed.
+func TestFolderChangeNeverAhead(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	alice := newAccount(t, s, "alice@example.org")
+	sub := s.SubscribeChanges()
+	defer sub.Close()
+	const n = 100
+	done := make(chan error, 1)
+	go func() {
+		for i := range n {
+			name := fmt.Sprintf("INBOX/f%d", i)
+			if err := s.CreateFolder(ctx, alice, name); err != nil {
+				done <- err
+				return
+			}
+			if err := s.RenameFolder(ctx, alice, name, name+"r"); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for taken := 0; taken < 2*n; {
+		select {
+		case <-sub.Ready():
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			done <- nil
+			<-sub.Ready()
+		}
+		got, _ := sub.Take()
+		for _, a := range got {
+			taken++
+			list, err := s.Folders(ctx, alice)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Made: listed under its name or, renamed since, the new one.
+			want := []string{a.Folder, a.Folder + "r"}
+			if a.Kind == EventFolderRenamed {
+				want = []string{a.NewName}
+			}
+			if !slices.ContainsFunc(list, func(f FolderInfo) bool { return slices.Contains(want, f.Name) }) {
+				t.Fatalf("event %v %s taken before Folders lists %v", a.Kind, a.Folder, want)
+			}
+		}
+	}
+}

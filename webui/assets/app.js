@@ -693,7 +693,9 @@
   }
   start();
 
-  // The event stream tells of arrivals, deletions and flag changes; a
-  // refresh now and then also shows folders made or renamed elsewhere.
+  // The event stream tells of arrivals, deletions, flag changes and
+  // folders made, renamed or deleted; a refresh now and then catches up
+  // after events a slow page lost ("event: lost") or a stream held by a
+  // proxy.
   setInterval(() => { if (!document.hidden && !document.querySelector("dialog[open]")) changed(); }, 15000);
 })();
