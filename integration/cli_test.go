@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -186,8 +187,65 @@ c immp help gu
 			t.Errorf("line %d: %q, want %q", i+1, got[i], want[i])
 		}
 	}
-	if out, _, code := runIn(t, t.TempDir(), nil, "", "completion", "zsh"); code != 0 || !strings.Contains(out, "bashcompinit") {
-		t.Errorf("completion zsh: exit %d\n%s", code, out)
+}
+
+// zshComplete drives an interactive zsh on a pseudo-terminal (zsh/zpty):
+// it loads compinit and the script from "immp completion zsh", types
+// line and a Tab, and returns the candidates zsh's completion system
+// offered, as its own matching filtered them. compadd is wrapped to print
+// each match; the shell exits once completion is done.
+const zshComplete = `zmodload zsh/zpty || exit 3
+zpty z zsh -f -i
+zpty -w z 'PROMPT= RPROMPT= PS2=; autoload -U compinit && compinit -u -D; source <("$IMMP" completion zsh) || exit 4'
+zpty -w z 'bindkey "^I" complete-word'
+zpty -w z 'compadd() { local -a __h; builtin compadd -A __h "$@"; local h; for h in $__h; do print -r -- "@@""C $h"; done; builtin compadd "$@"; }'
+zpty -w z 'comppostfuncs=( __end ); __end() { print -r -- "@@""END"; exit }'
+zpty -w -n z "$1"$'\t'
+local line
+while zpty -r z line; do
+	line=${line%%$'\n'}; line=${line%%$'\r'}
+	[[ $line == *@@END* ]] && break
+	[[ $line == *@@C\ * ]] && print -r -- ${line#*@@C }
+done
+zpty -d z
+`
+
+// TestCLICompletionZsh: the zsh script, loaded by a real interactive zsh,
+// completes what the bash one does through zsh's own completion system.
+func TestCLICompletionZsh(t *testing.T) {
+	t.Parallel()
+	zsh := needTool(t, "zsh")
+	dir := t.TempDir()
+	harness := filepath.Join(dir, "complete.zsh")
+	os.WriteFile(harness, []byte(zshComplete), 0o644)
+	os.WriteFile(filepath.Join(dir, "immp.toml"), nil, 0o644)
+	for _, c := range []struct{ line, want string }{
+		{"immp us", "user"},
+		{"immp user ", "add passwd del list quota"},
+		{"immp user add -", "-config -password-file -quota -h"},
+		{"immp su", "subinbox"},
+		{"immp help gu", "guard"},
+		{"immp completion ", "bash zsh"},
+		{"immp serve -config imm", "immp.toml"}, // in dir
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		cmd := exec.CommandContext(ctx, zsh, "-f", harness, c.line)
+		cmd.Env = append(os.Environ(), "IMMP="+binary)
+		cmd.Dir = dir
+		b, err := cmd.CombinedOutput()
+		cancel()
+		if err != nil {
+			t.Fatalf("zsh %q: %v\n%s", c.line, err, b)
+		}
+		var got []string
+		for _, l := range strings.Fields(string(b)) {
+			if !slices.Contains(got, l) { // _files adds a match once per pass
+				got = append(got, l)
+			}
+		}
+		if strings.Join(got, " ") != c.want {
+			t.Errorf("zsh completes %q as %q, want %q", c.line, got, c.want)
+		}
 	}
 }
 

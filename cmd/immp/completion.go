@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -21,14 +21,81 @@ func cmdCompletion(e cliEnv, args []string) int {
 	if fs.NArg() != 1 || (fs.Arg(0) != "bash" && fs.Arg(0) != "zsh") {
 		return e.usageError(fs, "name the shell: bash or zsh")
 	}
-	script := bashCompletion(e.ctx)
+	m := completionModel(e.ctx)
 	if fs.Arg(0) == "zsh" {
-		// zsh runs bash completion functions through bashcompinit.
-		script = "#compdef immp\n# zsh completion for immp: source <(immp completion zsh)\n" +
-			"autoload -U +X bashcompinit && bashcompinit\n" + script
+		fmt.Fprint(e.stdout, zshCompletion(m))
+	} else {
+		fmt.Fprint(e.stdout, bashCompletion(m))
 	}
-	fmt.Fprint(e.stdout, script)
 	return exitOK
+}
+
+// completions is what both scripts complete: the verbs in table order,
+// each with its sub-commands and flags, and the flags that take a path.
+type completions struct {
+	verbs     []verbCompletion
+	fileFlags []string // sorted
+}
+
+type verbCompletion struct {
+	name  string
+	flags []string // a verb without sub-commands
+	subs  []subCompletion
+}
+
+type subCompletion struct {
+	name  string
+	flags []string
+}
+
+// completionModel reads every verb's (and sub-command's) usage text.
+func completionModel(ctx context.Context) completions {
+	var m completions
+	files := map[string]bool{}
+	add := func(help string) []string {
+		flags, ff := flagsOf(help)
+		for _, f := range ff {
+			files[f] = true
+		}
+		return flags
+	}
+	for _, v := range verbs() {
+		vc := verbCompletion{name: v.name}
+		help := verbHelp(ctx, v.name)
+		seen := map[string]bool{}
+		for _, s := range subLine.FindAllStringSubmatch(help, -1) {
+			if s[1] == v.name && !seen[s[2]] {
+				seen[s[2]] = true
+				vc.subs = append(vc.subs, subCompletion{name: s[2], flags: add(verbHelp(ctx, v.name, s[2]))})
+			}
+		}
+		if len(vc.subs) == 0 {
+			vc.flags = add(help)
+			// "Usage: immp completion bash|zsh": the choices are its words.
+			if c := choiceLine.FindStringSubmatch(help); c != nil && c[1] == v.name {
+				for _, w := range strings.Split(c[2], "|") {
+					vc.subs = append(vc.subs, subCompletion{name: w, flags: vc.flags})
+				}
+			}
+		}
+		m.verbs = append(m.verbs, vc)
+	}
+	for f := range files {
+		m.fileFlags = append(m.fileFlags, f)
+	}
+	slices.Sort(m.fileFlags)
+	if len(m.fileFlags) == 0 {
+		m.fileFlags = []string{"-config"}
+	}
+	return m
+}
+
+func (m completions) verbNames() string {
+	var names []string
+	for _, v := range m.verbs {
+		names = append(names, v.name)
+	}
+	return strings.Join(names, " ")
 }
 
 // verbHelp is what "immp ARGS... -h" prints.
@@ -41,8 +108,9 @@ func verbHelp(ctx context.Context, args ...string) string {
 }
 
 var (
-	subLine  = regexp.MustCompile(`(?m)^\s+immp ([a-z-]+) ([a-z][a-z-]*)\b`)
-	flagLine = regexp.MustCompile(`(?m)^  (-[a-z][a-z-]*)(?: ([A-Z:]+))?`)
+	subLine    = regexp.MustCompile(`(?m)^\s+immp ([a-z-]+) ([a-z][a-z-]*)\b`)
+	choiceLine = regexp.MustCompile(`(?m)^Usage: immp ([a-z-]+) ([a-z]+(?:\|[a-z]+)+)$`)
+	flagLine   = regexp.MustCompile(`(?m)^  (-[a-z][a-z-]*)(?: ([A-Z:]+))?`)
 )
 
 // flagsOf lists the flags in a usage text, and those taking a file or
@@ -57,48 +125,24 @@ func flagsOf(help string) (flags []string, fileFlags []string) {
 	return flags, fileFlags
 }
 
-// bashCompletion writes the bash script: verbs, sub-commands, flags, and
-// file names after flags that take a file.
-func bashCompletion(ctx context.Context) string {
-	var names []string
+// bashCompletion is the bash script: verbs, sub-commands, flags, and file
+// names after flags that take a file.
+func bashCompletion(m completions) string {
 	var cases strings.Builder
-	files := map[string]bool{}
-	for _, v := range verbs() {
-		names = append(names, v.name)
-		help := verbHelp(ctx, v.name)
-		var subs []string
-		seen := map[string]bool{}
-		for _, m := range subLine.FindAllStringSubmatch(help, -1) {
-			if m[1] == v.name && !seen[m[2]] {
-				seen[m[2]] = true
-				subs = append(subs, m[2])
-			}
-		}
-		if len(subs) == 0 {
-			flags, ff := flagsOf(help)
-			for _, f := range ff {
-				files[f] = true
-			}
-			fmt.Fprintf(&cases, "\t%s) flags=%q ;;\n", v.name, strings.Join(flags, " "))
+	for _, v := range m.verbs {
+		if len(v.subs) == 0 {
+			fmt.Fprintf(&cases, "\t%s) flags=%q ;;\n", v.name, strings.Join(v.flags, " "))
 			continue
 		}
+		var subs []string
+		for _, s := range v.subs {
+			subs = append(subs, s.name)
+		}
 		fmt.Fprintf(&cases, "\t%s) subs=%q\n\t\tcase \"$sub\" in\n", v.name, strings.Join(subs, " "))
-		for _, s := range subs {
-			flags, ff := flagsOf(verbHelp(ctx, v.name, s))
-			for _, f := range ff {
-				files[f] = true
-			}
-			fmt.Fprintf(&cases, "\t\t%s) flags=%q ;;\n", s, strings.Join(flags, " "))
+		for _, s := range v.subs {
+			fmt.Fprintf(&cases, "\t\t%s) flags=%q ;;\n", s.name, strings.Join(s.flags, " "))
 		}
 		cases.WriteString("\t\tesac ;;\n")
-	}
-	var fileFlags []string
-	for f := range files {
-		fileFlags = append(fileFlags, f)
-	}
-	sort.Strings(fileFlags)
-	if len(fileFlags) == 0 {
-		fileFlags = []string{"-config"}
 	}
 	return fmt.Sprintf(`# bash completion for immp: source <(immp completion bash)
 _immp() {
@@ -123,5 +167,58 @@ _immp() {
 	fi
 }
 complete -F _immp immp
-`, strings.Join(append(names, "help"), " "), strings.Join(fileFlags, "|"), strings.Join(names, " "), cases.String())
+`, m.verbNames()+" help", strings.Join(m.fileFlags, "|"), m.verbNames(), cases.String())
+}
+
+// zshCompletion is a native zsh completion function (zshcompsys(1)): the
+// same completions as bash, offered through compadd and _files so zsh's
+// own matching, menus and descriptions work. It can be sourced after
+// compinit, or saved as _immp in a directory of $fpath.
+func zshCompletion(m completions) string {
+	var cases strings.Builder
+	for _, v := range m.verbs {
+		if len(v.subs) == 0 {
+			fmt.Fprintf(&cases, "\t%s) flags=(%s) ;;\n", v.name, strings.Join(v.flags, " "))
+			continue
+		}
+		var subs []string
+		for _, s := range v.subs {
+			subs = append(subs, s.name)
+		}
+		fmt.Fprintf(&cases, "\t%s) subs=(%s)\n\t\tcase $sub in\n", v.name, strings.Join(subs, " "))
+		for _, s := range v.subs {
+			fmt.Fprintf(&cases, "\t\t%s) flags=(%s) ;;\n", s.name, strings.Join(s.flags, " "))
+		}
+		cases.WriteString("\t\tesac ;;\n")
+	}
+	return fmt.Sprintf(`#compdef immp
+# zsh completion for immp: source <(immp completion zsh) after compinit,
+# or save as _immp in a directory of $fpath.
+_immp() {
+	local verb=${words[2]} sub=${words[3]}
+	local -a subs flags
+	if (( CURRENT == 2 )); then
+		compadd -- %s help
+		return
+	fi
+	case ${words[CURRENT-1]} in
+	%s) _files; return ;;
+	esac
+	case $verb in
+	help) (( CURRENT == 3 )) && compadd -- %s; return ;;
+%s	esac
+	if (( ${#subs} && CURRENT == 3 )); then
+		compadd -a subs
+	elif [[ $PREFIX == -* ]]; then
+		compadd -- $flags -h
+	else
+		_files
+	fi
+}
+if [[ ${funcstack[1]} == _immp ]]; then
+	_immp "$@"
+else
+	compdef _immp immp
+fi
+`, m.verbNames(), strings.Join(m.fileFlags, "|"), m.verbNames(), cases.String())
 }
