@@ -17,7 +17,7 @@ type Outbound struct {
 	Relay              string   `toml:"relay" doc:"Smarthost, \"HOST:PORT\": send everything through it instead of looking up\nMX records (many home connections cannot send on port 25). Port 465 is\nimplicit TLS; any other port uses STARTTLS. Example: \"smtp.provider.example:587\".\nEmpty: deliver to each domain's MX."`
 	RelayUsername      string   `toml:"relay_username" doc:"Account at the smarthost (AUTH PLAIN or LOGIN, only over TLS). Empty: no AUTH."`
 	RelayPasswordFile  string   `toml:"relay_password_file" doc:"File holding the smarthost password (first line); keep it mode 0600."`
-	TLS                string   `toml:"tls" doc:"STARTTLS to other servers: \"opportunistic\" (when offered, certificate not\nchecked, as most MTAs do), \"required\" (never send in clear: defer instead)\nor \"off\". A domain's MTA-STS policy (RFC 8461) in enforce mode always\nrequires TLS with a valid certificate for a listed MX."`
+	TLS                string   `toml:"tls" doc:"STARTTLS to other servers: \"opportunistic\" (when offered, certificate not\nchecked, as most MTAs do), \"required\" (never send in clear: defer instead),\n\"verify\" (required, and the certificate must be valid for the MX host name)\nor \"off\". A domain's MTA-STS policy (RFC 8461) in enforce mode always\nrequires TLS with a valid certificate for a listed MX."`
 	Resolver           string   `toml:"resolver" doc:"DNS server, \"HOST:PORT\", for MX, A/AAAA, MTA-STS, SPF, DKIM and DMARC\nlookups. Empty: the system's."`
 	MXPort             int      `toml:"mx_port" doc:"Port of the receiving servers (25; other values for tests)."`
 	RetryInitial       Duration `toml:"retry_initial" doc:"First wait after a temporary failure (4xx, no connection); it doubles\nafter each further one, up to 4h between attempts."`
@@ -65,9 +65,9 @@ func (c *Config) validateOutbound() error {
 		return bad("outbound.hostname", "not a host name: %q", o.Hostname)
 	}
 	switch o.TLS {
-	case "opportunistic", "required", "off":
+	case "opportunistic", "required", "verify", "off":
 	default:
-		return bad("outbound.tls", "must be \"opportunistic\", \"required\" or \"off\", not %q", o.TLS)
+		return bad("outbound.tls", "must be \"opportunistic\", \"required\", \"verify\" or \"off\", not %q", o.TLS)
 	}
 	for _, k := range []struct{ key, addr string }{{"outbound.relay", o.Relay}, {"outbound.resolver", o.Resolver}} {
 		if k.addr == "" {

@@ -59,6 +59,22 @@ type hopPolicy struct {
 	verify     bool // the certificate must be valid for the host name
 }
 
+// tlsPolicy is [outbound] tls as a hopPolicy. "verify" is Postfix's
+// smtp_tls_security_level of the same name: TLS always, with a
+// certificate valid for the name of the host connected to (the MX host,
+// or the relay) and signed by a trusted CA.
+func (q *Queue) tlsPolicy() hopPolicy {
+	switch q.opts.TLS {
+	case TLSOff:
+		return hopPolicy{}
+	case TLSRequired:
+		return hopPolicy{useTLS: true, requireTLS: true}
+	case TLSVerify:
+		return hopPolicy{useTLS: true, requireTLS: true, verify: true}
+	}
+	return hopPolicy{useTLS: true}
+}
+
 // connect opens a connection to the destination key (a domain, or the
 // relay). A failure is the outcome for every recipient that waits for it.
 func (q *Queue) connect(ctx context.Context, key string) (*client, *outcome) {
@@ -69,7 +85,7 @@ func (q *Queue) connect(ctx context.Context, key string) (*client, *outcome) {
 	if fail != nil {
 		return nil, fail
 	}
-	base := hopPolicy{useTLS: q.opts.TLS != TLSOff, requireTLS: q.opts.TLS == TLSRequired}
+	base := q.tlsPolicy()
 	pol := q.sts.policy(ctx, key, q.log)
 	var last *outcome
 	for _, h := range hosts {
@@ -239,7 +255,10 @@ func (q *Queue) openSMTP(ctx context.Context, host, ip, port string, hp hopPolic
 func (q *Queue) connectRelay(ctx context.Context) (*client, *outcome) {
 	host, port, _ := net.SplitHostPort(q.opts.Relay)
 	auth := q.opts.RelayUsername != ""
-	hp := hopPolicy{useTLS: q.opts.TLS != TLSOff || auth, requireTLS: q.opts.TLS == TLSRequired || auth, verify: auth}
+	hp := q.tlsPolicy()
+	if auth { // a password goes only where the certificate proves the name
+		hp = hopPolicy{useTLS: true, requireTLS: true, verify: true}
+	}
 	implicit := q.opts.RelayImplicitTLS
 	var addrs []string
 	if a, err := netip.ParseAddr(host); err == nil {

@@ -57,7 +57,9 @@
 // TLS (RFC 3207): "opportunistic" uses STARTTLS when offered without
 // checking the certificate (RFC 7435), and falls back to cleartext when
 // the handshake fails; "required" never sends in clear (the recipient is
-// deferred); "off" never starts TLS. A domain's MTA-STS policy (RFC 8461)
+// deferred); "verify" also needs a certificate valid for the MX host's
+// name from a trusted CA (Postfix's level of that name); "off" never
+// starts TLS. A domain's MTA-STS policy (RFC 8461)
 // in enforce mode overrides both: only MX hosts the policy lists, over
 // TLS with a certificate valid for the MX name. Policies are cached for
 // their max_age, on disk too, so a restart does not forget one. The smarthost gets a password (AUTH PLAIN or LOGIN, RFC

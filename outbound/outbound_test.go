@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"strings"
 	"testing"
@@ -267,6 +268,48 @@ func TestOpportunisticTLS(t *testing.T) {
 	}
 	if len(m.messages()) != 2 {
 		t.Errorf("%d messages", len(m.messages()))
+	}
+}
+
+// TestTLSVerify: tls = verify sends only over TLS whose certificate a
+// trusted CA issued for the MX host's name; an untrusted certificate, or
+// a trusted one for another name, defers the mail and sends nothing.
+func TestTLSVerify(t *testing.T) {
+	t.Parallel()
+	good, pool := certFor(t, "mx.remote.test")
+	other, otherPool := certFor(t, "someone-else.test")
+	zone := map[string]mockdns.Zone{
+		"remote.test":    {MX: []net.MX{{Host: "mx.remote.test.", Pref: 10}}},
+		"mx.remote.test": {A: []string{"127.0.0.1"}},
+	}
+	_, res := startDNS(t, zone)
+	for _, c := range []struct {
+		name  string
+		cert  *tls.Config
+		roots *x509.CertPool
+		sent  bool
+	}{
+		{"trusted, right name", good, pool, true},
+		{"untrusted", good, otherPool, false},
+		{"trusted, wrong name", other, otherPool, false},
+	} {
+		m := startMX(t, c.cert)
+		q, logs := testQueue(t, Options{Resolver: res, MXPort: m.port, TLS: TLSVerify, RootCAs: c.roots})
+		enqueue(t, q, "alice@local.test", []string{"bob@remote.test"}, testMessage(c.name))
+		if c.sent {
+			waitFor(t, 5*time.Second, c.name+": delivery", func() bool { n, _ := q.Stats(); return n == 0 })
+			if g := m.messages(); len(g) != 1 || !g[0].tls {
+				t.Errorf("%s: delivered %+v, want once over TLS", c.name, g)
+			}
+			continue
+		}
+		waitFor(t, 5*time.Second, c.name+": a deferral", func() bool { return strings.Contains(logs.String(), "status=deferred") })
+		if got := m.messages(); len(got) != 0 {
+			t.Errorf("%s: sent although the certificate does not verify", c.name)
+		}
+		if !strings.Contains(logs.String(), "dsn=4.7.5") {
+			t.Errorf("%s: log:\n%s", c.name, logs)
+		}
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 const (
 	TLSOpportunistic = "opportunistic"
 	TLSRequired      = "required"
+	TLSVerify        = "verify"
 	TLSOff           = "off"
 )
 
@@ -61,7 +62,7 @@ type Options struct {
 	// RelayImplicitTLS: the relay speaks TLS from the first octet
 	// (RFC 8314 3.3; [outbound] relay on port 465), not STARTTLS.
 	RelayImplicitTLS bool
-	TLS              string        // TLSOpportunistic (default), TLSRequired, TLSOff
+	TLS              string        // TLSOpportunistic (default), TLSRequired, TLSVerify, TLSOff
 	Resolver         *net.Resolver // nil: the system's
 	MXPort           int           // default 25
 	RetryInitial     time.Duration // default 5m, doubling up to MaxRetryInterval
