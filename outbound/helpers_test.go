@@ -45,9 +45,14 @@ type mx struct {
 	mu    sync.Mutex
 	got   []received
 	conns int
-	// open and maxOpen count sessions open at once; maxSessions > 0
+	// open counts sessions open at once; maxSessions > 0
 	// refuses more (451 to EHLO).
-	open, maxOpen, maxSessions int
+	open, maxSessions int
+	// inData and maxInData count transfers (DATA) under way at once. A
+	// bound on connections shows there: a session counts as open until
+	// the server has run its Logout, which can come just after the
+	// client, told 221, has freed its slot and opened the next one.
+	inData, maxInData int
 	// rcptReply and dataReply, when set, decide the replies (nil: accept).
 	rcptReply func(to string) error
 	dataReply func(n int) error // n counts DATA commands so far, from 1
@@ -107,6 +112,15 @@ func (s *mxSession) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	return nil
 }
 func (s *mxSession) Data(r io.Reader) error {
+	s.m.mu.Lock()
+	s.m.inData++
+	s.m.maxInData = max(s.m.maxInData, s.m.inData)
+	s.m.mu.Unlock()
+	defer func() {
+		s.m.mu.Lock()
+		s.m.inData--
+		s.m.mu.Unlock()
+	}()
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
@@ -147,7 +161,6 @@ func startMX(t testing.TB, cfg *tls.Config) *mx {
 		}
 		m.conns++
 		m.open++
-		m.maxOpen = max(m.maxOpen, m.open)
 		m.mu.Unlock()
 		return &mxSession{m: m, c: c}, nil
 	}))

@@ -415,8 +415,8 @@ func TestConcurrencyBounds(t *testing.T) {
 			waitFor(t, 20*time.Second, "every delivery", func() bool { return len(m.messages()) == n })
 			m.mu.Lock()
 			defer m.mu.Unlock()
-			if m.maxOpen > tc.want || m.maxOpen < 2 {
-				t.Errorf("%d connections open at once, want at most %d (and some parallelism)", m.maxOpen, tc.want)
+			if m.maxInData > tc.want || m.maxInData < 2 {
+				t.Errorf("%d transfers at once, want at most %d (and some parallelism)", m.maxInData, tc.want)
 			}
 		})
 	}

@@ -200,7 +200,7 @@ func (s *session) Data(r io.Reader) error {
 	body := io.Reader(countingReader{r, &t.size})
 	var err error
 	if s.srv.opts.Submission {
-		if body, err = s.checkSenders(body); err != nil {
+		if body, err = s.checkSenders(body, t.id); err != nil {
 			rep := s.rejected("DATA", t, "", err, replyFor(err))
 			s.finish(t, outcomeOf(rep))
 			return rep

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/mail"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-message/textproto"
 )
@@ -63,8 +64,9 @@ func (p senderProblem) String() string {
 
 // checkSenders reads the header section of the message being submitted,
 // checks its sender fields (checkHeaderSenders) against the logged-in
-// account, and returns a reader giving the whole message again.
-func (s *session) checkSenders(r io.Reader) (io.Reader, error) {
+// account, and returns a reader giving the whole message again, with a
+// Date and a Message-ID ahead of it if it had none (missingFields).
+func (s *session) checkSenders(r io.Reader, txnID string) (io.Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	hdr, err := readHeader(br, maxHeaderBytes)
 	if errors.Is(err, errHeaderTooLong) {
@@ -82,7 +84,32 @@ func (s *session) checkSenders(r io.Reader) (io.Reader, error) {
 	if err != nil {
 		return nil, err // from the client side: too large, timeout...
 	}
-	return io.MultiReader(bytes.NewReader(hdr), br), nil
+	added := missingFields(hdr, txnID+"@"+s.srv.opts.Hostname, time.Now())
+	if len(added) > 0 {
+		s.log.Debug("header fields added", "fields", strings.TrimSpace(string(added)))
+	}
+	return io.MultiReader(bytes.NewReader(added), bytes.NewReader(hdr), br), nil
+}
+
+// missingFields is what the submission server adds to a message that
+// lacks it (RFC 6409 8.2, 8.3, as Postfix and mox do): a Date field and a
+// Message-ID. RFC 5322 3.6 requires the Date and asks for the
+// Message-ID, and large receivers refuse mail without one, so a script
+// that submits a bare message would otherwise see it bounce. hdr is the
+// header section as readHeader returns it, already checked; it is pure.
+func missingFields(hdr []byte, msgID string, now time.Time) []byte {
+	header, err := parseHeaderSection(hdr)
+	if err != nil {
+		return nil
+	}
+	var b []byte
+	if !header.Has("Date") {
+		b = append(b, "Date: "+now.Format(time.RFC1123Z)+"\r\n"...)
+	}
+	if !header.Has("Message-Id") {
+		b = append(b, "Message-ID: <"+msgID+">\r\n"...)
+	}
+	return b
 }
 
 var errHeaderTooLong = errors.New("header section too long")
@@ -116,6 +143,16 @@ func readHeader(br *bufio.Reader, max int) ([]byte, error) {
 	}
 }
 
+// parseHeaderSection parses a header section as readHeader returns it
+// (which lacks the empty line when the message has no body).
+func parseHeaderSection(hdr []byte) (textproto.Header, error) {
+	h := hdr
+	if !bytes.HasSuffix(h, []byte("\n\n")) && !bytes.HasSuffix(h, []byte("\r\n\r\n")) {
+		h = append(append([]byte(nil), h...), "\r\n\r\n"...)
+	}
+	return textproto.ReadHeader(bufio.NewReader(bytes.NewReader(h)))
+}
+
 // checkHeaderSenders checks a header section (as readHeader returns it)
 // with a real RFC 5322 parser, so that obsolete syntax (4.5: space before
 // the colon, folding, comments, encoded words in display names, groups)
@@ -125,11 +162,7 @@ func readHeader(br *bufio.Reader, max int) ([]byte, error) {
 // accepts. Display names are free. It is pure; problems are
 // *senderError.
 func checkHeaderSenders(hdr []byte, owns func(addr string) bool) error {
-	h := hdr
-	if !bytes.HasSuffix(h, []byte("\n\n")) && !bytes.HasSuffix(h, []byte("\r\n\r\n")) {
-		h = append(append([]byte(nil), h...), "\r\n\r\n"...)
-	}
-	header, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(h)))
+	header, err := parseHeaderSection(hdr)
 	if err != nil {
 		return &senderError{problem: senderMalformed}
 	}

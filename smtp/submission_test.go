@@ -3,8 +3,10 @@ package smtp
 import (
 	"encoding/base64"
 	"net/netip"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
@@ -201,5 +203,61 @@ func TestPlainServerMalformed(t *testing.T) {
 	}
 	if calls != 0 {
 		t.Errorf("credentials checked %d times for malformed input", calls)
+	}
+}
+
+func TestMissingFields(t *testing.T) {
+	now := time.Date(2026, 12, 3, 14, 5, 6, 0, time.FixedZone("", 3600))
+	const date = "Date: Thu, 03 Dec 2026 14:05:06 +0100\r\n"
+	const id = "Message-ID: <ABC@mx.example.org>\r\n"
+	for _, c := range []struct{ hdr, want string }{
+		{"From: a@example.org\r\n\r\n", date + id},
+		{"From: a@example.org\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n\r\n", id},
+		{"From: a@example.org\r\nmessage-id: <x@y>\r\n\r\n", date},
+		{"From: a@example.org\r\nDate: x\r\nMessage-Id: <x@y>\r\n\r\n", ""},
+		{"From: a@example.org\r\n", date + id}, // no body, no empty line
+		{"From: a@example.org\r\nMessage-ID:\r\n  <folded@y>\r\nDate: x\r\n\r\n", ""},
+	} {
+		if got := string(missingFields([]byte(c.hdr), "ABC@mx.example.org", now)); got != c.want {
+			t.Errorf("%q: added %q, want %q", c.hdr, got, c.want)
+		}
+	}
+}
+
+// TestSubmissionAddsDateAndMessageID: a bare message submitted gets a
+// Date and a Message-ID naming the transaction and this host; one that
+// has them keeps its own and gets nothing added.
+func TestSubmissionAddsDateAndMessageID(t *testing.T) {
+	t.Parallel()
+	e := subEnv(t, Options{Hostname: "mx.example.org"})
+	c := e.dial()
+	if err := c.Auth(sasl.NewPlainClient("", "alice@example.org", "pw-alice")); err != nil {
+		t.Fatal(err)
+	}
+	bare := "From: alice@example.org\r\nTo: bob@example.org\r\nSubject: bare\r\n\r\nhi\r\n"
+	whole := "From: alice@example.org\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\nMessage-ID: <own@example.org>\r\nSubject: whole\r\n\r\nhi\r\n"
+	for _, body := range []string{bare, whole} {
+		if errs, err := send(t, c, "alice@example.org", nil, []string{"bob@example.org"}, body); err != nil || errs[0] != nil {
+			t.Fatal(errs, err)
+		}
+	}
+	got := e.msgs(e.bob, "INBOX")
+	if len(got) != 2 {
+		t.Fatalf("%d messages", len(got))
+	}
+	for _, m := range got {
+		hdr, _, _ := strings.Cut(m, "\r\n\r\n")
+		dates, ids := strings.Count(hdr, "\r\nDate: "), strings.Count(hdr, "\r\nMessage-ID: ")
+		if dates != 1 || ids != 1 {
+			t.Errorf("%d Date and %d Message-ID fields in\n%s", dates, ids, hdr)
+		}
+		switch {
+		case strings.Contains(hdr, "Subject: bare"):
+			if !regexp.MustCompile(`\r\nMessage-ID: <[A-Z0-9]{16}@mx\.example\.org>\r\n`).MatchString(hdr) {
+				t.Errorf("added Message-ID:\n%s", hdr)
+			}
+		case !strings.HasSuffix(m, whole):
+			t.Errorf("a complete message was changed:\n%s", m)
+		}
 	}
 }
