@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -243,5 +244,79 @@ func TestAdminPageShowsQueue(t *testing.T) {
 	resp.Body.Close()
 	if !regexp.MustCompile(`<p>\d+ message\(s\) waiting for delivery\.</p>`).Match(body) {
 		t.Errorf("the admin page does not show the queue:\n%s", body)
+	}
+}
+
+// TestAdminAcrossListeners: with both http.listen and http.tls_listen the
+// admin page is one: a session made over HTTPS is good over HTTP, and a
+// password reloaded on SIGHUP holds on both.
+func TestAdminAcrossListeners(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "admin.pw")
+	certFile, keyFile := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+	if err := ensureSelfSigned("mx.test", certFile, keyFile); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(pwFile, []byte("first password\n"), 0o600)
+	reload := make(chan struct{}, 1)
+	d := startTestServer(t, fmt.Sprintf(`hostname = "mx.test"
+data_dir = %q
+domains = ["example.org"]
+[tls]
+cert = %q
+key = %q
+[http]
+listen = "127.0.0.1:0"
+tls_listen = "127.0.0.1:0"
+admin_password_file = %q
+`, filepath.Join(dir, "data"), certFile, keyFile, pwFile), reload)
+	bases := []string{"http://" + d.Addr("http.listen"), "https://" + d.Addr("http.tls_listen")}
+	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // the self-signed certificate
+	}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	login := func(base, pw string) (int, []*http.Cookie) {
+		t.Helper()
+		resp, err := client.PostForm(base+"/admin/login", url.Values{"password": {pw}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusSeeOther { // logged in, sent to the page
+			resp.StatusCode = 200
+		}
+		return resp.StatusCode, resp.Cookies()
+	}
+	code, cookies := login(bases[1], "first password")
+	if code != 200 || len(cookies) == 0 {
+		t.Fatalf("login over HTTPS: %d, cookies %v", code, cookies)
+	}
+	req, _ := http.NewRequest("GET", bases[0]+"/admin/", nil)
+	for _, c := range cookies {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "Add an account") {
+		t.Errorf("the HTTPS session is not good over HTTP:\n%s", body)
+	}
+
+	os.WriteFile(pwFile, []byte("second password\n"), 0o600)
+	reload <- struct{}{}
+	for _, base := range bases {
+		deadline := time.Now().Add(10 * time.Second)
+		for code, _ := login(base, "second password"); code != 200; code, _ = login(base, "second password") {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the reloaded password is refused (%d)", base, code)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if code, _ := login(base, "first password"); code != 401 {
+			t.Errorf("%s: the old password still works (%d)", base, code)
+		}
 	}
 }

@@ -192,6 +192,9 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	var smtpSrv, subSrv *smtp.Server
 	var imapSrv *imap.Server
 	var immpSrv *immp.Server
+	// One handler for both HTTP listeners: the admin page's sessions and
+	// its password (reloaded on SIGHUP) are one, whichever port serves.
+	var ops http.Handler
 	for _, l := range d.listeners {
 		switch l.key {
 		case "smtp.listen":
@@ -241,7 +244,10 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 				l.serve = immpSrv.ServeTLS
 			}
 		case "http.listen", "http.tls_listen":
-			hl := newHTTPLog(log, d.opsHandler()) // httplog.go
+			if ops == nil {
+				ops = d.opsHandler()
+			}
+			hl := newHTTPLog(log, ops) // httplog.go
 			httpSrv := &http.Server{Handler: recovery.Handler(log, hl), ConnContext: hl.connContext, ReadHeaderTimeout: 10 * time.Second,
 				IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 			httpSrv.RegisterOnShutdown(d.shutdownAPI)
