@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -200,10 +201,16 @@ func TestNoOpenRelay(t *testing.T) {
 func TestTrustedNetworkRelays(t *testing.T) {
 	t.Parallel()
 	srv, sink, _ := outboundServer(t, func(c *config.Config) { c.SMTP.TrustedNetworks = []string{"127.0.0.0/8"} })
-	if _, err := send(t, srv.Addr("smtp.listen"), false, "app@example.org", []string{"bob@remote.test"}, testBody); err != nil {
+	bare := "From: <app@example.org>\r\nTo: <bob@remote.test>\r\nSubject: from the app\r\n\r\nhello\r\n"
+	if _, err := send(t, srv.Addr("smtp.listen"), false, "app@example.org", []string{"bob@remote.test"}, bare); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, 5*time.Second, func() bool { return len(sink.messages()) == 1 })
+	// Relayed without a login, it gets what submission would add.
+	hdr, _, _ := strings.Cut(sink.messages()[0], "\r\n\r\n")
+	if !strings.Contains(hdr, "\r\nDate: ") || !regexp.MustCompile(`\r\nMessage-ID: <[A-Z0-9]{16}@[^>]+>`).MatchString(hdr) {
+		t.Errorf("no Date and Message-ID added to the relayed message:\n%s", hdr)
+	}
 }
 
 // TestOutboundOffRefuses: outbound off (the default), a logged-in client

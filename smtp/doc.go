@@ -31,7 +31,8 @@
 // (RFC 5322 3.6); display names are free; anything unreadable is refused,
 // never guessed: 550 5.7.1 naming the field and the problem. A message
 // without a Date or a Message-ID gets one (RFC 6409 8.2, 8.3), ahead of
-// its header, the Message-ID naming the transaction and Hostname. Local
+// its header, the Message-ID naming the transaction and Hostname; so does
+// mail a trusted network's client relays (outbound.go). Local
 // recipients are delivered as above; others are refused because outbound
 // relay is not configured, or, with Options.Outbound set, queued there
 // (outbound.go).

@@ -143,6 +143,23 @@ func readHeader(br *bufio.Reader, max int) ([]byte, error) {
 	}
 }
 
+// headerOf is the header section of a whole message: up to and
+// including the empty line, or all of it when there is none.
+func headerOf(msg []byte) []byte {
+	for i := 0; i < len(msg); {
+		j := bytes.IndexByte(msg[i:], '\n')
+		if j < 0 {
+			break
+		}
+		line := msg[i : i+j+1]
+		i += j + 1
+		if string(line) == "\r\n" || string(line) == "\n" {
+			return msg[:i]
+		}
+	}
+	return msg
+}
+
 // parseHeaderSection parses a header section as readHeader returns it
 // (which lacks the empty line when the message has no body).
 func parseHeaderSection(hdr []byte) (textproto.Header, error) {

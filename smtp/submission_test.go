@@ -261,3 +261,18 @@ func TestSubmissionAddsDateAndMessageID(t *testing.T) {
 		}
 	}
 }
+
+func TestHeaderOf(t *testing.T) {
+	for _, c := range []struct{ msg, want string }{
+		{"A: b\r\n\r\nbody\r\n", "A: b\r\n\r\n"},
+		{"A: b\n\nbody\n", "A: b\n\n"},
+		{"A: b\r\n", "A: b\r\n"},
+		{"A: b", "A: b"},
+		{"\r\nbody", "\r\n"},
+		{"A: b\r\n c\r\n\r\n\r\n", "A: b\r\n c\r\n\r\n"},
+	} {
+		if got := string(headerOf([]byte(c.msg))); got != c.want {
+			t.Errorf("headerOf(%q) = %q, want %q", c.msg, got, c.want)
+		}
+	}
+}
