@@ -125,25 +125,33 @@ func flagsOf(help string) (flags []string, fileFlags []string) {
 	return flags, fileFlags
 }
 
-// bashCompletion is the bash script: verbs, sub-commands, flags, and file
-// names after flags that take a file.
-func bashCompletion(m completions) string {
-	var cases strings.Builder
+// caseArms writes the arms of the shell "case $verb" that set subs and
+// flags, with list quoting a word list the shell's way and sub the
+// expression of the second word; bash and zsh share the case syntax.
+func (m completions) caseArms(list func([]string) string, sub string) string {
+	var b strings.Builder
 	for _, v := range m.verbs {
 		if len(v.subs) == 0 {
-			fmt.Fprintf(&cases, "\t%s) flags=%q ;;\n", v.name, strings.Join(v.flags, " "))
+			fmt.Fprintf(&b, "\t%s) flags=%s ;;\n", v.name, list(v.flags))
 			continue
 		}
 		var subs []string
 		for _, s := range v.subs {
 			subs = append(subs, s.name)
 		}
-		fmt.Fprintf(&cases, "\t%s) subs=%q\n\t\tcase \"$sub\" in\n", v.name, strings.Join(subs, " "))
+		fmt.Fprintf(&b, "\t%s) subs=%s\n\t\tcase %s in\n", v.name, list(subs), sub)
 		for _, s := range v.subs {
-			fmt.Fprintf(&cases, "\t\t%s) flags=%q ;;\n", s.name, strings.Join(s.flags, " "))
+			fmt.Fprintf(&b, "\t\t%s) flags=%s ;;\n", s.name, list(s.flags))
 		}
-		cases.WriteString("\t\tesac ;;\n")
+		b.WriteString("\t\tesac ;;\n")
 	}
+	return b.String()
+}
+
+// bashCompletion is the bash script: verbs, sub-commands, flags, and file
+// names after flags that take a file.
+func bashCompletion(m completions) string {
+	cases := m.caseArms(func(words []string) string { return fmt.Sprintf("%q", strings.Join(words, " ")) }, `"$sub"`)
 	return fmt.Sprintf(`# bash completion for immp: source <(immp completion bash)
 _immp() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
@@ -167,7 +175,7 @@ _immp() {
 	fi
 }
 complete -F _immp immp
-`, m.verbNames()+" help", strings.Join(m.fileFlags, "|"), m.verbNames(), cases.String())
+`, m.verbNames()+" help", strings.Join(m.fileFlags, "|"), m.verbNames(), cases)
 }
 
 // zshCompletion is a native zsh completion function (zshcompsys(1)): the
@@ -175,22 +183,7 @@ complete -F _immp immp
 // own matching, menus and descriptions work. It can be sourced after
 // compinit, or saved as _immp in a directory of $fpath.
 func zshCompletion(m completions) string {
-	var cases strings.Builder
-	for _, v := range m.verbs {
-		if len(v.subs) == 0 {
-			fmt.Fprintf(&cases, "\t%s) flags=(%s) ;;\n", v.name, strings.Join(v.flags, " "))
-			continue
-		}
-		var subs []string
-		for _, s := range v.subs {
-			subs = append(subs, s.name)
-		}
-		fmt.Fprintf(&cases, "\t%s) subs=(%s)\n\t\tcase $sub in\n", v.name, strings.Join(subs, " "))
-		for _, s := range v.subs {
-			fmt.Fprintf(&cases, "\t\t%s) flags=(%s) ;;\n", s.name, strings.Join(s.flags, " "))
-		}
-		cases.WriteString("\t\tesac ;;\n")
-	}
+	cases := m.caseArms(func(words []string) string { return "(" + strings.Join(words, " ") + ")" }, "$sub")
 	return fmt.Sprintf(`#compdef immp
 # zsh completion for immp: source <(immp completion zsh) after compinit,
 # or save as _immp in a directory of $fpath.
@@ -220,5 +213,5 @@ if [[ ${funcstack[1]} == _immp ]]; then
 else
 	compdef _immp immp
 fi
-`, m.verbNames(), strings.Join(m.fileFlags, "|"), m.verbNames(), cases.String())
+`, m.verbNames(), strings.Join(m.fileFlags, "|"), m.verbNames(), cases)
 }
