@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -262,6 +264,22 @@ func testACME(t *testing.T, challenge string, renewal bool) {
 	})
 	if len(stored) == 0 {
 		t.Fatalf("no mx.test.crt under %s", filepath.Join(s.dataDir, "acme"))
+	}
+
+	// /metrics tells when the ACME certificate of mx.test expires (a
+	// renewal may have replaced the one IMAPS showed: then a later one).
+	resp, err := httpClient.Get("http://" + s.addrs["http"] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsText, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`(?m)^immp_tls_certificate_expiry_timestamp_seconds\{name="mx\.test",source="acme"\} (\S+)$`).FindSubmatch(metricsText)
+	if m == nil {
+		t.Fatalf("no ACME expiry metric for mx.test:\n%s", metricsText)
+	}
+	if v, _ := strconv.ParseFloat(string(m[1]), 64); int64(v) < leaf.NotAfter.Unix() {
+		t.Errorf("expiry metric %s, before the served certificate's %v", m[1], leaf.NotAfter)
 	}
 
 	// HTTPS, for autoconfig.example.org (a certificate of its own), with

@@ -17,6 +17,7 @@ import (
 	"github.com/caddyserver/certmagic"
 
 	"github.com/immp-mail/immp/config"
+	"github.com/immp-mail/immp/internal/metrics"
 )
 
 // acmeManager obtains and renews the certificate of [tls] acme with
@@ -139,6 +140,34 @@ func (m *acmeManager) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certifica
 // /.well-known/acme-challenge/ and passes every other request on.
 func (m *acmeManager) httpChallenge(next http.Handler) http.Handler {
 	return m.issuer.HTTPChallengeHandler(next)
+}
+
+// certificates is each managed name's newest certificate in the cache,
+// or the self-signed stand-in (source self_signed, under the name) while
+// the name has none: the expiry metric then shows ACME has not
+// delivered.
+func (m *acmeManager) certificates() []metrics.CertInfo {
+	var out []metrics.CertInfo
+	for _, name := range m.names {
+		var best *metrics.CertInfo
+		for _, c := range m.cache.AllMatchingCertificates(name) {
+			ci, ok := certInfo(&c.Certificate, "acme")
+			if ok && (best == nil || ci.NotAfter.After(best.NotAfter)) {
+				ci.Name = name
+				best = &ci
+			}
+		}
+		if best == nil {
+			if ci, ok := certInfo(m.fallback.current(), "self_signed"); ok {
+				ci.Name = name
+				best = &ci
+			}
+		}
+		if best != nil {
+			out = append(out, *best)
+		}
+	}
+	return out
 }
 
 func (m *acmeManager) close() {

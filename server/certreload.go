@@ -63,6 +63,12 @@ func (r *certReloader) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 	return r.cert, nil
 }
 
+// current is the pair served now, the files read again if due.
+func (r *certReloader) current() *tls.Certificate {
+	c, _ := r.getCertificate(nil)
+	return c
+}
+
 // reloadNow loads the files whatever their times (SIGHUP: a copy that
 // kept the old mtime is picked up too).
 func (r *certReloader) reloadNow() {

@@ -3,9 +3,13 @@ package server
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 )
@@ -77,4 +81,68 @@ func parseLeaf(c *tls.Certificate) (string, error) {
 		return "", err
 	}
 	return leaf.Subject.CommonName, nil
+}
+
+// TestCertificateExpiryMetric: /metrics tells when the served certificate
+// expires, from the files, and follows a replacement of them.
+func TestCertificateExpiryMetric(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+	if err := ensureSelfSigned("mx.test", certFile, keyFile); err != nil {
+		t.Fatal(err)
+	}
+	reload := make(chan struct{}, 1)
+	d := startTestServer(t, fmt.Sprintf(`hostname = "mx.test"
+data_dir = %q
+domains = ["example.org"]
+[tls]
+cert = %q
+key = %q
+[imap]
+tls_listen = "127.0.0.1:0"
+[http]
+listen = "127.0.0.1:0"
+`, filepath.Join(dir, "data"), certFile, keyFile), reload)
+	expiry := func() string {
+		t.Helper()
+		resp, err := http.Get("http://" + d.Addr("http.listen") + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		m := regexp.MustCompile(`(?m)^immp_tls_certificate_expiry_timestamp_seconds\{name="([^"]+)",source="file"\} (\S+)$`).FindStringSubmatch(string(b))
+		if m == nil {
+			t.Fatalf("no expiry metric for the file certificate in:\n%s", b)
+		}
+		return m[1] + " " + m[2]
+	}
+	leaf := func() *x509.Certificate {
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pair.Leaf
+	}
+	want := func() string {
+		l := leaf()
+		return fmt.Sprintf("%s %g", l.DNSNames[0], float64(l.NotAfter.Unix()))
+	}
+	if got, w := expiry(), want(); got != w {
+		t.Fatalf("metric %q, want %q", got, w)
+	}
+	// A replacement (another name, so another certificate) read on SIGHUP.
+	os.Remove(certFile)
+	os.Remove(keyFile)
+	if err := ensureSelfSigned("mail.test", certFile, keyFile); err != nil {
+		t.Fatal(err)
+	}
+	reload <- struct{}{}
+	w := want()
+	for deadline := time.Now().Add(10 * time.Second); expiry() != w; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the replacement: metric %q, want %q", expiry(), w)
+		}
+	}
 }

@@ -121,6 +121,7 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	tlsCfg := d.ops.certs.config
+	d.metrics.WatchCertificates(d.ops.certs.certificates)
 
 	authCacheTTL := time.Duration(cfg.Accounts.AuthCacheTTL)
 	if authCacheTTL == 0 {

@@ -2,10 +2,12 @@ package server
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 
 	"github.com/immp-mail/immp/config"
+	"github.com/immp-mail/immp/internal/metrics"
 )
 
 // certSource is where every TLS listener's certificate comes from: the
@@ -13,10 +15,11 @@ import (
 // share one *tls.Config whose GetCertificate asks it at each handshake,
 // so a renewed or reloaded certificate is served without a restart.
 type certSource struct {
-	config *tls.Config   // nil: [tls] is off
-	static *certReloader // cert/key files or self-signed
-	acme   *acmeManager  // [tls] acme
-	log    *slog.Logger
+	config     *tls.Config   // nil: [tls] is off
+	static     *certReloader // cert/key files or self-signed
+	selfSigned bool          // static is the self-signed pair
+	acme       *acmeManager  // [tls] acme
+	log        *slog.Logger
 }
 
 // newCertSource builds the TLS config of every listener from [tls]. With
@@ -47,7 +50,7 @@ func newCertSource(cfg *config.Config, log *slog.Logger) (*certSource, error) {
 		if err != nil {
 			return nil, fmt.Errorf("tls.cert: %w", err)
 		}
-		s.static, get = r, r.getCertificate
+		s.static, s.selfSigned, get = r, cfg.TLS.SelfSigned, r.getCertificate
 	}
 	base := &tls.Config{GetCertificate: get, MinVersion: tls.VersionTLS12}
 	if s.acme != nil {
@@ -86,6 +89,46 @@ func (s *certSource) reload() {
 	case s.acme != nil:
 		s.log.Info("SIGHUP: ACME certificates are renewed in the background; nothing to reload")
 	}
+}
+
+// certificates lists what the listeners serve now, for the expiry
+// metric: the file or self-signed pair (read again if due, as a handshake
+// would), or each ACME name's newest certificate, or the self-signed
+// stand-in while a name has none yet.
+func (s *certSource) certificates() []metrics.CertInfo {
+	var out []metrics.CertInfo
+	switch {
+	case s.static != nil:
+		source := "file"
+		if s.selfSigned {
+			source = "self_signed"
+		}
+		if ci, ok := certInfo(s.static.current(), source); ok {
+			out = append(out, ci)
+		}
+	case s.acme != nil:
+		out = s.acme.certificates()
+	}
+	return out
+}
+
+// certInfo describes a certificate by the first name it holds.
+func certInfo(c *tls.Certificate, source string) (metrics.CertInfo, bool) {
+	if c == nil || len(c.Certificate) == 0 {
+		return metrics.CertInfo{}, false
+	}
+	leaf := c.Leaf
+	if leaf == nil {
+		var err error
+		if leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {
+			return metrics.CertInfo{}, false
+		}
+	}
+	name := leaf.Subject.CommonName
+	if len(leaf.DNSNames) > 0 {
+		name = leaf.DNSNames[0]
+	}
+	return metrics.CertInfo{Name: name, Source: source, NotAfter: leaf.NotAfter}, true
 }
 
 func (s *certSource) close() {
