@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -113,5 +114,53 @@ func TestOtherProcessAppendsRacingBatches(t *testing.T) {
 	}
 	if len(told) != 2*each {
 		t.Fatalf("the session was told of %d new messages, want %d", len(told), 2*each)
+	}
+}
+
+// TestBatchStartingBeforeScan: a delivery whose batch starts after a
+// refresh's settle but before its scan (so it holds a UID in the list,
+// unpublished) while another program lists a message after it: the
+// session hears of them in UID order. Red without the settle under
+// the commit lock in refresh (the scan announced the other program's
+// message first).
+func TestBatchStartingBeforeScan(t *testing.T) {
+	ctx := context.Background()
+	server := openStore(t, Options{})
+	server.listLinger = time.Hour // published when a reader asks, not before
+	a := newAccount(t, server, "alice@example.org")
+	cli := openStore(t, Options{DataDir: server.DataDir(), NoSync: true})
+	sf := mustOpen(t, server, a, "INBOX")
+	w, _, err := sf.Watch(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	cf := mustOpen(t, cli, a, "INBOX")
+	// A change on disk, so that the next refresh scans (UID 1).
+	if _, err := cf.Append(ctx, strings.NewReader("Subject: first\r\n\r\nx\r\n"), nil, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	server.beforeScanLock = func() {
+		once.Do(func() {
+			deliver(t, server, "Subject: here\r\n\r\nx\r\n", a, "INBOX") // durable, UID 2, not published
+			if _, err := cf.Append(ctx, strings.NewReader("Subject: there\r\n\r\nx\r\n"), nil, time.Time{}); err != nil {
+				t.Error(err) // UID 3, by the other program
+			}
+		})
+	}
+	var told []uint32
+	for i := 0; i < 3 && len(told) < 3; i++ {
+		if err := w.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range w.Changes() {
+			if ev.Kind == EventNew {
+				told = append(told, ev.UID)
+			}
+		}
+	}
+	if fmt.Sprint(told) != "[1 2 3]" {
+		t.Fatalf("the session was told of new UIDs %v, want [1 2 3]", told)
 	}
 }

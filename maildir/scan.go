@@ -111,7 +111,15 @@ func (mb *mailbox) refresh(ctx context.Context) error {
 	}
 	// A scan may have to write dovecot-uidlist (missing or corrupt): it
 	// runs under ulMu like every other writer of the list.
+	if h := mb.s.beforeScanLock; h != nil {
+		h()
+	}
 	mb.ulMu.Lock()
+	// A batch that started since the settle above has UIDs in the list
+	// and is not published: the scan would announce what another program
+	// listed after it first, out of UID order. No batch starts while ulMu
+	// is held, and completing one never takes it (boxes.go does the same).
+	mb.settle()
 	mb.mu.Lock()
 	unknown, err := mb.scanLocked(ctx)
 	mb.mu.Unlock()

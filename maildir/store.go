@@ -104,7 +104,10 @@ type Store struct {
 
 	dirLinger  time.Duration // see dirLinger in commit.go (tests lengthen it)
 	listLinger time.Duration // see listLinger in commit.go (likewise)
-	fs         fileSystem    // the durable path's writes and syncs (fsys.go)
+	// beforeScanLock, when set (tests), runs in refresh just before the
+	// commit lock is taken: where a batch may start unseen by settle.
+	beforeScanLock func()
+	fs             fileSystem // the durable path's writes and syncs (fsys.go)
 
 	hostname string
 	pid      int
