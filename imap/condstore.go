@@ -35,14 +35,17 @@ func wireModSeq(ms uint64) uint64 { return max(ms, 1) }
 // with a folder already selected is told the folder's HIGHESTMODSEQ
 // once, with the updates (RFC 7162 section 3.1). The value is read
 // before the queued changes are written (update), so that every change
-// at or below it is known to the client when the value reaches it.
+// at or below it is known to the client when the value reaches it. A
+// folder that cannot be read now (deleted meanwhile: the update says
+// so) is tried again at the next poll; a poll error would end the
+// connection.
 func (v *view) pollCondStore(ctx context.Context, condStore bool) (func(w *imapserver.UpdateWriter) error, error) {
 	if !condStore || v.toldHighest {
 		return nil, nil
 	}
 	st, err := v.f.Status(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil
 	}
 	return func(w *imapserver.UpdateWriter) error {
 		v.toldHighest = true

@@ -464,3 +464,22 @@ func TestCondStoreOwnChangeNotUndone(t *testing.T) {
 		}
 	}
 }
+
+// A client that enables CONDSTORE while its selected folder is being
+// deleted keeps its connection: the deletion is reported as usual.
+func TestCondStoreEnableOnDeletedFolder(t *testing.T) {
+	t.Parallel()
+	e, a := condEnv(t, 1)
+	a.ok("CREATE Gone")
+	a.ok("SELECT Gone")
+	b := e.raw("alice@example.org")
+	b.ok("DELETE Gone")
+	st, _ := a.do("ENABLE CONDSTORE")
+	if !strings.HasPrefix(st, "OK") {
+		t.Fatalf("ENABLE CONDSTORE = %q", st)
+	}
+	if st, _ := a.do("NOOP"); !strings.HasPrefix(st, "OK") && !strings.HasPrefix(st, "NO") {
+		t.Fatalf("NOOP after = %q", st)
+	}
+	a.ok("SELECT INBOX")
+}
