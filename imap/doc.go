@@ -6,7 +6,7 @@
 // Capabilities: IMAP4rev1, IMAP4rev2, IDLE, MOVE, UIDPLUS, NAMESPACE,
 // SPECIAL-USE, CHILDREN, LIST-EXTENDED, LIST-STATUS, STATUS=SIZE, LITERAL+,
 // ESEARCH, SEARCHRES, UNSELECT, ENABLE, APPENDLIMIT, SASL-IR, AUTH=PLAIN,
-// STARTTLS. Separator "/", one personal namespace with the empty prefix;
+// STARTTLS, CONDSTORE (RFC 7162 section 3.1; not QRESYNC). Separator "/", one personal namespace with the empty prefix;
 // subinboxes are INBOX's descendants ("INBOX/work/office", profile 5).
 //
 // What go-imap leaves to the backend, and how it is done here:
@@ -21,6 +21,10 @@
 //     FLAGS and FLAGS, before the tagged OK: a change acknowledged before
 //     a command started (a delivery's 250, another session's OK) reaches
 //     the client in that command's response (TestReadYourWrites).
+//   - A flag change of another session still queued when this session
+//     changes the same message itself is not sent after the command's
+//     answer (it would undo the newer flags at the client): the folder's
+//     state shows the message changed since (TestCondStoreOwnChangeNotUndone).
 //   - A keyword used for the first time is announced with FLAGS before
 //     any FETCH that carries it; PERMANENTFLAGS has \* (RFC 9051 7.1).
 //   - EXAMINE is read-only in the backend (RFC 9051 6.3.3): STORE, EXPUNGE,
@@ -65,6 +69,27 @@
 //     address list, as Dovecot does (comments dropped, "Name <a@b>");
 //     BODY and TEXT search text/* and message/* parts decoded (transfer
 //     encoding, charset), TEXT also every header.
+//   - CONDSTORE (condstore.go; RFC 7162 section 3.1): go-imap, as patched
+//     in third_party/go-imap, parses and writes it and marks the session
+//     CONDSTORE-aware after ENABLE CONDSTORE or an enabling command
+//     (SELECT/EXAMINE (CONDSTORE), STATUS (HIGHESTMODSEQ), FETCH MODSEQ
+//     or CHANGEDSINCE, SEARCH MODSEQ, STORE UNCHANGEDSINCE). The values
+//     are the mailbox layer's modseqs, read from the folder's state with
+//     the flags they belong to, or from a change's event; the session
+//     keeps no copy. Once enabled, SELECT/EXAMINE report HIGHESTMODSEQ
+//     (a folder selected before is told once, in the next response),
+//     and every FETCH carrying FLAGS carries MODSEQ, also the updates
+//     caused by other sessions and after STORE .SILENT (UID MODSEQ
+//     alone). CHANGEDSINCE n returns the messages whose modseq is above
+//     n. STORE UNCHANGEDSINCE n is tested and applied in one step under
+//     the folder's lock (maildir.Folder.StoreFlagsIf); the messages that
+//     fail are named in the tagged OK as [MODIFIED set] (sequence
+//     numbers, UIDs for UID STORE). SEARCH MODSEQ n matches modseq >= n
+//     (an entry name is answered with the message's modseq, there being
+//     one per message), and the result carries the highest modseq of
+//     the messages returned (of MIN and MAX when ESEARCH returns only
+//     them). HIGHESTMODSEQ never goes back, also across a restart
+//     (TestCondStoreRestart).
 //   - A panic in a command (a bug) is logged once at Error with its
 //     stack and closes that client's connection only (panic.go).
 //   - A rename of a selected folder leaves the selection working (the

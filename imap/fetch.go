@@ -23,7 +23,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 	if err != nil {
 		return err
 	}
-	targets := v.resolve(numSet)
+	targets := changedSince(v.resolve(numSet), options) // condstore.go
 
 	// A non-PEEK body fetch sets \Seen (RFC 9051 6.4.5), except read-only.
 	seenNow := map[uint32]bool{}
@@ -39,19 +39,20 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			if err != nil {
 				return err
 			}
-			byUID := map[uint32][]string{}
+			byUID := map[uint32]maildir.Message{}
 			for _, m := range msgs {
-				byUID[m.UID] = m.Flags
+				byUID[m.UID] = m
 				seenNow[m.UID] = true
 			}
 			for i := range targets {
-				if f, ok := byUID[targets[i].m.UID]; ok {
-					targets[i].m.Flags = f
+				if m, ok := byUID[targets[i].m.UID]; ok {
+					targets[i].m.Flags, targets[i].m.ModSeq = m.Flags, m.ModSeq
 				}
 			}
 		}
 	}
 
+	condStore := s.condStore()
 	needRaw := len(options.BodySection) > 0 || len(options.BinarySection) > 0 || len(options.BinarySectionSize) > 0
 	needParsed := options.Envelope || options.BodyStructure != nil
 	for _, t := range targets {
@@ -78,7 +79,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 		if err != nil {
 			return err
 		}
-		if err := v.writeFetch(w, t, options, p, items, seenNow[t.m.UID], s.showRecent()); err != nil {
+		if err := v.writeFetch(w, t, options, p, items, seenNow[t.m.UID], s.showRecent(), condStore); err != nil {
 			return err
 		}
 	}
@@ -119,7 +120,7 @@ func fetchItems(options *imap.FetchOptions, msg *message) (sectionItems, error) 
 // writeFetch writes one message's FETCH response. The response is always
 // closed, even when a literal fails to go out: an unclosed one would hold
 // imapserver's encoder and hang the connection's next response.
-func (v *view) writeFetch(w *imapserver.FetchWriter, t target, options *imap.FetchOptions, p *parsed, it sectionItems, seenNow, showRecent bool) (err error) {
+func (v *view) writeFetch(w *imapserver.FetchWriter, t target, options *imap.FetchOptions, p *parsed, it sectionItems, seenNow, showRecent, condStore bool) (err error) {
 	rw := w.CreateMessage(t.seq)
 	defer func() {
 		if cerr := rw.Close(); err == nil {
@@ -131,6 +132,9 @@ func (v *view) writeFetch(w *imapserver.FetchWriter, t target, options *imap.Fet
 	}
 	if options.Flags || seenNow {
 		rw.WriteFlags(v.flagsFor(t.m.UID, t.m.Flags, showRecent))
+	}
+	if fetchModSeq(options, options.Flags || seenNow, condStore) {
+		rw.WriteModSeq(t.m.ModSeq)
 	}
 	if options.InternalDate {
 		rw.WriteInternalDate(t.m.InternalDate)

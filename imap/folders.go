@@ -76,5 +76,8 @@ func (s *session) status(name string, options *imap.StatusOptions) (*imap.Status
 	if options.NumRecent {
 		data.NumRecent = &st.Recent
 	}
+	if options.HighestModSeq { // RFC 7162 3.1.7
+		data.HighestModSeq = wireModSeq(st.HighestModSeq)
+	}
 	return data, nil
 }

@@ -137,12 +137,16 @@ func TestLockOrderStress(t *testing.T) {
 	for i := range 2 {
 		name := fmt.Sprintf("STORE/EXPUNGE %d", i)
 		c := login("alice@example.org", name)
+		var so *imap.StoreOptions
+		if i == 1 { // conditional STORE (maildir.StoreFlagsIf)
+			so = &imap.StoreOptions{UnchangedSince: 1 << 62}
+		}
 		worker(name, func(r *rand.Rand) error {
-			if _, err := c.Select(pick(r), nil).Wait(); err != nil {
+			if _, err := c.Select(pick(r), &imap.SelectOptions{CondStore: i == 1}).Wait(); err != nil {
 				return err
 			}
 			kw := imap.Flag(fmt.Sprintf("$kw%d", r.IntN(20)))
-			c.Store(imap.SeqSetNum(1, 2, 3), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{kw, imap.FlagDeleted}}, nil).Close()
+			c.Store(imap.SeqSetNum(1, 2, 3), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{kw, imap.FlagDeleted}}, so).Close()
 			return c.Expunge().Close()
 		})
 	}

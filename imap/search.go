@@ -58,6 +58,7 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 	staticCriteria(criteria, v.searchRes, cmax, umax)
 
 	data = &imap.SearchData{}
+	var ms searchModSeq // condstore.go
 	var seqs imap.SeqSet
 	var uids imap.UIDSet
 	for i := range cands {
@@ -77,7 +78,9 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 		}
 		data.Max = max(data.Max, num)
 		data.Count++
+		ms.add(c.m.ModSeq)
 	}
+	data.ModSeq = ms.result(criteria, options)
 	if kind == imapserver.NumKindUID {
 		data.All = uids
 	} else {
@@ -160,7 +163,7 @@ func matchCriteria(c *candidate, cr *imap.SearchCriteria) bool {
 			return false
 		}
 	}
-	if !matchDate(c.m.InternalDate, cr.Since, cr.Before) {
+	if !matchDate(c.m.InternalDate, cr.Since, cr.Before) || !matchModSeq(c, cr) {
 		return false
 	}
 	if cr.Larger != 0 && c.m.Size <= cr.Larger {

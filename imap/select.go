@@ -32,6 +32,8 @@ type view struct {
 	recentChanged bool
 	keywords      []string
 	deleted       bool
+	// toldHighest: the client has been told HIGHESTMODSEQ (condstore.go).
+	toldHighest bool
 
 	searchRes imap.UIDSet // SEARCHRES "$" (RFC 5182)
 }
@@ -65,7 +67,10 @@ func (s *session) Select(name string, options *imap.SelectOptions) (data *imap.S
 		UIDNext:     imap.UID(snap.UIDNext),
 		UIDValidity: snap.UIDValidity,
 		NumRecent:   uint32(len(snap.Recent)),
+		// RFC 7162 3.1.2.1, written by go-imap once CONDSTORE is enabled
+		HighestModSeq: wireModSeq(snap.HighestModSeq),
 	}
+	v.toldHighest = s.condStore()
 	for i, m := range snap.Messages {
 		v.uids[i] = m.UID
 		if data.FirstUnseenSeqNum == 0 && !slices.Contains(m.Flags, string(imap.FlagSeen)) {
@@ -107,9 +112,10 @@ func (s *session) Unselect() (err error) {
 // FETCH FLAGS for changed messages (the last flags of each). A message
 // that arrived and went before the client heard of it is never
 // mentioned.
-func (v *view) update(w *imapserver.UpdateWriter, allowExpunge, showRecent bool) error {
+func (v *view) update(w *imapserver.UpdateWriter, allowExpunge, showRecent, condStore bool) error {
 	var fresh []uint32             // arrived, not announced yet
 	flags := map[uint32][]string{} // last flags of each changed message
+	modseqs := map[uint32]uint64{} // and the modseq of that change
 	var changed []uint32           // in order of first change
 	for _, ev := range v.w.Changes() {
 		switch ev.Kind {
@@ -131,7 +137,7 @@ func (v *view) update(w *imapserver.UpdateWriter, allowExpunge, showRecent bool)
 			if _, ok := flags[ev.UID]; !ok {
 				changed = append(changed, ev.UID)
 			}
-			flags[ev.UID] = ev.Flags
+			flags[ev.UID], modseqs[ev.UID] = ev.Flags, ev.ModSeq
 		case maildir.EventExpunge:
 			delete(flags, ev.UID)
 			if i := slices.Index(fresh, ev.UID); i >= 0 {
@@ -164,13 +170,14 @@ func (v *view) update(w *imapserver.UpdateWriter, allowExpunge, showRecent bool)
 			return err
 		}
 	}
+	superseded := v.superseded(changed, modseqs) // condstore.go
 	for _, uid := range changed {
 		fl, ok := flags[uid]
 		seq := v.seqOf(uid)
-		if !ok || seq == 0 || v.gone[uid] {
+		if !ok || seq == 0 || v.gone[uid] || superseded[uid] {
 			continue
 		}
-		if err := w.WriteMessageFlags(seq, imap.UID(uid), v.flagsFor(uid, fl, showRecent)); err != nil {
+		if err := writeFlagsUpdate(w, seq, uid, v.flagsFor(uid, fl, showRecent), modseqs[uid], condStore); err != nil {
 			return err
 		}
 	}

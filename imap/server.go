@@ -156,6 +156,7 @@ func New(opts Options) (*Server, error) {
 			imap.CapSearchRes: {}, imap.CapListExtended: {}, imap.CapListStatus: {},
 			imap.CapMove: {}, imap.CapStatusSize: {}, imap.CapChildren: {},
 			imap.CapSpecialUse: {}, imap.CapLiteralPlus: {},
+			imap.CapCondStore: {}, // condstore.go
 		},
 	}
 	s.serverLog = logrl.Logger(s.log, logrl.NewLimiter(logrl.ServerBudget(), nil))

@@ -172,7 +172,18 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	if err := s.view.w.Sync(s.ctx); err != nil {
 		return err
 	}
-	return s.view.update(w, allowExpunge, s.showRecent())
+	cs := s.condStore()
+	highest, err := s.view.pollCondStore(s.ctx, cs) // condstore.go
+	if err != nil {
+		return err
+	}
+	if err := s.view.update(w, allowExpunge, s.showRecent(), cs); err != nil {
+		return err
+	}
+	if highest != nil {
+		return highest(w)
+	}
+	return nil
 }
 
 // idleRecheck is how often IDLE looks at the disk for changes made by

@@ -13,7 +13,8 @@ import (
 )
 
 // Store answers STORE and UID STORE (RFC 9051 6.4.6). Every addressed
-// message gets one FETCH response unless .SILENT, with its UID.
+// message gets one FETCH response unless .SILENT, with its UID (and
+// MODSEQ, and UNCHANGEDSINCE: condstore.go).
 func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, options *imap.StoreOptions) (err error) {
 	defer s.track("STORE")(&err)
 	v, err := s.selected()
@@ -42,30 +43,26 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 		// before a FETCH uses it, and only the poll after the command
 		// can send FLAGS: the changes reach this client from there, in
 		// order (FLAGS, then each FETCH).
-		_, err := v.f.StoreFlags(s.ctx, uidsOf(targets), op, fl)
+		_, modified, err := v.storeFlags(s, false, uidsOf(targets), op, fl, options)
+		v.setModified(w, numSet, modified)
 		return err
 	}
-	msgs, err := v.w.StoreFlags(s.ctx, uidsOf(targets), op, fl)
+	msgs, modified, err := v.storeFlags(s, true, uidsOf(targets), op, fl, options)
 	if err != nil {
 		return err
 	}
-	if flags.Silent {
-		return nil
-	}
-	showRecent := s.showRecent()
-	byUID := make(map[uint32][]string, len(msgs))
+	v.setModified(w, numSet, modified)
+	showRecent, condStore := s.showRecent(), s.condStore()
+	byUID := make(map[uint32]maildir.Message, len(msgs))
 	for _, m := range msgs {
-		byUID[m.UID] = m.Flags
+		byUID[m.UID] = m
 	}
 	for _, t := range targets {
-		f, ok := byUID[t.m.UID]
+		m, ok := byUID[t.m.UID]
 		if !ok {
 			continue
 		}
-		rw := w.CreateMessage(t.seq)
-		rw.WriteUID(imap.UID(t.m.UID))
-		rw.WriteFlags(v.flagsFor(t.m.UID, f, showRecent))
-		if err := rw.Close(); err != nil {
+		if err := v.writeStoreFetch(w, t, m, flags.Silent, showRecent, condStore); err != nil {
 			return err
 		}
 	}

@@ -153,10 +153,16 @@
 //     oldest read-write watcher, or waits unclaimed for the next one.
 //   - Every change gets a mod-sequence above every one given before in the
 //     folder (RFC 7162 3.1.1), kept in the folder's state and saved with
-//     the folder index; a clean restart keeps each message's modseq, and a
-//     message changed while nothing recorded it (a crash, another
-//     program) gets a new one above all earlier ones (modseq.go,
-//     TestModSeqs).
+//     the folder index; a clean restart keeps each message's modseq and
+//     the folder's highest (also when an expunge was the last change:
+//     TestHighestModSeqAfterExpungeSurvivesRestart), and a message
+//     changed while nothing recorded it (a crash, another program) gets a
+//     new one above all earlier ones (modseq.go, TestModSeqs).
+//   - A conditional flag change (StoreFlagsIf, RFC 7162 3.1.3
+//     UNCHANGEDSINCE) tests each message's modseq and changes it in one
+//     critical section under the folder's state lock, the one
+//     StoreFlags takes (condstore.go): no change can come between the
+//     test and the change (TestStoreUnchangedSinceIsAtomic).
 //   - No account is created with '+' in its local part (AddAccount,
 //     EnsureAccount and an auto-created login alike: NewAccountAddress),
 //     since "alice+x@" is plus addressing for alice's subinbox x; lookups

@@ -109,12 +109,14 @@ func ValidKeyword(k string) bool {
 // exist, with their flags after the change. Keywords get letters in
 // dovecot-keywords.
 func (f *Folder) StoreFlags(ctx context.Context, uids []uint32, op FlagOp, flags []string) ([]Message, error) {
-	return f.mb.storeFlags(ctx, uids, op, flags, nil)
+	return f.mb.storeFlags(ctx, uids, op, flags, nil, nil)
 }
 
 // storeFlags is StoreFlags; source's watcher is not told of the flag
-// changes (its session answers for them itself).
-func (mb *mailbox) storeFlags(ctx context.Context, uids []uint32, op FlagOp, flags []string, source *Watcher) ([]Message, error) {
+// changes (its session answers for them itself). A non-nil cond skips
+// the messages that fail its test, under the same lock as the change
+// (condstore.go).
+func (mb *mailbox) storeFlags(ctx context.Context, uids []uint32, op FlagOp, flags []string, source *Watcher, cond *storeCond) ([]Message, error) {
 	if err := mb.refresh(ctx); err != nil {
 		return nil, err
 	}
@@ -138,6 +140,9 @@ func (mb *mailbox) storeFlags(ctx context.Context, uids []uint32, op FlagOp, fla
 	for _, uid := range uids {
 		m := mb.byUID[uid]
 		if m == nil {
+			continue
+		}
+		if !cond.passes(mb, m) {
 			continue
 		}
 		var info string

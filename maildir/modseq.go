@@ -48,6 +48,9 @@ func (mb *mailbox) stampLocked(evs []Event) {
 		case EventExpunge:
 			evs[i].ModSeq = mb.nextModseqLocked()
 			delete(mb.modseqs, evs[i].UID)
+			// The folder's HIGHESTMODSEQ moved: an index that does
+			// not hold it would bring back a lower one at restart.
+			mb.unsavedModseqs++
 		}
 	}
 	if mb.unsavedModseqs >= modseqSaveEvery {

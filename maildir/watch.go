@@ -51,6 +51,8 @@ type Snapshot struct {
 	Messages    []Message // sorted by UID
 	Recent      []uint32  // UIDs that are \Recent in this session, ascending
 	Keywords    []string  // every keyword the folder defines (dovecot-keywords)
+	// HighestModSeq: the folder's at that moment (RFC 7162 3.1.2.1).
+	HighestModSeq uint64
 }
 
 // Watch brings the folder up to date (every delivery acknowledged before
@@ -70,7 +72,7 @@ func (f *Folder) Watch(ctx context.Context, claimRecent bool) (*Watcher, Snapsho
 	}
 	mb.initRecentLocked()
 	w := &Watcher{mb: mb, claim: claimRecent, ready: make(chan struct{}, 1), compactAt: minCompactAt}
-	snap := Snapshot{UIDValidity: mb.uidValidity, UIDNext: mb.visibleNextUIDLocked(), Keywords: mb.keywordNamesLocked()}
+	snap := Snapshot{UIDValidity: mb.uidValidity, UIDNext: mb.visibleNextUIDLocked(), Keywords: mb.keywordNamesLocked(), HighestModSeq: mb.highestModseq}
 	snap.Messages = make([]Message, len(mb.msgs))
 	for i, m := range mb.msgs {
 		snap.Messages[i] = mb.messageOf(m)
@@ -141,7 +143,7 @@ func (w *Watcher) Folder() *Folder { return &Folder{s: w.mb.s, mb: w.mb} }
 // session answers for the messages itself (RFC 9051 6.4.6), so their flag
 // changes are not queued back to it; other watchers get them as usual.
 func (w *Watcher) StoreFlags(ctx context.Context, uids []uint32, op FlagOp, flags []string) ([]Message, error) {
-	return w.mb.storeFlags(ctx, uids, op, flags, w)
+	return w.mb.storeFlags(ctx, uids, op, flags, w, nil)
 }
 
 func (w *Watcher) push(evs []Event) {

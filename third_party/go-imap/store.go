@@ -3,6 +3,9 @@ package imap
 // StoreOptions contains options for the STORE command.
 type StoreOptions struct {
 	UnchangedSince uint64 // requires CONDSTORE
+	// Unchanged: UNCHANGEDSINCE was given (immp patch: its value may be
+	// 0, which no message passes; RFC 7162 section 3.1.3).
+	Unchanged bool
 }
 
 // StoreFlagsOp is a flag operation: set, add or delete.

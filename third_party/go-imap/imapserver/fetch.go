@@ -75,12 +75,21 @@ func (c *Conn) handleFetch(dec *imapwire.Decoder, numKind NumKind) error {
 		}
 	}
 
+	changedSince, err := readFetchModifiers(dec, &options) // immp patch: CONDSTORE
+	if err != nil {
+		return err
+	}
 	if !dec.ExpectCRLF() {
 		return dec.Err()
 	}
 
 	if err := c.checkState(imap.ConnStateSelected); err != nil {
 		return err
+	}
+	if options.ModSeq || changedSince { // RFC 7162 section 3.1
+		if err := c.enableCondStore(); err != nil {
+			return err
+		}
 	}
 
 	if numKind == NumKindUID {
@@ -108,6 +117,8 @@ func handleFetchAtt(dec *imapwire.Decoder, attName string, options *imap.FetchOp
 		options.RFC822Size = true
 	case "UID":
 		options.UID = true
+	case "MODSEQ": // immp patch: RFC 7162 section 3.1.4.2
+		options.ModSeq = true
 	case "RFC822": // equivalent to BODY[]
 		bs := &imap.FetchItemBodySection{}
 		writerOptions.obsolete[bs] = attName
@@ -324,8 +335,9 @@ func maybeReadPartial(dec *imapwire.Decoder) (*imap.SectionPartial, error) {
 
 // FetchWriter writes FETCH responses.
 type FetchWriter struct {
-	conn    *Conn
-	options fetchWriterOptions
+	conn     *Conn
+	options  fetchWriterOptions
+	modified imap.NumSet // immp patch: STORE UNCHANGEDSINCE (condstore.go)
 }
 
 // CreateMessage writes a FETCH response for a message.
