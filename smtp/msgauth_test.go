@@ -3,7 +3,6 @@ package smtp
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"regexp"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/emersion/go-msgauth/authres"
 	"github.com/emersion/go-sasl"
-	gosmtp "github.com/emersion/go-smtp"
 	"github.com/foxcpp/go-mockdns"
 
 	"github.com/immp-mail/immp/internal/resolver"
@@ -272,38 +270,7 @@ func BenchmarkDeliverChecked(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	body := sig + msg
-	b.SetBytes(int64(len(body)))
-	b.SetParallelism(4)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		c, err := gosmtp.Dial(e.addr)
-		if err != nil {
-			b.Error(err)
-			return
-		}
-		defer c.Close()
-		for pb.Next() {
-			if err := c.Mail("a@pass.test", nil); err != nil {
-				b.Error(err)
-				return
-			}
-			if err := c.Rcpt("alice@example.org", nil); err != nil {
-				b.Error(err)
-				return
-			}
-			wc, err := c.Data()
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			io.WriteString(wc, body)
-			if err := wc.Close(); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	benchSend(b, e.addr, "a@pass.test", sig+msg)
 }
 
 // TestSilentDNSBounded: a DNS server that never answers costs a message
