@@ -54,18 +54,7 @@ func startPostfixMX(t testing.TB) *postfixMX {
 		gid, _ := strconv.Atoi(u.Gid)
 		os.Chown(filepath.Join(dir, "data"), uid, gid)
 	}
-	master, err := os.ReadFile("/etc/postfix/master.cf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	for _, line := range strings.Split(string(master), "\n") {
-		if strings.HasPrefix(line, "smtp ") && strings.Contains(line, "inet") {
-			line = p.addr + " inet n - n - - smtpd"
-		}
-		lines = append(lines, line)
-	}
-	write(t, filepath.Join(dir, "conf", "master.cf"), strings.Join(lines, "\n"))
+	writeMasterCF(t, filepath.Join(dir, "conf", "master.cf"), p.addr)
 	write(t, filepath.Join(dir, "conf", "main.cf"), fmt.Sprintf(`compatibility_level = 3.6
 queue_directory = %[1]s/queue
 data_directory = %[1]s/data

@@ -45,19 +45,7 @@ func startPostfix(t testing.TB, relayTo string) *postfix {
 		t.Fatal(err)
 	}
 	run(t, "", "chown", "postfix", filepath.Join(dir, "data"))
-	master, err := os.ReadFile("/etc/postfix/master.cf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Replace the public smtpd service on port 25 with one on our port.
-	var lines []string
-	for _, line := range strings.Split(string(master), "\n") {
-		if strings.HasPrefix(line, "smtp ") && strings.Contains(line, "inet") {
-			line = p.addr + " inet n - n - - smtpd"
-		}
-		lines = append(lines, line)
-	}
-	write(t, filepath.Join(dir, "conf", "master.cf"), strings.Join(lines, "\n"))
+	writeMasterCF(t, filepath.Join(dir, "conf", "master.cf"), p.addr)
 	write(t, filepath.Join(dir, "conf", "main.cf"), fmt.Sprintf(`compatibility_level = 3.6
 queue_directory = %[1]s/queue
 data_directory = %[1]s/data
@@ -137,4 +125,22 @@ func TestPostfixRelaysIntoSubinboxes(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// writeMasterCF writes Debian's master.cf with the public smtpd service
+// on port 25 replaced by one on addr.
+func writeMasterCF(t testing.TB, path, addr string) {
+	t.Helper()
+	master, err := os.ReadFile("/etc/postfix/master.cf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, line := range strings.Split(string(master), "\n") {
+		if strings.HasPrefix(line, "smtp ") && strings.Contains(line, "inet") {
+			line = addr + " inet n - n - - smtpd"
+		}
+		lines = append(lines, line)
+	}
+	write(t, path, strings.Join(lines, "\n"))
 }
