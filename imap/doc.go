@@ -96,16 +96,19 @@
 //     hears of (its own EXPUNGE, UID EXPUNGE, MOVE, another session's,
 //     a delivery agent's) is one "* VANISHED uid-set", never EXPUNGE
 //     (3.2.10), held back where EXPUNGE would be
-//     (TestQResyncVanishedForExpunges). SELECT/EXAMINE (QRESYNC (...))
+//     (TestQResyncVanishedForExpunges). EXPUNGE and UID EXPUNGE end
+//     with OK [HIGHESTMODSEQ n] (3.2.7), n read after the expunge, so
+//     every change at or below it is written before the tagged OK
+//     (TestQResyncExpungeHighestModSeq). SELECT/EXAMINE (QRESYNC (...))
 //     and UID FETCH (CHANGEDSINCE n VANISHED) need ENABLE QRESYNC, and
 //     VANISHED needs UID FETCH and CHANGEDSINCE, else BAD (3.2.5,
 //     3.2.6). The mailbox layer keeps no expunged UIDs, so VANISHED
 //     (EARLIER) names every UID of the client's range, cut below the
 //     UIDNEXT it was told, that the folder (for SELECT) or the
 //     client's view (for UID FETCH) does not hold, whatever the
-//     mod-sequence: allowed by 3.2.6, as Dovecot does when its log no
-//     longer reaches back; the sequence match data (3.2.5.2) is
-//     parsed and ignored. The set is computed from ranges, never UID
+//     mod-sequence: allowed by RFC 7162 (the text of RFC 5162 4.1),
+//     and what Dovecot does when its log no longer reaches back; the
+//     sequence match data (3.2.5.2) is parsed and ignored. The set is computed from ranges, never UID
 //     by UID: known-uids 1:4294967295 costs the number of ranges plus
 //     the number of messages (TestQResyncHostileKnownUIDs). With a
 //     matching UIDVALIDITY the SELECT answer ends with VANISHED

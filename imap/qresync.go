@@ -19,27 +19,28 @@ import (
 // The mailbox layer keeps each message's modseq and the folder's
 // HIGHESTMODSEQ, which an expunge raises too (RFC 7162 section 3.2), but
 // no record of the UIDs it expunged. A VANISHED (EARLIER) answer is
-// therefore every UID of the range asked about that the folder does not
-// hold now, whatever the client's mod-sequence: RFC 7162 section 3.2.6
-// says a server that does not remember the mod-sequences of expunged
-// messages is compliant when it returns all expunged messages of the
-// set "without paying attention to the specified CHANGEDSINCE
-// mod-sequence", and the same holds for SELECT's known UIDs (section
-// 3.2.5.1, whose VANISHED (EARLIER) is that of UID FETCH (VANISHED)).
-// UIDs that were never used are in such a range as well; a VANISHED
-// (EARLIER) UID the client does not hold is ignored by it (section
-// 3.2.10: it "MUST NOT" change the message count), and Dovecot answers
-// the same way when its transaction log no longer covers the client's
-// mod-sequence (imap-fetch.c, the expunge fallback). The range is cut
-// at the UIDs the client can know (below the UIDNEXT it was told),
+// therefore every UID of the range asked about that is not held now,
+// whatever the client's mod-sequence. RFC 7162 allows it, in the text it
+// carries over from RFC 5162 section 4.1: a server that does not
+// remember the mod-sequences of expunged messages can be considered
+// compliant, and returns all expunged messages of the UID set of UID
+// FETCH (VANISHED) every time, whatever the CHANGEDSINCE value (the RFC
+// discourages it for the size of the answer; the client's known UIDs
+// keep it small). SELECT's VANISHED (EARLIER) (section 3.2.5.1) is the
+// same computation over the known UIDs. UIDs that were never used are
+// in such a range as well: VANISHED (EARLIER) changes no message count
+// (section 3.2.10) and a client holds nothing under a UID it never saw,
+// and Dovecot answers the same way when its transaction log no longer
+// reaches back to the client's mod-sequence (imap-fetch.c, its expunge
+// fallback). The range is cut below the UIDNEXT the client was told and
 // never walked UID by UID: the answer costs the number of ranges sent
 // plus the number of messages, also for 1:4294967295.
 //
 // The message sequence match data (section 3.2.5.2) is parsed and not
-// used: it only lets a server that has forgotten expunges narrow the
-// VANISHED (EARLIER) list when the client's known UIDs are absent or
-// coarse, and it is a "MAY" for the server; with it ignored the answer
-// is the larger, still correct set.
+// used: it lets a server narrow VANISHED (EARLIER) when the client's
+// known UIDs are absent or coarse, and nothing in the RFC makes the
+// server use it; without it the answer is the larger set, which holds
+// every UID the client must drop.
 
 // qresync says the client has enabled QRESYNC (RFC 7162 section 3.2.3).
 func (s *session) qresync() bool {
@@ -166,4 +167,22 @@ func absentUIDs(set imap.UIDSet, present []uint32, bound uint32) imap.UIDSet {
 		}
 	}
 	return out
+}
+
+// expungeHighest hands EXPUNGE's and UID EXPUNGE's tagged OK the
+// folder's HIGHESTMODSEQ once QRESYNC is enabled (RFC 7162 section
+// 3.2.7), read after the expunge: every change at or below it is
+// written by the poll that comes before the tagged OK (the watcher's
+// sync takes in all that was done before it). A folder that cannot be
+// read now (deleted meanwhile) gets no code.
+func (v *view) expungeHighest(s *session, w *imapserver.ExpungeWriter) error {
+	if !s.qresync() || w == nil {
+		return nil
+	}
+	st, err := v.f.Status(s.ctx)
+	if err != nil {
+		return nil
+	}
+	w.SetHighestModSeq(wireModSeq(st.HighestModSeq))
+	return nil
 }

@@ -372,3 +372,44 @@ func TestAbsentUIDs(t *testing.T) {
 		}
 	}
 }
+
+// EXPUNGE and UID EXPUNGE end with OK [HIGHESTMODSEQ n] once QRESYNC is
+// enabled (RFC 7162 3.2.7): n is the folder's value after the expunge,
+// which the expunge raised (3.2); without QRESYNC there is no code.
+func TestQResyncExpungeHighestModSeq(t *testing.T) {
+	t.Parallel()
+	e, a := qrEnv(t, 4)
+	_, h := selectState(t, a.ok("SELECT INBOX"))
+	b := e.raw("alice@example.org")
+	b.ok("SELECT INBOX")
+	reCode := regexp.MustCompile(`^OK \[HIGHESTMODSEQ (\d+)\] `)
+	status := func() uint64 {
+		got := b.ok("STATUS INBOX (HIGHESTMODSEQ)")
+		m := regexp.MustCompile(`HIGHESTMODSEQ (\d+)`).FindStringSubmatch(got[0])
+		n, _ := strconv.ParseUint(m[1], 10, 64)
+		return n
+	}
+	last := h
+	for _, c := range []struct{ store, cmd string }{
+		{"UID STORE 1 +FLAGS (\\Deleted)", "EXPUNGE"},
+		{"UID STORE 2,3 +FLAGS (\\Deleted)", "UID EXPUNGE 2"},
+		{"NOOP", "EXPUNGE"}, // UID 3
+	} {
+		cmd := c.cmd
+		a.ok(c.store)
+		st, got := a.do(cmd)
+		m := reCode.FindStringSubmatch(st)
+		if m == nil {
+			t.Fatalf("%s = %q (%q): want OK [HIGHESTMODSEQ n]", cmd, st, got)
+		}
+		n, _ := strconv.ParseUint(m[1], 10, 64)
+		if n <= last || n != status() {
+			t.Errorf("%s: HIGHESTMODSEQ %d, before %d, STATUS says %d", cmd, n, last, status())
+		}
+		last = n
+	}
+	b.ok("UID STORE 4 +FLAGS (\\Deleted)")
+	if st, _ := b.do("EXPUNGE"); strings.Contains(st, "HIGHESTMODSEQ") {
+		t.Errorf("EXPUNGE without QRESYNC = %q: want no HIGHESTMODSEQ", st)
+	}
+}

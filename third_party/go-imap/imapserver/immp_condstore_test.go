@@ -57,7 +57,7 @@ func TestReadFetchModifiers(t *testing.T) {
 		{" (CHANGEDSINCE 99999999999999999999)\r\n", 0, false, false},
 		{" (CHANGEDSINCE)\r\n", 0, false, false},
 		{" (CHANGEDSINCE x)\r\n", 0, false, false},
-		{" (VANISHED)\r\n", 0, false, true},                  // BAD later: immp_qresync_test.go
+		{" (VANISHED)\r\n", 0, false, true},               // BAD later: immp_qresync_test.go
 		{" (CHANGEDSINCE 1 VANISHED)\r\n", 1, true, true}, // QRESYNC
 		{" CHANGEDSINCE 1\r\n", 0, false, false},
 	} {

@@ -209,3 +209,29 @@ func (w *UpdateWriter) WriteVanished(uids imap.UIDSet) error {
 	}
 	return w.conn.writeVanished(uids, false)
 }
+
+// SetHighestModSeq gives the mailbox's HIGHESTMODSEQ after an EXPUNGE or
+// UID EXPUNGE: once QRESYNC is enabled the tagged OK carries it (RFC
+// 7162 section 3.2.7), so the backend must read it after its expunge
+// and before the updates that follow are written.
+func (w *ExpungeWriter) SetHighestModSeq(n uint64) {
+	w.highestModSeq = n
+}
+
+// writeExpungeOK writes the updates, then the tagged OK of EXPUNGE or
+// UID EXPUNGE, with [HIGHESTMODSEQ n] once QRESYNC is enabled (RFC 7162
+// section 3.2.7).
+func (c *Conn) writeExpungeOK(tag, cmd string, w *ExpungeWriter) error {
+	if err := c.poll(cmd); err != nil {
+		return err
+	}
+	var code imap.ResponseCode
+	if w.highestModSeq != 0 && c.qresyncEnabled() {
+		code = imap.ResponseCode(fmt.Sprintf("HIGHESTMODSEQ %d", w.highestModSeq))
+	}
+	return c.writeStatusResp(tag, &imap.StatusResponse{
+		Type: imap.StatusResponseTypeOK,
+		Code: code,
+		Text: cmd + " completed",
+	})
+}
