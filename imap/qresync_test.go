@@ -413,3 +413,20 @@ func TestQResyncExpungeHighestModSeq(t *testing.T) {
 		t.Errorf("EXPUNGE without QRESYNC = %q: want no HIGHESTMODSEQ", st)
 	}
 }
+
+// ENABLE QRESYNC with a folder already selected (RFC 5161 allows it in
+// either state): the expunges from then on are VANISHED, and the
+// folder's HIGHESTMODSEQ comes once, as after ENABLE CONDSTORE.
+func TestQResyncEnableWhileSelected(t *testing.T) {
+	t.Parallel()
+	e, a := condEnv(t, 3)
+	b := e.raw("alice@example.org")
+	a.ok("SELECT INBOX")
+	b.ok("SELECT INBOX")
+	b.ok("UID STORE 2 +FLAGS (\\Deleted)")
+	b.ok("EXPUNGE")
+	got := a.ok("ENABLE QRESYNC")
+	if indexOf(got, "* ENABLED QRESYNC") < 0 || highest(t, got) == 0 || vanished(got, false) != "2" || hasExpunge(got) {
+		t.Fatalf("ENABLE QRESYNC while selected = %q: want ENABLED, HIGHESTMODSEQ and VANISHED 2", got)
+	}
+}
