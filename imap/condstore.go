@@ -17,7 +17,7 @@ import (
 // enabling command (ENABLE CONDSTORE, SELECT/EXAMINE (CONDSTORE), STATUS
 // (HIGHESTMODSEQ), FETCH MODSEQ or CHANGEDSINCE, SEARCH MODSEQ, STORE
 // UNCHANGEDSINCE); this file decides what the values are. QRESYNC (RFC
-// 7162 section 3.2) is not served.
+// 7162 section 3.2) is in qresync.go.
 
 // condStore says the client has enabled CONDSTORE (RFC 7162 section 3.1):
 // every untagged FETCH that reports flags then carries MODSEQ.

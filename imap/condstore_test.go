@@ -138,8 +138,8 @@ func TestCondStoreSelectParam(t *testing.T) {
 	if got := b.ok("EXAMINE INBOX (CONDSTORE)"); highest(t, got) != h {
 		t.Fatalf("EXAMINE (CONDSTORE) %q: want HIGHESTMODSEQ %d", got, h)
 	}
-	if st, _ := b.do("SELECT INBOX (QRESYNC (1 2))"); !strings.HasPrefix(st, "BAD") {
-		t.Fatalf("SELECT with QRESYNC = %q: want BAD (not served)", st)
+	if st, _ := b.do("SELECT INBOX (QRESYNC (1 2))"); !strings.HasPrefix(st, "BAD") { // RFC 7162 3.2.5
+		t.Fatalf("SELECT with QRESYNC before ENABLE QRESYNC = %q: want BAD", st)
 	}
 	// An empty folder never changed still has a positive value.
 	b.ok("CREATE Empty")

@@ -6,7 +6,8 @@
 // Capabilities: IMAP4rev1, IMAP4rev2, IDLE, MOVE, UIDPLUS, NAMESPACE,
 // SPECIAL-USE, CHILDREN, LIST-EXTENDED, LIST-STATUS, STATUS=SIZE, LITERAL+,
 // ESEARCH, SEARCHRES, UNSELECT, ENABLE, APPENDLIMIT, SASL-IR, AUTH=PLAIN,
-// STARTTLS, CONDSTORE (RFC 7162 section 3.1; not QRESYNC). Separator "/", one personal namespace with the empty prefix;
+// STARTTLS, CONDSTORE and QRESYNC (RFC 7162). Separator "/", one personal
+// namespace with the empty prefix;
 // subinboxes are INBOX's descendants ("INBOX/work/office", profile 5).
 //
 // What go-imap leaves to the backend, and how it is done here:
@@ -90,6 +91,32 @@
 //     the messages returned (of MIN and MAX when ESEARCH returns only
 //     them). HIGHESTMODSEQ never goes back, also across a restart
 //     (TestCondStoreRestart).
+//   - QRESYNC (qresync.go; RFC 7162 section 3.2): ENABLE QRESYNC enables
+//     CONDSTORE too (3.2.3). From then on every expunge this client
+//     hears of (its own EXPUNGE, UID EXPUNGE, MOVE, another session's,
+//     a delivery agent's) is one "* VANISHED uid-set", never EXPUNGE
+//     (3.2.10), held back where EXPUNGE would be
+//     (TestQResyncVanishedForExpunges). EXPUNGE and UID EXPUNGE end
+//     with OK [HIGHESTMODSEQ n] (3.2.7), n read after the expunge, so
+//     every change at or below it is written before the tagged OK
+//     (TestQResyncExpungeHighestModSeq). SELECT/EXAMINE (QRESYNC (...))
+//     and UID FETCH (CHANGEDSINCE n VANISHED) need ENABLE QRESYNC, and
+//     VANISHED needs UID FETCH and CHANGEDSINCE, else BAD (3.2.5,
+//     3.2.6). The mailbox layer keeps no expunged UIDs, so VANISHED
+//     (EARLIER) names every UID of the client's range, cut below the
+//     UIDNEXT it was told, that the folder (for SELECT) or the
+//     client's view (for UID FETCH) does not hold, whatever the
+//     mod-sequence: allowed by RFC 7162 (the text of RFC 5162 4.1),
+//     and what Dovecot does when its log no longer reaches back; the
+//     sequence match data (3.2.5.2) is parsed and ignored. The set is computed from ranges, never UID
+//     by UID: known-uids 1:4294967295 costs the number of ranges plus
+//     the number of messages (TestQResyncHostileKnownUIDs). With a
+//     matching UIDVALIDITY the SELECT answer ends with VANISHED
+//     (EARLIER), then FETCH (UID FLAGS MODSEQ) for each message whose
+//     modseq is above the client's (TestQResyncSelect); a different
+//     UIDVALIDITY gets the plain answer. A SELECT/EXAMINE that
+//     replaces a selected folder starts with OK [CLOSED] (3.2.11,
+//     TestQResyncClosed).
 //   - A panic in a command (a bug) is logged once at Error with its
 //     stack and closes that client's connection only (panic.go).
 //   - A rename of a selected folder leaves the selection working (the

@@ -23,6 +23,9 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 	if err != nil {
 		return err
 	}
+	if err := v.fetchVanished(w, numSet, options); err != nil { // qresync.go
+		return err
+	}
 	targets := changedSince(v.resolve(numSet), options) // condstore.go
 
 	// A non-PEEK body fetch sets \Seen (RFC 9051 6.4.5), except read-only.

@@ -34,6 +34,9 @@ type view struct {
 	deleted       bool
 	// toldHighest: the client has been told HIGHESTMODSEQ (condstore.go).
 	toldHighest bool
+	// toldUIDNext is above every UID the client has been told of: the
+	// UIDNEXT of SELECT, or above the last EXISTS (qresync.go).
+	toldUIDNext uint32
 
 	searchRes imap.UIDSet // SEARCHRES "$" (RFC 5182)
 }
@@ -61,7 +64,7 @@ func (s *session) Select(name string, options *imap.SelectOptions) (data *imap.S
 	}
 	v := &view{f: f, w: w, readOnly: options.ReadOnly, acct: s.acct.ID, uidValidity: snap.UIDValidity,
 		uids: make([]uint32, len(snap.Messages)), gone: map[uint32]bool{}, recent: map[uint32]bool{},
-		keywords: snap.Keywords}
+		keywords: snap.Keywords, toldUIDNext: snap.UIDNext}
 	data = &imap.SelectData{
 		NumMessages: uint32(len(snap.Messages)),
 		UIDNext:     imap.UID(snap.UIDNext),
@@ -112,7 +115,7 @@ func (s *session) Unselect() (err error) {
 // FETCH FLAGS for changed messages (the last flags of each). A message
 // that arrived and went before the client heard of it is never
 // mentioned.
-func (v *view) update(w *imapserver.UpdateWriter, allowExpunge, showRecent, condStore bool) error {
+func (v *view) update(w *imapserver.UpdateWriter, allowExpunge, showRecent, condStore, qresync bool) error {
 	var fresh []uint32             // arrived, not announced yet
 	flags := map[uint32][]string{} // last flags of each changed message
 	modseqs := map[uint32]uint64{} // and the modseq of that change
@@ -160,12 +163,13 @@ func (v *view) update(w *imapserver.UpdateWriter, allowExpunge, showRecent, cond
 		}
 	}
 	if allowExpunge {
-		if err := v.flushExpunges(w); err != nil {
+		if err := v.flushExpunges(w, qresync); err != nil {
 			return err
 		}
 	}
 	if len(fresh) > 0 {
 		v.uids = append(v.uids, fresh...)
+		v.toldUIDNext = max(v.toldUIDNext, fresh[len(fresh)-1]+1)
 		if err := w.WriteNumMessages(uint32(len(v.uids))); err != nil {
 			return err
 		}
@@ -189,10 +193,14 @@ func (v *view) update(w *imapserver.UpdateWriter, allowExpunge, showRecent, cond
 }
 
 // flushExpunges sends the EXPUNGE responses held back, highest sequence
-// number first so that each number is valid when it is sent.
-func (v *view) flushExpunges(w *imapserver.UpdateWriter) error {
+// number first so that each number is valid when it is sent; once
+// QRESYNC is enabled, one VANISHED instead (qresync.go).
+func (v *view) flushExpunges(w *imapserver.UpdateWriter, qresync bool) error {
 	if len(v.gone) == 0 {
 		return nil
+	}
+	if qresync {
+		return v.flushVanished(w)
 	}
 	for i := len(v.uids) - 1; i >= 0; i-- {
 		u := v.uids[i]

@@ -157,6 +157,7 @@ func New(opts Options) (*Server, error) {
 			imap.CapMove: {}, imap.CapStatusSize: {}, imap.CapChildren: {},
 			imap.CapSpecialUse: {}, imap.CapLiteralPlus: {},
 			imap.CapCondStore: {}, // condstore.go
+			imap.CapQResync:   {}, // qresync.go
 		},
 	}
 	s.serverLog = logrl.Logger(s.log, logrl.NewLimiter(logrl.ServerBudget(), nil))

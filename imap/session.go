@@ -177,7 +177,7 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	if err != nil {
 		return err
 	}
-	if err := s.view.update(w, allowExpunge, s.showRecent(), cs); err != nil {
+	if err := s.view.update(w, allowExpunge, s.showRecent(), cs, s.qresync()); err != nil {
 		return err
 	}
 	if highest != nil {

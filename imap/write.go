@@ -114,11 +114,12 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) (err e
 			known = append(known, u)
 		}
 	}
-	if len(known) == 0 {
-		return nil
+	if len(known) > 0 {
+		if _, err := v.f.Expunge(s.ctx, known); err != nil {
+			return err
+		}
 	}
-	_, err = v.f.Expunge(s.ctx, known)
-	return err
+	return v.expungeHighest(s, w) // qresync.go
 }
 
 // isCloseWriter tells CLOSE from EXPUNGE: imapserver hands CLOSE an

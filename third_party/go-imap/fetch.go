@@ -21,6 +21,7 @@ type FetchOptions struct {
 	ModSeq            bool                          // requires CONDSTORE
 
 	ChangedSince uint64 // requires CONDSTORE
+	Vanished     bool   // immp patch: requires QRESYNC (RFC 7162 section 3.2.6)
 }
 
 // FetchItemBodyStructure contains FETCH options for the body structure.

@@ -4,6 +4,30 @@ package imap
 type SelectOptions struct {
 	ReadOnly  bool
 	CondStore bool // requires CONDSTORE
+
+	// immp patch: the QRESYNC select parameter (RFC 7162 section 3.2.5);
+	// nil when absent.
+	QResync *SelectQResync // requires QRESYNC
+}
+
+// SelectQResync is the QRESYNC parameter of SELECT and EXAMINE (RFC 7162
+// section 3.2.5): what the client last knew of the mailbox.
+type SelectQResync struct {
+	UIDValidity uint32
+	ModSeq      uint64
+	// KnownUIDs is nil when the client sent none (section 3.2.5.1).
+	KnownUIDs UIDSet
+	// SeqMatch is the message sequence match data (section 3.2.5.2), nil
+	// when absent.
+	SeqMatch *SelectSeqMatch
+}
+
+// SelectSeqMatch is the message sequence match data of the QRESYNC
+// parameter (RFC 7162 section 3.2.5.2): sequence numbers and the UIDs
+// they had, pairwise.
+type SelectSeqMatch struct {
+	SeqNums SeqSet
+	UIDs    UIDSet
 }
 
 // SelectData is the data returned by a SELECT command.

@@ -90,6 +90,7 @@ func (c *Conn) availableCaps() []imap.Cap {
 		// IMAP4rev1 and IMAP4rev2
 		addAvailableCaps(&caps, available, []imap.Cap{
 			imap.CapCondStore, // immp patch: RFC 7162 section 3.1
+			imap.CapQResync,   // immp patch: RFC 7162 section 3.2
 			imap.CapSpecialUse,
 			imap.CapCreateSpecialUse,
 			imap.CapLiteralPlus,

@@ -4,7 +4,7 @@ package imapserver
 // 3.1). Parsing of the SELECT parameter, the FETCH and STORE modifiers,
 // the MODSEQ fetch item and search key and the HIGHESTMODSEQ status item;
 // writing of MODSEQ, HIGHESTMODSEQ and MODIFIED. What the values are is
-// the backend's: imapserver only carries them. QRESYNC is not served.
+// the backend's: imapserver only carries them. QRESYNC is in qresync.go.
 
 import (
 	"strings"
@@ -56,7 +56,7 @@ func expectModSeq(dec *imapwire.Decoder, ptr *uint64) error {
 
 // readSelectParams reads the optional select parameters after the
 // mailbox name of SELECT and EXAMINE (RFC 4466 section 2.1, RFC 7162
-// section 3.1.8): only CONDSTORE is known.
+// section 3.1.8): CONDSTORE and QRESYNC (section 3.2.5).
 func readSelectParams(dec *imapwire.Decoder, options *imap.SelectOptions) error {
 	if !dec.SP() {
 		return nil
@@ -69,6 +69,12 @@ func readSelectParams(dec *imapwire.Decoder, options *imap.SelectOptions) error 
 		switch strings.ToUpper(name) {
 		case "CONDSTORE":
 			options.CondStore = true
+		case "QRESYNC": // immp patch: RFC 7162 section 3.2.5 (qresync.go)
+			q, err := readSelectQResync(dec)
+			if err != nil {
+				return err
+			}
+			options.QResync = q
 		default:
 			return newClientBugError("Unknown SELECT parameter")
 		}
@@ -100,6 +106,8 @@ func readFetchModifiers(dec *imapwire.Decoder, options *imap.FetchOptions) (bool
 			}
 			changedSince = true
 			options.ModSeq = true
+		case "VANISHED": // RFC 7162 section 3.2.6 (qresync.go)
+			options.Vanished = true
 		default:
 			return newClientBugError("Unknown FETCH modifier")
 		}

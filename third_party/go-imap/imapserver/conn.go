@@ -264,9 +264,11 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 	case "FETCH", "UID FETCH":
 		err = c.handleFetch(dec, numKind)
 	case "EXPUNGE":
-		err = c.handleExpunge(dec)
+		err = c.handleExpunge(tag, dec)
+		sendOK = false // immp patch: for HIGHESTMODSEQ (qresync.go)
 	case "UID EXPUNGE":
-		err = c.handleUIDExpunge(dec)
+		err = c.handleUIDExpunge(tag, dec)
+		sendOK = false // immp patch: for HIGHESTMODSEQ (qresync.go)
 	case "STORE", "UID STORE":
 		err = c.handleStore(tag, dec, numKind)
 		sendOK = false // immp patch: for MODIFIED (condstore.go)

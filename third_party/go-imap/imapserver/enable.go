@@ -32,6 +32,11 @@ func (c *Conn) handleEnable(dec *imapwire.Decoder) error {
 			if c.condStoreAvailable() {
 				enabled = append(enabled, req)
 			}
+		case imap.CapQResync: // immp patch: RFC 7162 section 3.2.3
+			if c.qresyncAvailable() {
+				c.enableQResync()
+				enabled = append(enabled, req)
+			}
 		}
 	}
 

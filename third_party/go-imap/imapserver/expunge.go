@@ -5,27 +5,30 @@ import (
 	"github.com/emersion/go-imap/v2/internal/imapwire"
 )
 
-func (c *Conn) handleExpunge(dec *imapwire.Decoder) error {
+func (c *Conn) handleExpunge(tag string, dec *imapwire.Decoder) error {
 	if !dec.ExpectCRLF() {
 		return dec.Err()
 	}
-	return c.expunge(nil)
+	return c.expunge(tag, "EXPUNGE", nil)
 }
 
-func (c *Conn) handleUIDExpunge(dec *imapwire.Decoder) error {
+func (c *Conn) handleUIDExpunge(tag string, dec *imapwire.Decoder) error {
 	var uidSet imap.UIDSet
 	if !dec.ExpectSP() || !dec.ExpectUIDSet(&uidSet) || !dec.ExpectCRLF() {
 		return dec.Err()
 	}
-	return c.expunge(&uidSet)
+	return c.expunge(tag, "UID EXPUNGE", &uidSet)
 }
 
-func (c *Conn) expunge(uids *imap.UIDSet) error {
+func (c *Conn) expunge(tag, cmd string, uids *imap.UIDSet) error {
 	if err := c.checkState(imap.ConnStateSelected); err != nil {
 		return err
 	}
 	w := &ExpungeWriter{conn: c}
-	return c.session.Expunge(w, uids)
+	if err := c.session.Expunge(w, uids); err != nil {
+		return err
+	}
+	return c.writeExpungeOK(tag, cmd, w) // immp patch: qresync.go
 }
 
 func (c *Conn) writeExpunge(seqNum uint32) error {
@@ -37,7 +40,8 @@ func (c *Conn) writeExpunge(seqNum uint32) error {
 
 // ExpungeWriter writes EXPUNGE updates.
 type ExpungeWriter struct {
-	conn *Conn
+	conn          *Conn
+	highestModSeq uint64 // immp patch: qresync.go
 }
 
 // WriteExpunge notifies the client that the message with the provided sequence

@@ -86,6 +86,9 @@ func (c *Conn) handleFetch(dec *imapwire.Decoder, numKind NumKind) error {
 	if err := c.checkState(imap.ConnStateSelected); err != nil {
 		return err
 	}
+	if err := c.checkFetchVanished(&options, numKind, changedSince); err != nil { // immp patch: QRESYNC
+		return err
+	}
 	if options.ModSeq || changedSince { // RFC 7162 section 3.1
 		if err := c.enableCondStore(); err != nil {
 			return err

@@ -23,6 +23,9 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 	if err := c.checkState(imap.ConnStateAuthenticated); err != nil {
 		return err
 	}
+	if err := c.checkSelectQResync(&options); err != nil { // immp patch: RFC 7162 3.2.5
+		return err
+	}
 	if options.CondStore {
 		if err := c.enableCondStore(); err != nil { // RFC 7162 section 3.1.8
 			return err
@@ -83,6 +86,9 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 		if err := c.writeHighestModSeq(data.HighestModSeq); err != nil {
 			return err
 		}
+	}
+	if err := c.resyncSelect(&options); err != nil { // immp patch: RFC 7162 3.2.5.1
+		return err
 	}
 
 	c.state = imap.ConnStateSelected
