@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/smtp"
 	"strings"
 	"testing"
 	"time"
@@ -88,34 +87,7 @@ func smtpTxn(addr, from string, to []string, msg string) error {
 
 // submit logs in on submission and sends.
 func submit(addr, user, pass, from string, to []string, msg string) error {
-	c, err := smtp.Dial(addr)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if err := c.Hello("localhost"); err != nil {
-		return err
-	}
-	if err := c.Auth(smtp.PlainAuth("", user, pass, "127.0.0.1")); err != nil {
-		return err
-	}
-	if err := c.Mail(from); err != nil {
-		return err
-	}
-	for _, r := range to {
-		if err := c.Rcpt(r); err != nil {
-			return err
-		}
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	io.WriteString(w, msg)
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return c.Quit()
+	return immptest.SubmitMail(addr, user, pass, from, to, msg)
 }
 
 // sseReader reads Server-Sent Events.

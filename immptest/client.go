@@ -118,6 +118,17 @@ func (s *Server) Send(tb testing.TB, from string, to []string, msg string) {
 // SendMail runs one SMTP transaction against addr, without STARTTLS (the
 // server's certificate is self-signed; this is loopback).
 func SendMail(addr, from string, to []string, msg string) error {
+	return transact(addr, nil, from, to, msg)
+}
+
+// SubmitMail is SendMail logged in first (AUTH PLAIN as user, allowed
+// without TLS on loopback): authenticated submission, to Server.Submission.
+func SubmitMail(addr, user, password, from string, to []string, msg string) error {
+	return transact(addr, smtp.PlainAuth("", user, password, "127.0.0.1"), from, to, msg)
+}
+
+// transact is one transaction, with AUTH when auth is set.
+func transact(addr string, auth smtp.Auth, from string, to []string, msg string) error {
 	c, err := smtp.Dial(addr)
 	if err != nil {
 		return err
@@ -125,6 +136,11 @@ func SendMail(addr, from string, to []string, msg string) error {
 	defer c.Close()
 	if err := c.Hello("localhost"); err != nil {
 		return err
+	}
+	if auth != nil {
+		if err := c.Auth(auth); err != nil {
+			return err
+		}
 	}
 	if err := c.Mail(from); err != nil {
 		return err
