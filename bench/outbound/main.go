@@ -32,11 +32,12 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/immp-mail/immp/bench/internal/benchutil"
 )
 
 func main() {
@@ -96,7 +97,7 @@ func main() {
 			*target.out = append(*target.out, rate)
 		}
 	}
-	mi, mp := median(ri), median(rp)
+	mi, mp := benchutil.Median(ri), benchutil.Median(rp)
 	fmt.Printf("\nsubmission -> smtp-sink, n=%d size=%d conc=%d, median of %d runs:\n", *n, *size, *conc, *runs)
 	fmt.Printf("  immp     %7.0f msg/s\n  postfix  %7.0f msg/s\n  ratio immp/postfix %.2f\n", mi, mp, mi/mp)
 	done()
@@ -115,7 +116,7 @@ func startSink() (*sink, error) {
 	if err != nil {
 		bin = "/usr/sbin/smtp-sink"
 	}
-	port, err := freePort()
+	port, err := benchutil.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +130,7 @@ func startSink() (*sink, error) {
 		return nil, err
 	}
 	go s.read(out)
-	return s, waitSMTP(s.addr, 10*time.Second)
+	return s, benchutil.WaitSMTP(s.addr, 10*time.Second)
 }
 
 // read follows "sess=N quit=N mesg=N" records, separated by CR.
@@ -197,7 +198,7 @@ max_conns_per_domain = 20
 `
 
 func startImmp(bin, base, sinkAddr string) (string, func(), error) {
-	port, err := freePort()
+	port, err := benchutil.FreePort()
 	if err != nil {
 		return "", nil, err
 	}
@@ -218,7 +219,7 @@ func startImmp(bin, base, sinkAddr string) (string, func(), error) {
 		return "", nil, err
 	}
 	stop := func() { cmd.Process.Signal(os.Interrupt); cmd.Wait(); logf.Close() }
-	if err := waitSMTP(addr, 30*time.Second); err != nil {
+	if err := benchutil.WaitSMTP(addr, 30*time.Second); err != nil {
 		stop()
 		return "", nil, err
 	}
@@ -265,7 +266,7 @@ func startPostfix(base, sinkAddr string) (string, func(), error) {
 		gid, _ := strconv.Atoi(u.Gid)
 		os.Chown(filepath.Join(dir, "data"), uid, gid)
 	}
-	port, err := freePort()
+	port, err := benchutil.FreePort()
 	if err != nil {
 		return "", nil, err
 	}
@@ -294,53 +295,11 @@ func startPostfix(base, sinkAddr string) (string, func(), error) {
 	}
 	stop := func() { exec.Command(bin, "-c", etc, "stop").Run() }
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	if err := waitSMTP(addr, 30*time.Second); err != nil {
+	if err := benchutil.WaitSMTP(addr, 30*time.Second); err != nil {
 		stop()
 		return "", nil, err
 	}
 	return addr, stop, nil
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// waitSMTP waits until addr answers with a 220 greeting.
-func waitSMTP(addr string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.SetDeadline(time.Now().Add(2 * time.Second))
-			line, err := bufio.NewReader(c).ReadString('\n')
-			c.Write([]byte("QUIT\r\n"))
-			c.Close()
-			if err == nil && strings.HasPrefix(line, "220") {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not answering: %v", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func median(v []float64) float64 {
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func fatal(err error) {

@@ -37,19 +37,18 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/immp-mail/immp/bench/internal/benchutil"
 )
 
 type config struct {
@@ -188,7 +187,7 @@ func medianOf(rs []result, f func(result) float64) float64 {
 	for i, r := range rs {
 		v[i] = f(r)
 	}
-	return median(v)
+	return benchutil.Median(v)
 }
 
 func ints(s string) ([]int, error) {
@@ -203,52 +202,9 @@ func ints(s string) ([]int, error) {
 	return out, nil
 }
 
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "smtpbench:", err)
 	os.Exit(1)
-}
-
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// waitSMTP waits until addr answers with a 220 greeting.
-func waitSMTP(addr string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.SetDeadline(time.Now().Add(2 * time.Second))
-			line, err := bufio.NewReader(c).ReadString('\n')
-			c.Write([]byte("QUIT\r\n"))
-			c.Close()
-			if err == nil && strings.HasPrefix(line, "220") {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not answering: %v", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // count returns how many messages are in a Maildir (new/ and cur/).
@@ -312,7 +268,7 @@ func runImmp(c config, size, conc int) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	port, err := freePort()
+	port, err := benchutil.FreePort()
 	if err != nil {
 		return result{}, err
 	}
@@ -352,7 +308,7 @@ func runImmp(c config, size, conc int) (result, error) {
 			<-exited
 		}
 	}()
-	if err := waitSMTP(addr, 30*time.Second); err != nil {
+	if err := benchutil.WaitSMTP(addr, 30*time.Second); err != nil {
 		b, _ := os.ReadFile(logf.Name())
 		return result{}, fmt.Errorf("%v; immp log:\n%s", err, b)
 	}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/immp-mail/immp/bench/internal/benchutil"
 )
 
 // The private Postfix instance: everything under one temporary directory,
@@ -77,7 +79,7 @@ func runPostfix(c config, size, conc int) (result, error) {
 		return result{}, err
 	}
 	os.Chmod(base, 0o755)
-	port, err := freePort()
+	port, err := benchutil.FreePort()
 	if err != nil {
 		return result{}, err
 	}
@@ -125,7 +127,7 @@ func runPostfix(c config, size, conc int) (result, error) {
 	}
 	defer pf("stop")
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	if err := waitSMTP(addr, 30*time.Second); err != nil {
+	if err := benchutil.WaitSMTP(addr, 30*time.Second); err != nil {
 		log, _ := os.ReadFile(filepath.Join(base, "postfix.log"))
 		return result{}, fmt.Errorf("%v; log:\n%s", err, log)
 	}
