@@ -80,8 +80,9 @@ func (s *session) enqueueRemote(t *transaction, env delivery.Envelope, body io.R
 		// A trusted network's client (a web application, a printer)
 		// relays without logging in: its mail gets what submission adds,
 		// as Postfix adds them for its own clients.
-		added := missingFields(headerOf(msg), t.id+"@"+s.srv.opts.Hostname, time.Now())
-		msg = append(added, msg...)
+		if header, err := parseHeaderSection(headerOf(msg)); err == nil {
+			msg = append(missingFields(header, t.id+"@"+s.srv.opts.Hostname, time.Now()), msg...)
+		}
 	}
 	trace := outbound.Received(s.srv.opts.Hostname, env.Helo, env.ClientIP, env.TLS, env.AuthUser, t.id, t.utf8, time.Now())
 	full := make([]byte, 0, len(trace)+len(msg))

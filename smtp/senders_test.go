@@ -84,7 +84,7 @@ func TestCheckHeaderSenders(t *testing.T) {
 		{"From alice@example.org\r\n\r\n", senderMalformed, ""},
 		{"From: alice@example.org\r\nFr om: bob@example.org\r\n\r\n", senderMalformed, ""},
 	} {
-		err := checkHeaderSenders([]byte(tc.hdr), ownsAlice)
+		_, err := checkHeaderSenders([]byte(tc.hdr), ownsAlice)
 		var se *senderError
 		switch {
 		case tc.problem == senderOK && err != nil:
@@ -112,7 +112,7 @@ func TestReadHeaderLongLine(t *testing.T) {
 			t.Fatalf("pad %d: header %q", pad, hdr)
 		}
 		var se *senderError
-		if err := checkHeaderSenders(hdr, ownsAlice); !errors.As(err, &se) || se.problem != senderManyFrom {
+		if _, err := checkHeaderSenders(hdr, ownsAlice); !errors.As(err, &se) || se.problem != senderManyFrom {
 			t.Fatalf("pad %d: %v", pad, err)
 		}
 	}

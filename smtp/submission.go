@@ -72,9 +72,10 @@ func (s *session) checkSenders(r io.Reader, txnID string) (io.Reader, error) {
 	if errors.Is(err, errHeaderTooLong) {
 		err = &senderError{problem: senderHeaderTooLong}
 	}
+	var header textproto.Header
 	if err == nil {
 		acct := *s.auth
-		err = checkHeaderSenders(hdr, func(a string) bool { return s.srv.opts.Deliverer.Owns(s.srv.ctx, acct, a) })
+		header, err = checkHeaderSenders(hdr, func(a string) bool { return s.srv.opts.Deliverer.Owns(s.srv.ctx, acct, a) })
 	}
 	var se *senderError
 	if errors.As(err, &se) {
@@ -84,7 +85,7 @@ func (s *session) checkSenders(r io.Reader, txnID string) (io.Reader, error) {
 	if err != nil {
 		return nil, err // from the client side: too large, timeout...
 	}
-	added := missingFields(hdr, txnID+"@"+s.srv.opts.Hostname, time.Now())
+	added := missingFields(header, txnID+"@"+s.srv.opts.Hostname, time.Now())
 	if len(added) > 0 {
 		s.log.Debug("header fields added", "fields", strings.TrimSpace(string(added)))
 	}
@@ -95,13 +96,8 @@ func (s *session) checkSenders(r io.Reader, txnID string) (io.Reader, error) {
 // lacks it (RFC 6409 8.2, 8.3, as Postfix and mox do): a Date field and a
 // Message-ID. RFC 5322 3.6 requires the Date and asks for the
 // Message-ID, and large receivers refuse mail without one, so a script
-// that submits a bare message would otherwise see it bounce. hdr is the
-// header section as readHeader returns it, already checked; it is pure.
-func missingFields(hdr []byte, msgID string, now time.Time) []byte {
-	header, err := parseHeaderSection(hdr)
-	if err != nil {
-		return nil
-	}
+// that submits a bare message would otherwise see it bounce. It is pure.
+func missingFields(header textproto.Header, msgID string, now time.Time) []byte {
 	var b []byte
 	if !header.Has("Date") {
 		b = append(b, "Date: "+now.Format(time.RFC1123Z)+"\r\n"...)
@@ -177,20 +173,21 @@ func parseHeaderSection(hdr []byte) (textproto.Header, error) {
 // one Sender, any number of Resent-From and Resent-Sender; each an
 // address list naming at least one address, every one of which owns
 // accepts. Display names are free. It is pure; problems are
-// *senderError.
-func checkHeaderSenders(hdr []byte, owns func(addr string) bool) error {
+// *senderError. The parsed header comes back for what follows the check
+// (missingFields), so that the section is parsed once.
+func checkHeaderSenders(hdr []byte, owns func(addr string) bool) (textproto.Header, error) {
 	header, err := parseHeaderSection(hdr)
 	if err != nil {
-		return &senderError{problem: senderMalformed}
+		return header, &senderError{problem: senderMalformed}
 	}
 	switch n := len(header.Values("From")); {
 	case n == 0:
-		return &senderError{problem: senderNoFrom, field: "From"}
+		return header, &senderError{problem: senderNoFrom, field: "From"}
 	case n > 1:
-		return &senderError{problem: senderManyFrom, field: "From"}
+		return header, &senderError{problem: senderManyFrom, field: "From"}
 	}
 	if len(header.Values("Sender")) > 1 {
-		return &senderError{problem: senderManySender, field: "Sender"}
+		return header, &senderError{problem: senderManySender, field: "Sender"}
 	}
 	// An unknown charset in an encoded word must not hide the address:
 	// display names are decoded leniently, and not looked at.
@@ -200,24 +197,24 @@ func checkHeaderSenders(hdr []byte, owns func(addr string) bool) error {
 	for _, field := range senderFields {
 		for _, v := range header.Values(field) {
 			if strings.TrimSpace(v) == "" {
-				return &senderError{problem: senderNoAddress, field: field}
+				return header, &senderError{problem: senderNoAddress, field: field}
 			}
 			list, err := p.ParseList(v)
 			if err != nil {
-				return &senderError{problem: senderBadList, field: field}
+				return header, &senderError{problem: senderBadList, field: field}
 			}
 			if len(list) == 0 {
-				return &senderError{problem: senderNoAddress, field: field}
+				return header, &senderError{problem: senderNoAddress, field: field}
 			}
 			for _, a := range list {
 				spec := addrSpec(a.Address)
 				if !owns(spec) {
-					return &senderError{problem: senderNotOwned, field: field, addr: spec}
+					return header, &senderError{problem: senderNotOwned, field: field, addr: spec}
 				}
 			}
 		}
 	}
-	return nil
+	return header, nil
 }
 
 // addrSpec writes an address net/mail has parsed back as an addr-spec:

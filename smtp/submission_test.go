@@ -218,7 +218,11 @@ func TestMissingFields(t *testing.T) {
 		{"From: a@example.org\r\n", date + id}, // no body, no empty line
 		{"From: a@example.org\r\nMessage-ID:\r\n  <folded@y>\r\nDate: x\r\n\r\n", ""},
 	} {
-		if got := string(missingFields([]byte(c.hdr), "ABC@mx.example.org", now)); got != c.want {
+		header, err := parseHeaderSection([]byte(c.hdr))
+		if err != nil {
+			t.Fatalf("%q: %v", c.hdr, err)
+		}
+		if got := string(missingFields(header, "ABC@mx.example.org", now)); got != c.want {
 			t.Errorf("%q: added %q, want %q", c.hdr, got, c.want)
 		}
 	}
