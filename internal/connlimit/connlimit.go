@@ -1,6 +1,7 @@
 package connlimit
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -80,4 +81,18 @@ func (c *conn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)
 	return err
+}
+
+// CloseWrite half-closes the connection where the one below can (TCP).
+// The layers above depend on it for a lingering close: a server that
+// writes its last reply, shuts its side and reads what the client still
+// sends before closing, because closing with unread input makes the
+// kernel send a reset that can destroy the reply before the client reads
+// it (smtp's hang-up after 421, net/http after an error response). An
+// admitted connection must keep that ability.
+func (c *conn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }

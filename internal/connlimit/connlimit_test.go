@@ -1,9 +1,11 @@
 package connlimit
 
 import (
+	"io"
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 // pair returns the server side of a real loopback TCP connection dialled
@@ -78,5 +80,55 @@ func TestNilLimiterAdmitsAll(t *testing.T) {
 		if _, ok := l.Admit(pair(t, ln, "127.0.0.1")); !ok {
 			t.Fatal("nil limiter refused a connection")
 		}
+	}
+}
+
+// An admitted connection half-closes like the TCP connection below it:
+// the client reads the end of the stream while its own side stays open
+// (the server can still read what it sends), so a lingering close above
+// works through the limiter. Without CloseWrite the servers above fell
+// back to a full close, and the client's pipelined input turned it into
+// a reset.
+func TestAdmittedConnHalfCloses(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := New(1).Admit(server)
+	if !ok {
+		t.Fatal("not admitted")
+	}
+	defer c.Close()
+	cw, ok := c.(interface{ CloseWrite() error })
+	if !ok {
+		t.Fatal("an admitted TCP connection cannot be half-closed")
+	}
+	if _, err := c.Write([]byte("bye\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := cw.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	client.SetDeadline(time.Now().Add(5 * time.Second))
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if got, err := io.ReadAll(client); err != nil || string(got) != "bye\r\n" {
+		t.Fatalf("client read %q, %v; want the reply, then the end", got, err)
+	}
+	if _, err := client.Write([]byte("NOOP\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 16)
+	if n, err := c.Read(buf); err != nil || string(buf[:n]) != "NOOP\r\n" {
+		t.Fatalf("server read %q, %v after its half-close; want the client's input", buf[:n], err)
 	}
 }

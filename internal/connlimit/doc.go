@@ -6,5 +6,7 @@
 // cannot starve the others of file descriptors or memory.
 //
 // Invariant: every admitted connection releases its slot exactly once, on
-// its first Close, however many layers (TLS, counters) close it.
+// its first Close, however many layers (TLS, counters) close it; and it
+// can still be half-closed (CloseWrite) when the connection below can,
+// which the lingering close of every server above depends on.
 package connlimit
