@@ -181,10 +181,10 @@ func (c *trackedConn) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// closeAfterReply ends the connection as soon as the next reply has been
+// CloseAfterReply ends the connection as soon as the next reply has been
 // written (a single-line reply is one Write: go-smtp's textproto writer
 // flushes each line).
-func (c *trackedConn) closeAfterReply() {
+func (c *trackedConn) CloseAfterReply() {
 	c.mu.Lock()
 	c.closing = true
 	c.mu.Unlock()

@@ -55,9 +55,13 @@
 // received (go-smtp is patched for the bare CR case: third_party/go-smtp
 // PATCHES.md).
 //
-// Limits: MaxLineLength (default 1 MiB) bounds every line; RFC 5321's 1000
-// octets is far exceeded by real mail, and message lines are streamed, so
-// only command lines are ever held whole. A message over MaxMessageBytes
+// Limits: MaxLineLength (default 1 MiB) bounds a line of message data;
+// RFC 5321's 1000 octets is far exceeded by real mail, and message lines
+// are streamed. MaxCommandLength (default 8 KiB) bounds a command line,
+// which is held whole: longer gets 500 5.4.0 and the connection is
+// closed. A reverse- or forward-path over 256 octets (RFC 5321
+// 4.5.3.1.3) gets 501 "Path too long" (5.1.7 for MAIL, 5.1.3 for RCPT)
+// before go-smtp could echo it. A message over MaxMessageBytes
 // gets 552 5.3.4, at MAIL when SIZE= says so, else when the limit is
 // crossed in DATA or BDAT. Not provided: VRFY/EXPN (252/502, go-smtp),
 // DSN, BINARYMIME, REQUIRETLS.

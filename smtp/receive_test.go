@@ -471,3 +471,62 @@ func TestStorageFaults(t *testing.T) {
 		})
 	}
 }
+
+// Command lines have their own, smaller limit (DefaultMaxCommandLength):
+// a command line is held whole, message lines are streamed. Over it: 500
+// 5.4.0 and the end of the connection, the reply not lost to the rest of
+// the line still unread. A message line far longer is still taken, and
+// the command limit is back once the data is in.
+func TestCommandLineTooLong(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, setup{})
+	r := e.raw()
+	r.write("EHLO c\r\nMAIL FROM:<s@remote.example>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n")
+	r.expect(250)
+	r.expect(250)
+	r.expect(250)
+	r.expect(354)
+	long := strings.Repeat("y", 64<<10)
+	r.write("Subject: x\r\n\r\n" + long + "\r\n.\r\n")
+	r.expect(250)
+	if got := e.msgs(e.alice, "INBOX"); len(got) != 1 || !strings.Contains(got[0], long) {
+		t.Fatal("a 64 KiB message line was not stored intact")
+	}
+	// Just under the limit (CRLF included) is a command; one more octet
+	// is not.
+	noop := "NOOP " + strings.Repeat("n", DefaultMaxCommandLength-len("NOOP \r\n"))
+	r.write(noop + "\r\n")
+	r.expect(250)
+	go r.c.Write([]byte(noop + "nn\r\n" + strings.Repeat("NOOP\r\n", 20000)))
+	expectLastReply(t, r, 500, "5.4.0")
+}
+
+// RFC 5321 4.5.3.1.3: a path is at most 256 octets with its angle
+// brackets; longer is "501 Path too long" (4.5.3.1.10), for the sender
+// and for each recipient, and the transaction goes on.
+func TestPathTooLong(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, setup{})
+	r := e.raw()
+	r.write("EHLO c\r\n")
+	r.expect(250)
+	at254 := strings.Repeat("s", 254-len("@remote.example")) + "@remote.example"
+	r.write("MAIL FROM:<x" + at254 + ">\r\n")
+	if msg := r.expect(501); msg != "5.1.7 Path too long" {
+		t.Fatalf("MAIL: 501 %s", msg)
+	}
+	r.write("MAIL FROM:<" + at254 + ">\r\n")
+	r.expect(250)
+	r.write("RCPT TO:<" + strings.Repeat("a", 300) + "@example.org>\r\n")
+	if msg := r.expect(501); msg != "5.1.3 Path too long" {
+		t.Fatalf("RCPT: 501 %s", msg)
+	}
+	r.write("RCPT TO:<alice@example.org>\r\nDATA\r\n")
+	r.expect(250)
+	r.expect(354)
+	r.write("Subject: x\r\n\r\nx\r\n.\r\n")
+	r.expect(250)
+	if n := len(e.msgs(e.alice, "INBOX")); n != 1 {
+		t.Fatalf("%d messages stored", n)
+	}
+}

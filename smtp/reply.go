@@ -33,6 +33,12 @@ var (
 		Message: "Message size exceeds fixed maximum message size"}
 	errLineTooLong = &gosmtp.SMTPError{Code: 500, EnhancedCode: gosmtp.EnhancedCode{5, 5, 2},
 		Message: "Line too long"}
+	// RFC 5321 4.5.3.1.10 "501 Path too long"; RFC 3463 X.1.7 is a bad
+	// sender address, X.1.3 a bad recipient address.
+	errSenderTooLong = &gosmtp.SMTPError{Code: 501, EnhancedCode: gosmtp.EnhancedCode{5, 1, 7},
+		Message: "Path too long"}
+	errRecipientTooLong = &gosmtp.SMTPError{Code: 501, EnhancedCode: gosmtp.EnhancedCode{5, 1, 3},
+		Message: "Path too long"}
 	errTimeout = &gosmtp.SMTPError{Code: 421, EnhancedCode: gosmtp.EnhancedCode{4, 4, 2},
 		Message: "Timeout reading message data, closing connection"}
 	errDataTimeout = &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 4, 2},

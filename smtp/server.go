@@ -35,13 +35,25 @@ const (
 	// DefaultDataTimeout bounds the whole of one message's data (DATA or
 	// every BDAT chunk of it), as [smtp] data_timeout does.
 	DefaultDataTimeout = 10 * time.Minute
-	// DefaultMaxLineLength bounds one line, commands and message lines
-	// alike. RFC 5321 4.5.3.1.6 says 1000 octets, but real mail (HTML
-	// from careless generators) has far longer lines and refusing it
-	// loses mail; message lines are streamed, so only command lines are
-	// held in memory, and 1 MiB bounds those.
+	// DefaultMaxLineLength bounds one line of message data (DATA). RFC
+	// 5321 4.5.3.1.6 says 1000 octets, but real mail (HTML from careless
+	// generators) has far longer lines and refusing it loses mail; message
+	// lines are streamed, never held whole.
 	DefaultMaxLineLength = 1 << 20
+	// DefaultMaxCommandLength bounds one command line (and one SASL
+	// response), CRLF included. RFC 5321 4.5.3.1.4 says 512 octets, to
+	// which service extensions add their parameters (RFC 5321 4.5.3.1.4,
+	// RFC 1870, RFC 4954's initial response); Postfix allows 2048. A
+	// command line is held whole, so this is what a client costs in
+	// memory before its first reply; longer gets 500 5.4.0 and the
+	// connection is closed.
+	DefaultMaxCommandLength = 8 << 10
 )
+
+// maxPathLength is the longest reverse-path or forward-path, the angle
+// brackets included (RFC 5321 4.5.3.1.3); longer is 501 "Path too long"
+// (4.5.3.1.10). go-smtp would echo the whole of it in its 250.
+const maxPathLength = 256
 
 // ErrServerClosed is returned by Serve and ServeTLS after Shutdown.
 var ErrServerClosed = errors.New("smtp: server closed")
@@ -54,15 +66,16 @@ type Options struct {
 	// Hostname is announced in the greeting and in Received headers.
 	Hostname string
 	// TLSConfig enables STARTTLS (and ServeTLS); nil: none offered.
-	TLSConfig       *tls.Config
-	MaxMessageBytes int64         // default DefaultMaxMessageBytes
-	MaxRecipients   int           // default DefaultMaxRecipients
-	MaxConnsPerIP   int           // default DefaultMaxConnsPerIP; <0 unlimited
-	MaxConns        int           // per listener; default DefaultMaxConns; <0 unlimited
-	ReadTimeout     time.Duration // inactivity while reading; default 5m
-	WriteTimeout    time.Duration // default 5m
-	DataTimeout     time.Duration // one message's whole data; default 10m
-	MaxLineLength   int           // default DefaultMaxLineLength
+	TLSConfig        *tls.Config
+	MaxMessageBytes  int64         // default DefaultMaxMessageBytes
+	MaxRecipients    int           // default DefaultMaxRecipients
+	MaxConnsPerIP    int           // default DefaultMaxConnsPerIP; <0 unlimited
+	MaxConns         int           // per listener; default DefaultMaxConns; <0 unlimited
+	ReadTimeout      time.Duration // inactivity while reading; default 5m
+	WriteTimeout     time.Duration // default 5m
+	DataTimeout      time.Duration // one message's whole data; default 10m
+	MaxLineLength    int           // a message data line; default DefaultMaxLineLength
+	MaxCommandLength int           // a command line; default DefaultMaxCommandLength
 	// Submission turns this server into the submission service: AUTH
 	// required before MAIL, sender ownership enforced.
 	Submission bool
@@ -149,6 +162,9 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxLineLength <= 0 {
 		opts.MaxLineLength = DefaultMaxLineLength
 	}
+	if opts.MaxCommandLength <= 0 {
+		opts.MaxCommandLength = DefaultMaxCommandLength
+	}
 	if opts.MaxBadRecipients <= 0 {
 		opts.MaxBadRecipients = DefaultMaxBadRecipients
 	}
@@ -186,7 +202,8 @@ func New(opts Options) (*Server, error) {
 	srv.MaxMessageBytes = opts.MaxMessageBytes
 	srv.MaxRecipients = opts.MaxRecipients
 	srv.OnReject = s.limitRejected // reject.go
-	srv.MaxLineLength = opts.MaxLineLength
+	srv.MaxLineLength = opts.MaxCommandLength
+	srv.MaxDataLineLength = opts.MaxLineLength
 	srv.WriteTimeout = opts.WriteTimeout
 	srv.ReadTimeout = 0 // ours, renewed per read: see trackedConn.Read
 	// Whether AUTH is offered is decided per session (loopback, TLS,

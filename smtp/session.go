@@ -107,6 +107,9 @@ func (s *session) Mail(from string, opts *gosmtp.MailOptions) error {
 	if s.isEnding() {
 		return errLocal
 	}
+	if len(from)+2 > maxPathLength {
+		return s.rejected("MAIL", &transaction{sender: clip(from)}, "", nil, errSenderTooLong)
+	}
 	if err := s.chaos(chaos.Mail, from); err != nil { // test bed (chaos.go)
 		return err
 	}
@@ -139,6 +142,15 @@ func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	t := s.current()
 	if t == nil || s.isEnding() { // go-smtp checks MAIL came first; never trust it blindly
 		return errLocal
+	}
+	if len(to)+2 > maxPathLength { // a refusal like any other: logged, counted
+		rep := s.rejected("RCPT", t, clip(to), nil, errRecipientTooLong)
+		if s.rcptRefused() {
+			s.end()
+			rep = s.rejected("RCPT", t, clip(to), nil, errTooManyBadRcpts)
+		}
+		t.rcpts = append(t.rcpts, rcptLog{addr: clip(to), outcome: outcomeOf(rep), code: rep.Code})
+		return rep
 	}
 	if !s.rcptWait() {
 		return errShuttingDown
@@ -266,7 +278,7 @@ func (s *session) end() {
 	s.ending = true
 	s.mu.Unlock()
 	if s.tc != nil {
-		s.tc.closeAfterReply()
+		s.tc.CloseAfterReply()
 	}
 }
 
@@ -345,4 +357,14 @@ func (s *session) finish(t *transaction, outcome string) {
 	}
 	log.Info("smtp transaction", attrs...)
 	s.srv.opts.Metrics.SMTPTransaction(s.srv.service, outcome)
+}
+
+// clip shortens an address refused for its length to what a log line
+// needs to show.
+func clip(addr string) string {
+	const keep = 64
+	if len(addr) <= keep {
+		return addr
+	}
+	return addr[:keep] + "..."
 }

@@ -991,6 +991,7 @@ func (c *Conn) handleData(arg string) {
 	c.writeResponse(354, NoEnhancedCode, "Go ahead. End your data with <CR><LF>.<CR><LF>")
 
 	defer c.reset()
+	defer c.dataLineLimit()() // immp
 
 	if c.server.LMTP {
 		c.handleDataLMTP()
@@ -1002,6 +1003,34 @@ func (c *Conn) handleData(arg string) {
 	r.limited = false
 	io.Copy(ioutil.Discard, r) // Make sure all the data has been consumed
 	c.writeResponse(code, enhancedCode, msg)
+}
+
+// dataLineLimit bounds the lines of the message data by
+// Server.MaxDataLineLength, when set, until the function it returns is
+// called; then MaxLineLength bounds command lines again (immp). Octets
+// read ahead with the command line before the switch are few: the
+// buffered reader holds 4096.
+func (c *Conn) dataLineLimit() func() {
+	if c.server.MaxDataLineLength <= 0 {
+		return func() {}
+	}
+	c.lineLimitReader.LineLimit = c.server.MaxDataLineLength
+	return func() { c.lineLimitReader.LineLimit = c.server.MaxLineLength }
+}
+
+// hangUpAfterReply tells the connection below the codec (below TLS too)
+// that the next reply is the last, when it can be told: a connection
+// with a lingering close then half-closes after that reply and reads
+// what the client still sends, so the reply is not lost to a reset
+// (immp).
+func (c *Conn) hangUpAfterReply() {
+	nc := c.conn
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	if h, ok := nc.(interface{ CloseAfterReply() }); ok {
+		h.CloseAfterReply()
+	}
 }
 
 func (c *Conn) handleBdat(arg string) {

@@ -48,6 +48,11 @@ type Server struct {
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
 
+	// MaxDataLineLength, when above zero, bounds the lines of message
+	// data (DATA) in place of MaxLineLength, which then bounds command
+	// lines (and SASL responses) alone (immp).
+	MaxDataLineLength int
+
 	// Advertise SMTPUTF8 (RFC 6531) capability.
 	// Should be used only if backend supports it.
 	EnableSMTPUTF8 bool
@@ -205,6 +210,7 @@ func (s *Server) handleConn(c *Conn) error {
 				return nil
 			}
 			if err == ErrTooLongLine {
+				c.hangUpAfterReply() // immp
 				c.writeResponse(500, EnhancedCode{5, 4, 0}, "Too long line, closing connection")
 				return nil
 			}
