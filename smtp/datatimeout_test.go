@@ -121,11 +121,7 @@ func TestDataIdleTimeout(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, setup{opts: Options{ReadTimeout: time.Second}})
 	r := e.raw()
-	r.write("EHLO c\r\nMAIL FROM:<s@remote.example>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n")
-	r.expect(250)
-	r.expect(250)
-	r.expect(250)
-	r.expect(354)
+	r.dataToAlice()
 	r.write("Subject: then nothing\r\n")
 	expectLastReply(t, r, 421, "4.4.2")
 }

@@ -249,6 +249,16 @@ func (r *raw) write(s string) {
 	}
 }
 
+// dataToAlice greets, opens a transaction from s@remote.example to
+// alice and sends DATA: the message data is next.
+func (r *raw) dataToAlice() {
+	r.t.Helper()
+	r.write("EHLO c\r\nMAIL FROM:<s@remote.example>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n")
+	for _, code := range []int{250, 250, 250, 354} {
+		r.expect(code)
+	}
+}
+
 // reply reads one (possibly multi-line) reply.
 func (r *raw) reply() (int, string) {
 	r.t.Helper()

@@ -152,11 +152,7 @@ func TestReadTimeout(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, setup{opts: Options{ReadTimeout: time.Second}})
 	r := e.raw()
-	r.write("EHLO c\r\nMAIL FROM:<s@remote.example>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n")
-	r.expect(250)
-	r.expect(250)
-	r.expect(250)
-	r.expect(354)
+	r.dataToAlice()
 	// A slow but steady sender is not cut off: the timeout is silence,
 	// not the whole transfer (go-smtp's own would be).
 	r.write("Subject: slow\r\n\r\n")
