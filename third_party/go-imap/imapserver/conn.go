@@ -196,6 +196,9 @@ func (c *Conn) serve() {
 func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 	var tag, name string
 	if !dec.ExpectAtom(&tag) || !dec.ExpectSP() || !dec.ExpectAtom(&name) {
+		if dec.OverMaxSize() { // immp patch
+			return c.refuseLongCommand(tag, dec)
+		}
 		return fmt.Errorf("in command: %w", dec.Err())
 	}
 	name = strings.ToUpper(name)
@@ -294,6 +297,9 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 	}
 
 	dec.DiscardLine()
+	if dec.OverMaxSize() { // immp patch: the line, or the rest DiscardLine read
+		return c.refuseLongCommand(tag, dec)
+	}
 
 	var (
 		resp    *imap.StatusResponse
@@ -322,6 +328,41 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 			Type: imap.StatusResponseTypeOK,
 			Text: fmt.Sprintf("%v completed", name),
 		}
+	}
+	return c.writeStatusResp(tag, resp)
+}
+
+// maxDiscardSize bounds what refuseLongCommand reads and drops to find
+// the end of a command line that is too long (immp patch).
+const maxDiscardSize = 16 << 20
+
+// refuseLongCommand answers a command line longer than maxCommandSize
+// (immp patch). Released imapserver answered it NO [SERVERBUG] "Internal
+// server error", as if the server had failed, and then lost its place in
+// the input. Now the rest of the line is read and dropped as it streams
+// (never held), the command is refused BAD [LIMIT] (RFC 5530 3), tagged
+// when its tag was read, and the session goes on; a line that has not
+// ended within maxDiscardSize more octets ends the session with BYE.
+func (c *Conn) refuseLongCommand(tag string, dec *imapwire.Decoder) error {
+	ended := dec.CRLFConsumed()
+	for n := 0; !ended && n < maxDiscardSize; {
+		line, err := c.br.ReadSlice('\n')
+		n += len(line)
+		switch {
+		case err == nil:
+			ended = true
+		case err != bufio.ErrBufferFull:
+			return err
+		}
+	}
+	resp := &imap.StatusResponse{
+		Type: imap.StatusResponseTypeBad,
+		Code: imap.ResponseCodeLimit,
+		Text: "Command line too long",
+	}
+	if !ended {
+		c.state = imap.ConnStateLogout
+		return c.writeStatusResp("", &imap.StatusResponse{Type: imap.StatusResponseTypeBye, Text: "Command line too long"})
 	}
 	return c.writeStatusResp(tag, resp)
 }

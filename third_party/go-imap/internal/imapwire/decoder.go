@@ -263,6 +263,18 @@ func (dec *Decoder) DiscardUntilByte(untilCh byte) {
 	}
 }
 
+// CRLFConsumed reports whether the last octets read ended a line (immp
+// patch: once over MaxSize, whether the rest of the line is unread).
+func (dec *Decoder) CRLFConsumed() bool {
+	return dec.crlf
+}
+
+// OverMaxSize reports whether the decoder has read MaxSize octets and
+// refuses to read more (immp patch).
+func (dec *Decoder) OverMaxSize() bool {
+	return dec.MaxSize > 0 && dec.readBytes > dec.MaxSize
+}
+
 func (dec *Decoder) DiscardLine() {
 	if dec.crlf {
 		return
