@@ -57,7 +57,9 @@
 //
 // Limits: MaxLineLength (default 1 MiB) bounds a line of message data;
 // RFC 5321's 1000 octets is far exceeded by real mail, and message lines
-// are streamed. MaxCommandLength (default 8 KiB) bounds a command line,
+// are streamed. Over it: 500 5.5.2, nothing stored, and the connection is
+// closed after that one reply (the rest of the data cannot be told from
+// commands). MaxCommandLength (default 8 KiB) bounds a command line,
 // which is held whole: longer gets 500 5.4.0 and the connection is
 // closed. A reverse- or forward-path over 256 octets (RFC 5321
 // 4.5.3.1.3) gets 501 "Path too long" (5.1.7 for MAIL, 5.1.3 for RCPT)

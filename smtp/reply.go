@@ -32,7 +32,7 @@ var (
 	errTooLarge = &gosmtp.SMTPError{Code: 552, EnhancedCode: gosmtp.EnhancedCode{5, 3, 4},
 		Message: "Message size exceeds fixed maximum message size"}
 	errLineTooLong = &gosmtp.SMTPError{Code: 500, EnhancedCode: gosmtp.EnhancedCode{5, 5, 2},
-		Message: "Line too long"}
+		Message: "Line too long, closing connection"}
 	// RFC 5321 4.5.3.1.10 "501 Path too long"; RFC 3463 X.1.7 is a bad
 	// sender address, X.1.3 a bad recipient address.
 	errSenderTooLong = &gosmtp.SMTPError{Code: 501, EnhancedCode: gosmtp.EnhancedCode{5, 1, 7},

@@ -196,7 +196,16 @@ func (c countingReader) Read(p []byte) (int, error) {
 
 // Data receives the message and delivers it; the reply is 250 only once
 // every copy is durable.
-func (s *session) Data(r io.Reader) error {
+func (s *session) Data(r io.Reader) (err error) {
+	defer func() {
+		// A data line over MaxLineLength leaves the rest of the data
+		// unread, and nothing tells it from commands: the 500 is the
+		// last reply (RFC 5321 4.5.3.1.10 "500 Line too long"), one
+		// reply to the one command, then the connection is closed.
+		if err == errLineTooLong {
+			s.end()
+		}
+	}()
 	t := s.current()
 	if t == nil || s.isEnding() { // reset meanwhile
 		return errLocal
@@ -210,7 +219,6 @@ func (s *session) Data(r io.Reader) error {
 		return err
 	}
 	body := io.Reader(countingReader{r, &t.size})
-	var err error
 	if s.srv.opts.Submission {
 		if body, err = s.checkSenders(body, t.id); err != nil {
 			rep := s.rejected("DATA", t, "", err, replyFor(err))
