@@ -42,8 +42,8 @@ const (
 	DefaultMaxLineLength = 1 << 20
 	// DefaultMaxCommandLength bounds one command line (and one SASL
 	// response), CRLF included. RFC 5321 4.5.3.1.4 says 512 octets, to
-	// which service extensions add their parameters (RFC 5321 4.5.3.1.4,
-	// RFC 1870, RFC 4954's initial response); Postfix allows 2048. A
+	// which service extensions add their parameters (SIZE, RFC 1870;
+	// AUTH's initial response, RFC 4954); Postfix allows 2048. A
 	// command line is held whole, so this is what a client costs in
 	// memory before its first reply; longer gets 500 5.4.0 and the
 	// connection is closed.
