@@ -527,4 +527,12 @@ func TestPathTooLong(t *testing.T) {
 	if n := len(e.msgs(e.alice, "INBOX")); n != 1 {
 		t.Fatalf("%d messages stored", n)
 	}
+	// Logged as the client's syntax, not as a failure on this side.
+	got := map[string]string{}
+	for _, l := range e.logLines("smtp rejected") {
+		got[l["cmd"].(string)] = fmt.Sprint(l["reason"], " ", l["status"], " ", len(l["from"].(string)))
+	}
+	if got["MAIL"] != "syntax 501 67" || got["RCPT"] != "syntax 501 254" {
+		t.Errorf("refusals logged as %v, want MAIL and RCPT as syntax 501, the long sender clipped", got)
+	}
 }

@@ -74,7 +74,7 @@ func reasonClass(err error, rep *gosmtp.SMTPError) string {
 		return reasonShutdown
 	case rep == errTimeout, rep == errDataTimeout:
 		return reasonTimeout
-	case rep == errLineTooLong:
+	case rep == errLineTooLong, rep == errSenderTooLong, rep == errRecipientTooLong:
 		return reasonSyntax
 	}
 	return reasonLocal
