@@ -88,7 +88,7 @@ type newAccount struct {
 // createAccount: POST /api/v1/accounts {"address", "password"}.
 func (a *API) createAccount(w http.ResponseWriter, r *http.Request) {
 	var body newAccount
-	if err := decodeJSON(r, &body); err != nil {
+	if err := a.decodeJSON(w, r, &body); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -144,7 +144,7 @@ func (a *API) addChaos(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var rule chaos.Rule
-	if err := decodeJSON(r, &rule); err != nil {
+	if err := a.decodeJSON(w, r, &rule); err != nil {
 		a.writeError(w, r, err)
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/immp-mail/immp/internal/chaos"
 	"github.com/immp-mail/immp/maildir"
@@ -41,6 +42,8 @@ type API struct {
 	mux  *http.ServeMux
 	envs envCache
 
+	bodyTimeout time.Duration // a request body must be in within it (one.go)
+
 	// afterScan, when set (tests only), runs between a wait's first look
 	// at what is stored and its waiting: the moment a message stored
 	// must not be missed (TestWaitSubscribesFirst).
@@ -65,7 +68,7 @@ func New(opts Options) (*API, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &API{opts: opts, log: log, mux: http.NewServeMux(), stop: make(chan struct{})}
+	a := &API{opts: opts, log: log, mux: http.NewServeMux(), stop: make(chan struct{}), bodyTimeout: defaultBodyTimeout}
 	a.envs.max = envCacheMax
 	a.routes()
 	return a, nil

@@ -36,7 +36,8 @@
 //     CORS preflight (that fails): no cross-site request forgery against
 //     a test bed on loopback (TestCrossSite).
 //   - Hostile input costs bounded resources: ids, queries (maxQueryLen,
-//     maxTerms), JSON bodies (maxJSONBody), header reads
+//     maxTerms), JSON bodies (maxJSONBody in size, bodyTimeout in
+//     time: 408, TestSlowBody), header reads
 //     (maxHeaderRead), page sizes (MaxLimit) and wait timeouts
 //     (MaxWaitTimeout) are capped; attachments are served as downloads
 //     under "Content-Security-Policy: sandbox" and nosniff, never run on

@@ -7,7 +7,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
+	"time"
 
 	"github.com/immp-mail/immp/maildir"
 )
@@ -164,18 +166,37 @@ type patchBody struct {
 	Seen *bool `json:"seen"`
 }
 
-// maxJSONBody bounds a request body.
-const maxJSONBody = 64 << 10
+// maxJSONBody bounds a request body in size; API.bodyTimeout (default
+// defaultBodyTimeout) in time, so a client that sends its body an octet
+// now and then does not hold a connection and a handler forever (the
+// HTTP server has no ReadTimeout: it would end the wait and event
+// streams too).
+const (
+	maxJSONBody        = 64 << 10
+	defaultBodyTimeout = 10 * time.Second
+)
 
-func decodeJSON(r *http.Request, v any) error {
+func (a *API) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		// A page on another site can send a form or text/plain, never
 		// JSON without asking first (CORS preflight, which fails here).
 		return errorf(http.StatusUnsupportedMediaType, "request body: send Content-Type: application/json")
 	}
+	rc := http.NewResponseController(w)
+	limited := rc.SetReadDeadline(time.Now().Add(a.bodyTimeout)) == nil
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxJSONBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	err := dec.Decode(v)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The deadline stays: the server does not wait for the rest of
+		// the body after the answer, and closes the connection.
+		w.Header().Set("Connection", "close")
+		return errorf(http.StatusRequestTimeout, "request body: not complete within %s", a.bodyTimeout)
+	}
+	if limited {
+		rc.SetReadDeadline(time.Time{})
+	}
+	if err != nil {
 		return errorf(http.StatusBadRequest, "request body: %v", err)
 	}
 	return nil
@@ -185,7 +206,7 @@ func decodeJSON(r *http.Request, v any) error {
 // answers M.
 func (a *API) patchMessage(w http.ResponseWriter, r *http.Request) {
 	var body patchBody
-	if err := decodeJSON(r, &body); err != nil {
+	if err := a.decodeJSON(w, r, &body); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
