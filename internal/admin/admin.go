@@ -24,8 +24,9 @@ import (
 // Limits.
 const (
 	SessionTTL   = 12 * time.Hour
-	MaxSessions  = 64      // oldest dropped beyond this
-	MaxFormBytes = 8 << 10 // a form is an address, a password and a quota
+	MaxSessions  = 64               // oldest dropped beyond this
+	MaxFormBytes = 8 << 10          // a form is an address, a password and a quota
+	FormTimeout  = 10 * time.Second // a POST's form must be in within it
 	cookieName   = "immp_admin"
 )
 
@@ -57,6 +58,9 @@ type Handler struct {
 	tmpl *template.Template
 	log  *slog.Logger
 	css  []byte
+	// bodyTimeout bounds the time a POST's form may take to arrive
+	// (FormTimeout; tests shorten it).
+	bodyTimeout time.Duration
 
 	mu       sync.Mutex
 	password [32]byte // SHA-256 of the admin password
@@ -85,7 +89,8 @@ func New(opts Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{opts: opts, tmpl: tmpl, log: opts.Logger, css: css, sessions: map[string]*session{}}
+	h := &Handler{opts: opts, tmpl: tmpl, log: opts.Logger, css: css, sessions: map[string]*session{},
+		bodyTimeout: FormTimeout}
 	h.SetPassword(opts.Password)
 	return h, nil
 }
@@ -127,6 +132,14 @@ func (h *Handler) secure(next http.HandlerFunc) http.Handler {
 		hd.Set("Referrer-Policy", "no-referrer")
 		hd.Set("Cache-Control", "no-store")
 		r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
+		if r.Method == http.MethodPost {
+			// A form trickled an octet at a time must not hold the
+			// connection forever (the HTTP server has no ReadTimeout:
+			// it would end the API's event streams). The deadline
+			// stays: after a form that did not come in time the server
+			// does not wait for the rest and closes the connection.
+			http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.bodyTimeout))
+		}
 		next(w, r)
 	})
 }

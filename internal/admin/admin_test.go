@@ -1,8 +1,14 @@
 package admin
 
 import (
+	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/immp-mail/immp/maildir"
 )
@@ -46,5 +52,62 @@ func TestSameOrigin(t *testing.T) {
 		if got := sameOrigin(r); got != c.want {
 			t.Errorf("Origin %q Sec-Fetch-Site %q: %v", c.origin, c.site, got)
 		}
+	}
+}
+
+// TestSlowForm: a login form trickled an octet at a time is cut off at
+// bodyTimeout (the connection closed, no wait for the rest); a form that
+// comes in time is answered as usual.
+func TestSlowForm(t *testing.T) {
+	t.Parallel()
+	h, err := New(Options{Password: "correct horse battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.bodyTimeout = 500 * time.Millisecond
+	mux := http.NewServeMux()
+	h.Mount(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	form := "password=wrong+horse+battery"
+	fmt.Fprintf(c, "POST /admin/login HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n",
+		srv.Listener.Addr(), srv.URL, len(form))
+	start := time.Now()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for i := 0; i < len(form); i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			if _, err := c.Write([]byte{form[i]}); err != nil {
+				return
+			}
+		}
+	}()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	io.ReadAll(c) // the answer, if any, then the end
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("a trickled form held the connection for %v, want about %v", d, h.bodyTimeout)
+	}
+
+	req, _ := http.NewRequest("POST", srv.URL+"/admin/login", strings.NewReader(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", srv.URL)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a form in time, wrong password: %d, want 401", resp.StatusCode)
 	}
 }

@@ -28,5 +28,6 @@
 //   - No state-changing request succeeds without a valid session and its
 //     CSRF token.
 //   - Deleting an account (and its mail) needs its address typed again.
-//   - Request bodies are bounded (MaxFormBytes).
+//   - Request bodies are bounded in size (MaxFormBytes) and in time
+//     (FormTimeout; then the connection is closed): TestSlowForm.
 package admin

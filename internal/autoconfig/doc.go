@@ -23,7 +23,8 @@
 //     others): the server never vouches for a domain it does not serve.
 //   - A listener reached without TLS is offered as "plain" only when the
 //     server has no certificate at all; with [tls], it is STARTTLS.
-//   - Request bodies are read to at most MaxRequestBytes.
+//   - Request bodies are read to at most MaxRequestBytes, and must be in
+//     within RequestTimeout (408): TestSlowAutodiscoverBody.
 //   - Apple profile UUIDs are derived from the address and host name, so
 //     downloading it again replaces the installed profile, not adds one.
 package autoconfig

@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"time"
 
 	"github.com/immp-mail/immp/maildir"
 )
@@ -13,9 +15,15 @@ import (
 // under 1 KiB.
 const MaxRequestBytes = 64 << 10
 
+// RequestTimeout bounds the time an Autodiscover request body may take
+// to arrive: one trickled an octet at a time must not hold a connection
+// forever (the HTTP server has no ReadTimeout, which would end the API's
+// event streams).
+const RequestTimeout = 10 * time.Second
+
 // Mount adds the autoconfiguration routes to mux.
 func Mount(mux *http.ServeMux, s Settings, log *slog.Logger) {
-	h := &handler{s: s, log: log}
+	h := &handler{s: s, log: log, bodyTimeout: RequestTimeout}
 	mux.HandleFunc("GET /.well-known/autoconfig/mail/config-v1.1.xml", h.thunderbird)
 	mux.HandleFunc("GET /mail/config-v1.1.xml", h.thunderbird)
 	for _, p := range []string{"/autodiscover/autodiscover.xml", "/Autodiscover/Autodiscover.xml"} {
@@ -26,8 +34,9 @@ func Mount(mux *http.ServeMux, s Settings, log *slog.Logger) {
 }
 
 type handler struct {
-	s   Settings
-	log *slog.Logger
+	s           Settings
+	log         *slog.Logger
+	bodyTimeout time.Duration // RequestTimeout; tests shorten it
 }
 
 // fail answers a request naming an address that is not ours or not an
@@ -71,7 +80,14 @@ func (h *handler) thunderbird(w http.ResponseWriter, r *http.Request) {
 func (h *handler) autodiscover(w http.ResponseWriter, r *http.Request) {
 	raw := r.URL.Query().Get("email")
 	if r.Method == http.MethodPost {
+		// The deadline stays: after a body that did not come in time
+		// the server does not wait for the rest and closes.
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.bodyTimeout))
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			http.Error(w, "request body not complete in time", http.StatusRequestTimeout)
+			return
+		}
 		if err != nil {
 			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
 			return
