@@ -1,18 +1,16 @@
 package httpapi
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/immp-mail/immp/internal/trickle"
 	"github.com/immp-mail/immp/maildir"
 )
 
@@ -85,36 +83,11 @@ func TestSlowBody(t *testing.T) {
 	srv := httptest.NewServer(a)
 	defer srv.Close()
 
-	c, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	body := `{"address":"slow@example.com","password":"pw-123456789"}`
-	fmt.Fprintf(c, "POST /api/v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
-	start := time.Now()
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() { // an octet every 100 ms: each read renews nothing
-		for i := 0; i < len(body); i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			if _, err := c.Write([]byte{body[i]}); err != nil {
-				return
-			}
-		}
-	}()
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if d := time.Since(start); resp.StatusCode != http.StatusRequestTimeout || d > 3*time.Second {
-		t.Fatalf("a trickled body: %d after %v, want 408 after about %v", resp.StatusCode, d, a.bodyTimeout)
+	resp, d := trickle.Post(t, srv.Listener.Addr().String(),
+		"POST /api/v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n", body, 100*time.Millisecond)
+	if resp == nil || resp.StatusCode != http.StatusRequestTimeout || d > 3*time.Second {
+		t.Fatalf("a trickled body: %v after %v, want 408 after about %v", resp, d, a.bodyTimeout)
 	}
 	if _, err := st.Account(ctx, "slow@example.com"); err == nil {
 		t.Error("the account was created from a body that never came")

@@ -2,14 +2,13 @@ package admin
 
 import (
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/immp-mail/immp/internal/trickle"
 	"github.com/immp-mail/immp/maildir"
 )
 
@@ -70,32 +69,10 @@ func TestSlowForm(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	c, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	form := "password=wrong+horse+battery"
-	fmt.Fprintf(c, "POST /admin/login HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n",
-		srv.Listener.Addr(), srv.URL, len(form))
-	start := time.Now()
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		for i := 0; i < len(form); i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			if _, err := c.Write([]byte{form[i]}); err != nil {
-				return
-			}
-		}
-	}()
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	io.ReadAll(c) // the answer, if any, then the end
-	if d := time.Since(start); d > 2*time.Second {
+	head := fmt.Sprintf("POST /admin/login HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n",
+		srv.Listener.Addr(), srv.URL)
+	if _, d := trickle.Post(t, srv.Listener.Addr().String(), head, form, 100*time.Millisecond); d > 2*time.Second {
 		t.Fatalf("a trickled form held the connection for %v, want about %v", d, h.bodyTimeout)
 	}
 
