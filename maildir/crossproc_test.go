@@ -62,11 +62,7 @@ func TestOtherProcessAppendsRacingBatches(t *testing.T) {
 	a := newAccount(t, server, "alice@example.org")
 	cli := openStore(t, Options{DataDir: server.DataDir(), NoSync: true})
 	sf := mustOpen(t, server, a, "INBOX")
-	w, _, err := sf.Watch(ctx, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w, _ := mustWatch(t, sf)
 	const each = 200
 	done := make(chan struct{}, 3)
 	go func() {
@@ -130,11 +126,7 @@ func TestBatchStartingBeforeScan(t *testing.T) {
 	a := newAccount(t, server, "alice@example.org")
 	cli := openStore(t, Options{DataDir: server.DataDir(), NoSync: true})
 	sf := mustOpen(t, server, a, "INBOX")
-	w, _, err := sf.Watch(ctx, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w, _ := mustWatch(t, sf)
 	cf := mustOpen(t, cli, a, "INBOX")
 	// A change on disk, so that the next refresh scans (UID 1).
 	if _, err := cf.Append(ctx, strings.NewReader("Subject: first\r\n\r\nx\r\n"), nil, time.Time{}); err != nil {

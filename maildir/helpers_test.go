@@ -77,6 +77,17 @@ func mustOpen(t testing.TB, s *Store, a Account, name string) *Folder {
 	return f
 }
 
+// mustWatch watches f (claiming \Recent) until the test ends.
+func mustWatch(t testing.TB, f *Folder) (*Watcher, Snapshot) {
+	t.Helper()
+	w, snap, err := f.Watch(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w, snap
+}
+
 func messages(t testing.TB, f *Folder) []Message {
 	t.Helper()
 	ms, err := f.Messages(context.Background())

@@ -103,11 +103,7 @@ func TestAppendWithUIDsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	watched := mustCreate("Watched")
-	w, _, err := watched.Watch(ctx, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	mustWatch(t, watched) // a watched folder: its UIDs are in use
 
 	for name, f := range map[string]*Folder{"INBOX (expunged)": in, "Dropped (unnumbered file)": dropped, "Watched": watched} {
 		before, _ := f.Status(ctx)
@@ -181,11 +177,7 @@ func TestAppendWithUIDsOtherProcess(t *testing.T) {
 	ctx := context.Background()
 	server := openStore(t, Options{})
 	a := newAccount(t, server, "alice@example.org")
-	w, snap, err := mustOpen(t, server, a, "INBOX").Watch(ctx, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w, snap := mustWatch(t, mustOpen(t, server, a, "INBOX"))
 	cli := openStore(t, Options{DataDir: server.DataDir()})
 	if _, _, err := mustOpen(t, cli, a, "INBOX").AppendWithUIDs(ctx, snap.UIDValidity+7, 0, importMsgs(5, 6)); err != nil {
 		t.Fatal(err)
@@ -197,11 +189,7 @@ func TestAppendWithUIDsOtherProcess(t *testing.T) {
 	if len(evs) != 1 || evs[0].Kind != EventFolderDeleted {
 		t.Fatalf("the session was told %+v, want only EventFolderDeleted", evs)
 	}
-	w2, snap2, err := mustOpen(t, server, a, "INBOX").Watch(ctx, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w2.Close()
+	_, snap2 := mustWatch(t, mustOpen(t, server, a, "INBOX"))
 	if snap2.UIDValidity != snap.UIDValidity+7 || len(snap2.Messages) != 2 || snap2.Messages[0].UID != 5 {
 		t.Fatalf("new selection: %+v", snap2)
 	}

@@ -254,10 +254,7 @@ func TestAdminAcrossListeners(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	pwFile := filepath.Join(dir, "admin.pw")
-	certFile, keyFile := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
-	if err := ensureSelfSigned("mx.test", certFile, keyFile); err != nil {
-		t.Fatal(err)
-	}
+	certFile, keyFile := selfSignedFiles(t, dir, "mx.test")
 	os.WriteFile(pwFile, []byte("first password\n"), 0o600)
 	reload := make(chan struct{}, 1)
 	d := startTestServer(t, fmt.Sprintf(`hostname = "mx.test"

@@ -19,10 +19,7 @@ import (
 func TestCertReload(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	certFile, keyFile := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
-	if err := ensureSelfSigned("one.test", certFile, keyFile); err != nil {
-		t.Fatal(err)
-	}
+	certFile, keyFile := selfSignedFiles(t, dir, "one.test")
 	r, err := newCertReloader(certFile, keyFile, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -40,11 +37,7 @@ func TestCertReload(t *testing.T) {
 	}
 
 	// A good renewal: the new certificate is served.
-	os.Remove(certFile)
-	os.Remove(keyFile)
-	if err := ensureSelfSigned("two.test", certFile, keyFile); err != nil {
-		t.Fatal(err)
-	}
+	replaceSelfSigned(t, certFile, keyFile, "two.test")
 	bump(t, certFile, 20*time.Second)
 	bump(t, keyFile, 20*time.Second)
 	if got := leafName(t, r); got != "two.test" {
@@ -88,10 +81,7 @@ func parseLeaf(c *tls.Certificate) (string, error) {
 func TestCertificateExpiryMetric(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	certFile, keyFile := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
-	if err := ensureSelfSigned("mx.test", certFile, keyFile); err != nil {
-		t.Fatal(err)
-	}
+	certFile, keyFile := selfSignedFiles(t, dir, "mx.test")
 	reload := make(chan struct{}, 1)
 	d := startTestServer(t, fmt.Sprintf(`hostname = "mx.test"
 data_dir = %q
@@ -133,11 +123,7 @@ listen = "127.0.0.1:0"
 		t.Fatalf("metric %q, want %q", got, w)
 	}
 	// A replacement (another name, so another certificate) read on SIGHUP.
-	os.Remove(certFile)
-	os.Remove(keyFile)
-	if err := ensureSelfSigned("mail.test", certFile, keyFile); err != nil {
-		t.Fatal(err)
-	}
+	replaceSelfSigned(t, certFile, keyFile, "mail.test")
 	reload <- struct{}{}
 	w := want()
 	for deadline := time.Now().Add(10 * time.Second); expiry() != w; time.Sleep(50 * time.Millisecond) {

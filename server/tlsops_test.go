@@ -19,6 +19,26 @@ import (
 
 // startTestServer starts a server from TOML text (listeners on
 // 127.0.0.1:0) and runs it until the test ends.
+// selfSignedFiles writes a self-signed certificate for name and its key
+// as dir/c.pem and dir/k.pem.
+func selfSignedFiles(t *testing.T, dir, name string) (certFile, keyFile string) {
+	t.Helper()
+	certFile, keyFile = filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+	replaceSelfSigned(t, certFile, keyFile, name)
+	return certFile, keyFile
+}
+
+// replaceSelfSigned writes a new self-signed certificate for name and its
+// key over certFile and keyFile.
+func replaceSelfSigned(t *testing.T, certFile, keyFile, name string) {
+	t.Helper()
+	os.Remove(certFile)
+	os.Remove(keyFile)
+	if err := ensureSelfSigned(name, certFile, keyFile); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func startTestServer(t *testing.T, toml string, reload <-chan struct{}) *Server {
 	t.Helper()
 	cfg, err := config.Parse([]byte(toml), "test.toml")
@@ -61,10 +81,7 @@ func servedName(t *testing.T, addr string) string {
 func TestSIGHUPReloadsCertificate(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	certFile, keyFile := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
-	if err := ensureSelfSigned("one.test", certFile, keyFile); err != nil {
-		t.Fatal(err)
-	}
+	certFile, keyFile := selfSignedFiles(t, dir, "one.test")
 	fi, err := os.Stat(certFile)
 	if err != nil {
 		t.Fatal(err)
@@ -84,11 +101,7 @@ key = %q
 		t.Fatalf("before: %q", got)
 	}
 
-	os.Remove(certFile)
-	os.Remove(keyFile)
-	if err := ensureSelfSigned("two.test", certFile, keyFile); err != nil {
-		t.Fatal(err)
-	}
+	replaceSelfSigned(t, certFile, keyFile, "two.test")
 	for _, f := range []string{certFile, keyFile} {
 		if err := os.Chtimes(f, fi.ModTime(), fi.ModTime()); err != nil {
 			t.Fatal(err)

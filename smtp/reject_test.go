@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestRejectionReasons: each refusal class gets one "smtp rejected" line
@@ -72,5 +73,19 @@ func TestDMARCRejectIsPolicy(t *testing.T) {
 	}
 	if got := reasonClass(err, rep); got != reasonPolicy {
 		t.Errorf("reason %q, want %q", got, reasonPolicy)
+	}
+}
+
+// clip keeps a log line short and its text valid UTF-8.
+func TestClip(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"short@example.org", "short@example.org"},
+		{strings.Repeat("a", 64), strings.Repeat("a", 64)},
+		{strings.Repeat("a", 65), strings.Repeat("a", 64) + "..."},
+		{strings.Repeat("a", 63) + "éé", strings.Repeat("a", 63) + "..."},
+	} {
+		if got := clip(c.in); got != c.want || !utf8.ValidString(got) {
+			t.Errorf("clip(%q) = %q, want %q", c.in, got, c.want)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	gosmtp "github.com/emersion/go-smtp"
 
@@ -368,11 +369,14 @@ func (s *session) finish(t *transaction, outcome string) {
 }
 
 // clip shortens an address refused for its length to what a log line
-// needs to show.
+// needs to show, cut at a character boundary (SMTPUTF8 addresses).
 func clip(addr string) string {
-	const keep = 64
+	keep := 64
 	if len(addr) <= keep {
 		return addr
+	}
+	for keep > 0 && !utf8.RuneStart(addr[keep]) {
+		keep--
 	}
 	return addr[:keep] + "..."
 }

@@ -355,16 +355,15 @@ func (c *Conn) refuseLongCommand(tag string, dec *imapwire.Decoder) error {
 			return err
 		}
 	}
-	resp := &imap.StatusResponse{
-		Type: imap.StatusResponseTypeBad,
-		Code: imap.ResponseCodeLimit,
-		Text: "Command line too long",
-	}
 	if !ended {
 		c.state = imap.ConnStateLogout
 		return c.writeStatusResp("", &imap.StatusResponse{Type: imap.StatusResponseTypeBye, Text: "Command line too long"})
 	}
-	return c.writeStatusResp(tag, resp)
+	return c.writeStatusResp(tag, &imap.StatusResponse{
+		Type: imap.StatusResponseTypeBad,
+		Code: imap.ResponseCodeLimit,
+		Text: "Command line too long",
+	})
 }
 
 func (c *Conn) handleNoop(dec *imapwire.Decoder) error {
